@@ -1,0 +1,1 @@
+"""Topic-modelling pipeline for SCIO/MIIT press-conference transcripts."""

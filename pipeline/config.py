@@ -1,0 +1,247 @@
+"""The one validated, frozen run configuration.
+
+YAML is parsed into pydantic models with ``extra="forbid"``; overrides use dotted paths
+(``--set corpus.units.min_words=30``) whose values are read as YAML. Validation errors are
+turned into a single line naming the key's dotted path and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.errors import ConfigError
+
+Role = Literal["official", "moderator", "journalist", "unknown"]
+Kind = Literal["statement", "question", "answer", "procedural", "unknown"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc})") from None
+    return pattern
+
+
+Regex = Annotated[str, Field(min_length=1)]
+
+
+class RunConfig(Section):
+    name: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    output_dir: str = "outputs"
+    seed: int = Field(20210301, ge=0, le=2**32 - 1)
+
+
+class UnitsConfig(Section):
+    level: Literal["paragraph", "answer"] = "paragraph"
+    roles: tuple[Role, ...] = Field(("official",), min_length=1)
+    kinds: tuple[Kind, ...] = Field(("statement", "answer"), min_length=1)
+    min_words: int = Field(20, ge=1)
+
+
+class ColumnsConfig(Section):
+    """Column names of a CSV/JSONL of turns. Only ``text`` is required."""
+
+    text: str = "text"
+    speaker: str | None = "speaker"
+    date: str | None = "date"
+    conference: str | None = None
+    title: str | None = None
+    role: str | None = None
+    turn_index: str | None = None
+    extra: tuple[str, ...] = ()
+
+
+DEFAULT_BOILERPLATE: dict[str, str] = {
+    "navigation": r"^\s*ㄑ",
+    "read_in_chinese": r"^\s*Read in Chinese\s*$",
+    "pagination": r"^[\s<>\d]*\d[\s<>\d]*$",
+    "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
+    "photo_caption": r"^\s*/\d+\s",
+    "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
+    "comment_form": (
+        r"(?i)^\s*(\d+ Comment\(s\)|Adjust font size|Follow on Twitter|ChinaNews App|"
+        r"Print E-mail|Go to Forum|No comments\.|Add your comments|•|Racist, abusive|"
+        r"Send your stories)"
+    ),
+}
+
+DEFAULT_OUTLETS: tuple[str, ...] = (
+    "CCTV", "CGTN", "CNR", "CNBC", "CRNTT", "China Daily", "China News Service", "Xinhua",
+    "Xinhua News Agency", "People's Daily", "Economic Daily", "Yicai", "Thecover.cn",
+    "Red Star News", "Ta Kung Pao", "Asahi Shimbun", "Kyodo News", "NHK", "Reuters",
+    "Bloomberg", "AFP", "Associated Press", "New York Times", "Wall Street Journal",
+    "Financial Times", "Phoenix TV", "Hong Kong Commercial Daily", "The Paper",
+    "Science and Technology Daily", "China Youth Daily", "Guangming Daily", "21st Century Business Herald",
+    "Reporter", "Journalist", "Question", "Q",
+)
+
+DEFAULT_PROCEDURAL: tuple[str, ...] = (
+    r"(?i)\b(invite|will have|have .{1,40} answer|give the floor|hand (it )?over|pass .{0,20}to)\b",
+    r"(?i)\blet(?:'s| us| me)? .{0,40}\banswer\b",
+    r"(?i)\bask .{0,40} to (answer|respond)\b",
+)
+
+
+class ScioConfig(Section):
+    """Rules for SCIO web-page scrapes; every regex is named so dropped lines can say why."""
+
+    boilerplate: dict[str, Regex] = Field(default_factory=lambda: dict(DEFAULT_BOILERPLATE))
+    title_pattern: Regex = r"(?i)\b(SCIO|press conference|briefing)\b"
+    moderator_title_pattern: Regex = (
+        r"(?i)(Press Bureau|spokesperson of the (SCIO|State Council Information Office)|"
+        r"SCIO spokesperson)"
+    )
+    outlets: tuple[str, ...] = DEFAULT_OUTLETS
+    procedural_patterns: tuple[Regex, ...] = DEFAULT_PROCEDURAL
+    procedural_max_words: int = Field(40, ge=1)
+    max_label_words: int = Field(6, ge=1)
+
+    @field_validator("title_pattern", "moderator_title_pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+    @field_validator("boilerplate")
+    @classmethod
+    def _boilerplate(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            _check_regex(pattern)
+        return value
+
+    @field_validator("procedural_patterns")
+    @classmethod
+    def _procedural(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            _check_regex(pattern)
+        return value
+
+
+class CorpusConfig(Section):
+    inputs: tuple[str, ...] = Field(("data/transcripts/*.txt",), min_length=1)
+    format: Literal["scio", "csv", "jsonl"] = "scio"
+    columns: ColumnsConfig = ColumnsConfig()
+    speakers: str | None = "configs/speakers.yaml"
+    date_overrides: dict[str, dt.date] = Field(default_factory=dict)
+    units: UnitsConfig = UnitsConfig()
+    scio: ScioConfig = ScioConfig()
+
+
+class Config(Section):
+    run: RunConfig = RunConfig()
+    corpus: CorpusConfig = CorpusConfig()
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config with where it came from; ``root`` anchors its relative paths."""
+
+    config: Config
+    path: Path
+    root: Path
+    overrides: tuple[str, ...]
+
+    def resolve(self, relative: str | Path) -> Path:
+        path = Path(relative)
+        return path if path.is_absolute() else self.root / path
+
+
+def project_root(config_path: Path) -> Path:
+    """The nearest ancestor of the config holding ``pyproject.toml``, else the config's folder."""
+    folder = config_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate
+    return folder
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Set ``a.b.0.c=value`` in nested dicts/lists; the value is parsed as YAML."""
+    if "=" not in override:
+        raise ConfigError(f"override {override!r}: expected KEY=VALUE, e.g. corpus.units.min_words=30")
+    dotted, raw = override.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {dotted}: value is not valid YAML ({_first_line(exc)})") from None
+    keys = dotted.strip().split(".")
+    node: Any = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ConfigError(f"override {dotted}: {where} is not an index of a {len(node)}-item list")
+            if last:
+                node[int(key)] = value
+            else:
+                node = node[int(key)]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+        else:
+            raise ConfigError(f"override {dotted}: {'.'.join(keys[:depth])} is not a section")
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    given = error.get("input")
+    shown = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
+    return f"{loc}: {error['msg']}{shown}"
+
+
+def validate(data: Any) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("config: the file must hold a YAML mapping of sections (run, corpus, ...)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("config error: " + "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def load_config(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> LoadedConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path}: not valid YAML ({_first_line(exc)})") from None
+    data = {} if data is None else data
+    for override in overrides:
+        if not isinstance(data, dict):
+            break
+        apply_override(data, override)
+    return LoadedConfig(validate(data), path, project_root(path), tuple(overrides))

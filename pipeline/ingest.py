@@ -1,0 +1,286 @@
+"""From parsed pages to the corpus tables (conferences, turns, paragraphs) and ingest report.
+
+Pages of one conference (same normalised title and date) merge; the page with the most
+paragraphs is read first, so when another page repeats a paragraph word for word, the copy
+is the one marked ``duplicate_of``. Ids are derived from the conference date and title and
+from positions within it, never from hashes or dict order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import CorpusConfig
+from pipeline.errors import InputError
+from pipeline.records import Kept, Page, SkippedFile
+from pipeline.tabular import parse_table
+from pipeline.transcripts import parse_scio_page
+from pipeline.turns import Person, ProceduralRules, SpeakerDirectory
+
+CONFERENCE_COLUMNS = ["conference_id", "title", "date", "year", "date_source", "source_files"]
+TURN_COLUMNS = [
+    "turn_id", "conference_id", "turn_index", "speaker", "role", "position", "outlet", "kind",
+    "question_turn_id", "n_paragraphs", "n_words", "duplicate_of", "source_file", "line_start", "line_end",
+]
+PARAGRAPH_COLUMNS = [
+    "paragraph_id", "turn_id", "conference_id", "date", "year", "speaker", "role", "kind",
+    "paragraph_index", "text", "n_words", "source_file", "line_start", "line_end", "duplicate_of",
+]
+_TITLE_PREFIX = re.compile(r"^(scio\s+)?((press\s+)?(conference|briefing)s?\s+)?(on\s+)?")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    conferences: pd.DataFrame
+    turns: pd.DataFrame
+    paragraphs: pd.DataFrame
+    report: dict[str, Any] = field(hash=False)
+
+
+def decode_source(source_file: str, data: bytes) -> str | SkippedFile:
+    """The file's text (gunzipped when compressed), or why it cannot be read as UTF-8 text."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            return SkippedFile(source_file, f"damaged gzip file ({exc})")
+    if not data.strip():
+        return SkippedFile(source_file, "empty file")
+    if b"\x00" in data[:8192]:
+        return SkippedFile(source_file, "binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return SkippedFile(
+            source_file, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save it as UTF-8"
+        )
+
+
+def ingest(
+    sources: Iterable[tuple[str, bytes]],
+    cfg: CorpusConfig,
+    registry: Mapping[str, Person],
+    *,
+    unmatched_inputs: Iterable[str] = (),
+) -> Corpus:
+    """Parses every source (name, bytes) in the configured format and builds the corpus.
+
+    Unusable files are skipped with their reason in the report; raises ``InputError`` only
+    when nothing usable is left.
+    """
+    directory = SpeakerDirectory(registry, cfg.scio.outlets)
+    rules = ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words)
+    pages: list[Page] = []
+    skipped: list[SkippedFile] = []
+    for source_file, data in sources:
+        text = decode_source(source_file, data)
+        if isinstance(text, SkippedFile):
+            skipped.append(text)
+            continue
+        if cfg.format == "scio":
+            page = parse_scio_page(text, source_file, cfg.scio, directory)
+            if all(turn.role == "unknown" for turn in page.turns):
+                skipped.append(SkippedFile(source_file, "no recognisable turns (no speaker labels or questions)"))
+                continue
+            pages.append(page)
+        else:
+            parsed = parse_table(text, source_file, cfg.format, cfg.columns, directory, rules)
+            if isinstance(parsed, SkippedFile):
+                skipped.append(parsed)
+            else:
+                pages.extend(parsed)
+    unmatched = list(unmatched_inputs)
+    if not pages:
+        reasons = [f"{s.source_file}: {s.reason}" for s in skipped] + [f"{g}: matches no file" for g in unmatched]
+        raise InputError("no usable input (" + ("; ".join(reasons) or "no input files") + ")")
+    notes = [
+        f"corpus.date_overrides names {name!r}, which is not an input file"
+        for name in apply_date_overrides(pages, cfg.date_overrides)
+    ]
+    return build_corpus(pages, skipped, unmatched_inputs=unmatched, extra_columns=cfg.columns.extra
+                        if cfg.format != "scio" else (), notes=notes)
+
+
+def normalized_title(title: str) -> str:
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = " ".join(re.sub(r"[^\w\s-]", " ", text).split())
+    return _TITLE_PREFIX.sub("", text)
+
+
+def paragraph_key(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _slug(title: str, words: int = 8) -> str:
+    tokens = re.findall(r"[a-z0-9]+", normalized_title(title))
+    return "-".join(tokens[:words]) or "untitled"
+
+
+def apply_date_overrides(pages: list[Page], overrides: Mapping[str, dt.date]) -> list[str]:
+    """Replaces page dates named in the config (by file name); returns unused override names."""
+    used: set[str] = set()
+    for page in pages:
+        name = page.source_file.rsplit("/", 1)[-1]
+        if name in overrides:
+            page.date, page.date_source = overrides[name], "config_override"
+            used.add(name)
+    return sorted(set(overrides) - used)
+
+
+def _conference_groups(pages: list[Page]) -> list[list[Page]]:
+    groups: dict[tuple[str, str], list[Page]] = {}
+    for page in pages:
+        key = page.conference_key or normalized_title(page.title) or page.source_file
+        groups.setdefault((key, page.date.isoformat() if page.date else ""), []).append(page)
+    ordered = []
+    for _, members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+        members.sort(key=lambda p: (-sum(len(t.paragraphs) for t in p.turns), p.source_file))
+        ordered.append(members)
+    return ordered
+
+
+def _best_date(pages: list[Page]) -> tuple[dt.date | None, str]:
+    rank = ["config_override", "conference_date", "conference_day_with_publication_year", "publication_date"]
+    dated = [p for p in pages if p.date is not None]
+    if not dated:
+        return None, "none"
+    best = min(dated, key=lambda p: rank.index(p.date_source) if p.date_source in rank else len(rank))
+    return best.date, best.date_source
+
+
+def build_corpus(
+    pages: list[Page],
+    skipped: Iterable[SkippedFile] = (),
+    *,
+    unmatched_inputs: Iterable[str] = (),
+    extra_columns: Iterable[str] = (),
+    notes: Iterable[str] = (),
+) -> Corpus:
+    """Merges pages into conferences, marks duplicates, assigns ids, and builds the report."""
+    extra_columns = list(extra_columns)
+    conferences, turns, paragraphs = [], [], []
+    line_ids: dict[tuple[str, int], str] = {}
+    used_ids: Counter[str] = Counter()
+    conference_of_page: dict[int, str] = {}
+    for group in _conference_groups(pages):
+        date, date_source = _best_date(group)
+        base = f"{date.isoformat() if date else 'undated'}-{_slug(group[0].title)}"
+        used_ids[base] += 1
+        conference_id = base if used_ids[base] == 1 else f"{base}-{used_ids[base]}"
+        conferences.append({
+            "conference_id": conference_id, "title": group[0].title,
+            "date": date.isoformat() if date else "", "year": date.year if date else None,
+            "date_source": date_source,
+            "source_files": ";".join(sorted({p.source_file for p in group})),
+        })
+        seen: dict[str, tuple[str, str]] = {}
+        turn_index = 0
+        for page in group:
+            conference_of_page[id(page)] = conference_id
+            local_ids: dict[int, str] = {}
+            for local, turn in enumerate(page.turns):
+                turn_id = f"{conference_id}/t{turn_index:03d}"
+                local_ids[local] = turn_id
+                turn_index += 1
+                copies = []
+                for p_index, paragraph in enumerate(turn.paragraphs):
+                    paragraph_id = f"{turn_id}/p{p_index:02d}"
+                    # Only a copy from another file of the conference is a duplicate: a page
+                    # repeating itself ("Thank you!" after two answers) is what was said.
+                    first_file, first_id = seen.setdefault(paragraph_key(paragraph.text), (page.source_file, paragraph_id))
+                    duplicate_of = first_id if first_file != page.source_file else ""
+                    copies.append(duplicate_of)
+                    for number in range(paragraph.line_start, paragraph.line_end + 1):
+                        line_ids[(page.source_file, number)] = paragraph_id
+                    paragraphs.append({
+                        "paragraph_id": paragraph_id, "turn_id": turn_id, "conference_id": conference_id,
+                        "date": date.isoformat() if date else "", "year": date.year if date else None,
+                        "speaker": turn.speaker, "role": turn.role, "kind": turn.kind,
+                        "paragraph_index": p_index, "text": paragraph.text,
+                        "n_words": len(paragraph.text.split()), "source_file": page.source_file,
+                        "line_start": paragraph.line_start, "line_end": paragraph.line_end,
+                        "duplicate_of": duplicate_of, **{c: turn.extra.get(c, "") for c in extra_columns},
+                    })
+                original_turns = {c.rsplit("/", 1)[0] for c in copies}
+                turns.append({
+                    "turn_id": turn_id, "conference_id": conference_id, "turn_index": turn_index - 1,
+                    "speaker": turn.speaker, "role": turn.role, "position": turn.position,
+                    "outlet": turn.outlet, "kind": turn.kind,
+                    "question_turn_id": local_ids.get(turn.question, "") if turn.question is not None else "",
+                    "n_paragraphs": len(turn.paragraphs), "n_words": turn.n_words,
+                    "duplicate_of": original_turns.pop() if all(copies) and len(original_turns) == 1 else "",
+                    "source_file": page.source_file,
+                    "line_start": turn.paragraphs[0].line_start, "line_end": turn.paragraphs[-1].line_end,
+                    **{c: turn.extra.get(c, "") for c in extra_columns},
+                })
+    report = _report(pages, list(skipped), line_ids, conference_of_page, list(unmatched_inputs), list(notes))
+    frames = (
+        pd.DataFrame(conferences, columns=CONFERENCE_COLUMNS).astype({"year": "Int64"}),
+        pd.DataFrame(turns, columns=TURN_COLUMNS + extra_columns),
+        pd.DataFrame(paragraphs, columns=PARAGRAPH_COLUMNS + extra_columns).astype({"year": "Int64"}),
+    )
+    report["totals"].update(
+        conferences=len(conferences), turns=len(turns), paragraphs=len(paragraphs),
+        duplicate_paragraphs=int((frames[2]["duplicate_of"] != "").sum()),
+    )
+    return Corpus(*frames, report=report)
+
+
+def _report(
+    pages: list[Page],
+    skipped: list[SkippedFile],
+    line_ids: dict[tuple[str, int], str],
+    conference_of_page: dict[int, str],
+    unmatched_inputs: list[str],
+    notes: list[str],
+) -> dict[str, Any]:
+    by_file: dict[str, list[Page]] = {}
+    for page in pages:
+        by_file.setdefault(page.source_file, []).append(page)
+    files: list[dict[str, Any]] = []
+    for source_file, file_pages in sorted(by_file.items()):
+        lines: dict[int, dict[str, Any]] = {}
+        for page in file_pages:
+            for number, disposition in page.lines.items():
+                if isinstance(disposition, Kept):
+                    lines[number] = {"line": number, "status": "kept",
+                                     "paragraph_id": line_ids[(source_file, number)]}
+                else:
+                    lines[number] = {"line": number, "status": "dropped", "rule": disposition.rule}
+        dropped = Counter(entry["rule"] for entry in lines.values() if entry["status"] == "dropped")
+        files.append({
+            "source_file": source_file, "status": "parsed", "reason": "",
+            "conference_ids": sorted({conference_of_page[id(p)] for p in file_pages}),
+            "title": file_pages[0].title, "date_on_page": str(file_pages[0].date or ""),
+            "date_source": file_pages[0].date_source,
+            "lines_accounted": len(lines),
+            "lines_kept": sum(1 for e in lines.values() if e["status"] == "kept"),
+            "lines_dropped": dict(sorted(dropped.items())),
+            "unknown_speakers": sorted({s for p in file_pages for s in p.unknown_speakers}),
+            "warnings": [w for p in file_pages for w in p.warnings],
+            "lines": [lines[n] for n in sorted(lines)],
+        })
+    for skip in sorted(skipped, key=lambda s: s.source_file):
+        files.append({"source_file": skip.source_file, "status": "skipped", "reason": skip.reason})
+    parsed = [f for f in files if f["status"] == "parsed"]
+    return {
+        "files": files,
+        "unmatched_inputs": unmatched_inputs,
+        "notes": notes,
+        "totals": {
+            "files_parsed": len(parsed),
+            "files_skipped": len(files) - len(parsed),
+            "lines_accounted": sum(f["lines_accounted"] for f in parsed),
+            "lines_kept": sum(f["lines_kept"] for f in parsed),
+            "lines_dropped": sum(sum(f["lines_dropped"].values()) for f in parsed),
+        },
+    }

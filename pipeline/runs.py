@@ -1,0 +1,185 @@
+"""The run directory: reading inputs, writing tables atomically, and the manifest.
+
+With ``cli.py`` this is the only module that touches the file system. A run is written into a
+hidden sibling directory and moved into place only when complete, so a failed or interrupted
+run never leaves a half-written directory or damages the previous run of the same name.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from pipeline.config import LoadedConfig
+from pipeline.errors import ConfigError, InputError
+from pipeline.turns import Person, registry_from_records
+
+log = logging.getLogger("pipeline")
+
+FLOAT_FORMAT = "%.6f"
+PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "gensim", "nltk", "simplemma",
+            "matplotlib", "pydantic", "PyYAML", "joblib")
+
+
+def display_path(path: Path, root: Path) -> str:
+    """A path relative to the project root when inside it (stable across machines)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def resolve_inputs(loaded: LoadedConfig) -> tuple[list[Path], list[str]]:
+    """Input files in sorted order, and the globs that matched nothing.
+
+    A literal path that does not exist is an error; a glob matching nothing is reported.
+    """
+    files: dict[Path, None] = {}
+    unmatched: list[str] = []
+    for pattern in loaded.config.corpus.inputs:
+        absolute = loaded.resolve(pattern)
+        if glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(str(absolute), recursive=True) if Path(p).is_file())
+            if not matches:
+                unmatched.append(pattern)
+            files.update(dict.fromkeys(matches))
+        elif absolute.is_file():
+            files[absolute] = None
+        else:
+            raise InputError(f"corpus.inputs: file not found: {pattern} (looked in {absolute.parent})")
+    return list(files), unmatched
+
+
+def read_sources(files: list[Path], root: Path) -> list[tuple[str, bytes]]:
+    return [(display_path(path, root), path.read_bytes()) for path in files]
+
+
+def read_registry(loaded: LoadedConfig) -> dict[str, Person]:
+    speakers = loaded.config.corpus.speakers
+    if speakers is None:
+        return {}
+    path = loaded.resolve(speakers)
+    if not path.is_file():
+        raise ConfigError(f"corpus.speakers: speaker registry not found: {speakers}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        records = data["speakers"]
+        return registry_from_records(records)
+    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"corpus.speakers: {speakers} must hold 'speakers:' entries with name and role ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def write_text(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """Yields an empty hidden sibling of ``target``; on success it replaces ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = target.parent / f".{target.name}.previous-{os.getpid()}"
+    if target.exists():
+        target.rename(previous)
+    staging.rename(target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+@dataclass
+class StageTimer:
+    """Wall-clock seconds per named stage, in the order the stages ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        log.info("%s ...", name)
+        yield
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 4)
+        log.info("%s done in %.2f s", name, self.seconds[name])
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def manifest(
+    loaded: LoadedConfig,
+    sources: list[tuple[str, bytes]],
+    timer: StageTimer,
+    **sections: Any,
+) -> dict[str, Any]:
+    config = loaded.config
+    return {
+        "config_sha256": config.sha256(),
+        "config_file": display_path(loaded.path, loaded.root),
+        "overrides": list(loaded.overrides),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "git_commit": _git_commit(loaded.root),
+        "packages": package_versions(),
+        "inputs": [{"file": name, "sha256": sha256_bytes(data), "bytes": len(data)} for name, data in sources],
+        "seeds": {"root": config.run.seed},
+        "stage_seconds": timer.seconds,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **sections,
+        "config": config.model_dump(mode="json"),
+    }

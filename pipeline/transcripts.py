@@ -1,0 +1,304 @@
+"""Parsing SCIO press-conference web scrapes into a ``Page`` of turns.
+
+Every non-blank line ends up either in a paragraph or dropped under a named rule (a
+boilerplate regex from the config, or one of the header/label rules below). Paragraphs end
+at a blank line, a speaker label, or a line that ends a sentence; the last rule copes with
+pages that have no blank lines at all while still joining hard-wrapped lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from pipeline.config import ScioConfig
+from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, Turn
+from pipeline.turns import (
+    Person,
+    ProceduralRules,
+    SpeakerDirectory,
+    assign_kinds,
+    assign_roles,
+    clean_name,
+    is_question,
+)
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_MONTH = (
+    r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_FULL_DATE = re.compile(_MONTH + r"\s+(?P<day>\d{1,2}),?\s+(?P<year>(?:19|20)\d\d)\b")
+_DAY_ONLY = re.compile(r"\bon\s+(?:\w+day,?\s+)?" + _MONTH + r"\s+(?P<day>\d{1,2})\b(?!,?\s*\d{4})")
+_HELD = re.compile(r"(?i)\bheld\b.*\b(press conference|briefing)\b|\b(press conference|briefing)\b.*\bheld\b")
+_DATELINE = re.compile(r"(?i)\d{1,2}(?::\d\d)?\s*[ap]\.m\.")
+_HEADER_LABEL = re.compile(r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date)\s*:?\s*$")
+_NAME_WORD = r"[A-Z][A-Za-z'’-]+"
+_SPEAKER_ENTRY = re.compile(
+    r"^\s*(?:(?:Mr|Ms|Mrs|Madam|Dr)\.?\s+)?(?P<name>" + _NAME_WORD + r"(?:\s+" + _NAME_WORD
+    + r"){1,3})\s*,\s+(?P<title>\S.*)$"
+)
+_LABEL = re.compile(r"^\s*(?P<name>[^\s:][^:]{0,79}?)\s*:\s*$")
+_LABEL_CONNECTORS = {"of", "and", "the", "for", "de", "du", "la", "&", "-"}
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def speaker_label(line: str, max_words: int) -> str | None:
+    """The speaker named by a label line such as ``"Xiao Yaqing:\\u00a0"``, else None.
+
+    A label is a short line ending in a colon whose words are all capitalised (or connectors
+    such as "of"); "Here are some figures:" is text.
+    """
+    match = _LABEL.match(line)
+    if not match:
+        return None
+    words = match.group("name").split()
+    if not words or len(words) > max_words:
+        return None
+    for word in words:
+        if word.lower() in _LABEL_CONNECTORS:
+            continue
+        if not (word[0].isupper() or word[0].isdigit()):
+            return None
+    if words[0].lower() in _LABEL_CONNECTORS or _HEADER_LABEL.match(line):
+        return None
+    return clean_name(match.group("name"))
+
+
+def _date(match: re.Match[str]) -> dt.date | None:
+    try:
+        year = int(match.group("year")) if "year" in match.groupdict() else 1
+        return dt.date(year, _MONTHS[match.group("month")[:3].lower()], int(match.group("day")))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class PageDate:
+    date: dt.date | None
+    source: str
+
+
+def page_date(header_lines: list[str]) -> PageDate:
+    """The conference date a page states, else its publication date.
+
+    A standalone date line, a ``Date:`` field and a dateline with a time ("10 a.m. March 1,
+    2021") state the conference date; "held a press conference ... on March 1" states its day,
+    whose year is taken from the publication date. Any other full date is the publication
+    date. A year alone ("in 2022" in a title) is never a date.
+    """
+    conference: dt.date | None = None
+    day_only: dt.date | None = None
+    published: dt.date | None = None
+    for line in header_lines:
+        text = line.strip()
+        full = list(_FULL_DATE.finditer(text))
+        for match in full:
+            date = _date(match)
+            stated = (
+                match.start() == 0 and match.end() >= len(text.rstrip(". "))
+                or text.lower().startswith("date")
+                or _DATELINE.search(text[: match.start()])
+            )
+            if date and stated and conference is None:
+                conference = date
+            elif date and not stated and published is None:
+                published = date
+        if day_only is None and _HELD.search(text):
+            match = _DAY_ONLY.search(text)
+            if match:
+                day_only = _date(match)
+    if conference:
+        return PageDate(conference, "conference_date")
+    if day_only and published:
+        year = published.year - (1 if (day_only.month, day_only.day) > (published.month, published.day) else 0)
+        return PageDate(day_only.replace(year=year), "conference_day_with_publication_year")
+    if published:
+        return PageDate(published, "publication_date")
+    return PageDate(None, "none")
+
+
+class _Lines:
+    """The page's lines, 1-based, with their dispositions as they are decided."""
+
+    def __init__(self, text: str) -> None:
+        self.text = [line.rstrip("\r") for line in text.split("\n")]
+        self.dispositions: dict[int, Disposition] = {}
+
+    def numbered(self) -> list[tuple[int, str]]:
+        return [(n, line) for n, line in enumerate(self.text, 1) if not _is_blank(line)]
+
+    def drop(self, number: int, rule: str) -> None:
+        self.dispositions[number] = Dropped(rule)
+
+
+def _boilerplate_rule(line: str, rules: dict[str, re.Pattern[str]]) -> str | None:
+    for name, pattern in rules.items():
+        if pattern.search(line):
+            return name
+    return None
+
+
+def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: SpeakerDirectory) -> Page:
+    """Parses one SCIO page. Never raises on odd input: oddities become warnings."""
+    lines = _Lines(text)
+    boilerplate = {name: re.compile(p) for name, p in cfg.boilerplate.items()}
+    content: list[tuple[int, str, bool]] = []  # (line number, text, blank line before it)
+    previous = 0
+    for number, line in lines.numbered():
+        rule = _boilerplate_rule(line, boilerplate)
+        if rule:
+            lines.drop(number, f"boilerplate:{rule}")
+        else:
+            content.append((number, line.strip(), number - previous > 1 or not content))
+        previous = number
+
+    body_start = _body_start(content, cfg)
+    title, people, header_warnings = _parse_header(content[:body_start], cfg, lines)
+    first_body_line = content[body_start][0] if body_start < len(content) else len(lines.text) + 1
+    # Dates are read from every line above the body, boilerplate included
+    # ("0 Comment(s)Print E-mail, February 3, 2023" is the only date some pages give).
+    dated = page_date([line for n, line in lines.numbered() if n < first_body_line])
+
+    turns = _segment(content[body_start:], cfg, lines)
+    page_directory = directory.with_header(people)
+    turns = _split_unlabelled_questions(turns, page_directory)
+    unknown = assign_roles(turns, page_directory)
+    warnings = header_warnings + assign_kinds(
+        turns, opens_conference=bool(people), rules=ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
+    )
+    if turns and turns[0].label is None and turns[0].role == "unknown":
+        warnings.append(f"text before the first speaker label (lines {turns[0].paragraphs[0].line_start}"
+                        f"-{turns[0].paragraphs[-1].line_end}) is attributed to no one")
+    for turn_index, turn in enumerate(turns):
+        for paragraph_index, paragraph in enumerate(turn.paragraphs):
+            for number in range(paragraph.line_start, paragraph.line_end + 1):
+                if number not in lines.dispositions and not _is_blank(lines.text[number - 1]):
+                    lines.dispositions[number] = Kept(turn_index, paragraph_index)
+    return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown)
+
+
+def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> int:
+    """Index of the first content line that opens a turn: a speaker label or a question."""
+    for index, (_, line, _) in enumerate(content):
+        if speaker_label(line, cfg.max_label_words) or is_question(line):
+            return index
+    return len(content)
+
+
+def _parse_header(
+    header: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines
+) -> tuple[str, list[Person], list[str]]:
+    """Title, the people on the podium, and warnings; marks each header line's disposition."""
+    title_pattern = re.compile(cfg.title_pattern)
+    moderator_pattern = re.compile(cfg.moderator_title_pattern)
+    title_at = next(
+        (
+            i for i, (_, line, _) in enumerate(header)
+            if title_pattern.search(line) and len(line.split()) <= 30
+            and not line.rstrip().endswith(".") and not _FULL_DATE.search(line)
+        ),
+        None,
+    )
+    warnings: list[str] = []
+    if title_at is None:
+        title_at = next((i for i, (_, line, _) in enumerate(header) if not _FULL_DATE.search(line)), None)
+        if header:
+            warnings.append("no title line found; conference identity falls back on the first header line")
+    title_parts: list[str] = []
+    entries: list[tuple[str, str, str | None]] = []  # (name, title, group label)
+    group: str | None = None
+    labelled = False
+    for index, (number, line, blank_before) in enumerate(header):
+        if title_at is not None and index < title_at:
+            lines.drop(number, "header:before_title")
+        elif index == title_at or (
+            title_parts and index == title_at + len(title_parts) and not blank_before
+            and line[:1].islower() and not _FULL_DATE.search(line)
+        ):
+            title_parts.append(line)
+            lines.drop(number, "header:title")
+        elif match := _HEADER_LABEL.match(line):
+            group = match.group("label").lower()
+            labelled = labelled or group != "date"
+            lines.drop(number, "header:field_label")
+        elif match := _SPEAKER_ENTRY.match(line):
+            entries.append((clean_name(match.group("name")), match.group("title").strip(), group))
+            lines.drop(number, "header:speaker_list")
+        elif _FULL_DATE.search(line):
+            lines.drop(number, "header:date")
+        else:
+            lines.drop(number, "header:intro")
+
+    people: dict[str, Person] = {}
+    for position, (name, speaker_title, group_label) in enumerate(entries):
+        if labelled:
+            is_chair = group_label in {"chairperson", "chair", "moderator"}
+        else:
+            # Unlabelled lists put the chairperson last; a SCIO press-bureau title also says so.
+            is_chair = bool(moderator_pattern.search(speaker_title)) or (
+                position == len(entries) - 1 and not any(moderator_pattern.search(t) for _, t, _ in entries)
+            )
+        people.setdefault(name, Person(name, "moderator" if is_chair else "official", speaker_title))
+    return " ".join(title_parts), list(people.values()), warnings
+
+
+def _segment(body: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines) -> list[Turn]:
+    """Splits body lines into labelled turns of paragraphs (an unlabelled opening becomes a turn)."""
+    turns: list[Turn] = []
+    paragraph_lines: list[tuple[int, str]] = []
+
+    def close_paragraph() -> None:
+        if paragraph_lines:
+            if not turns:
+                turns.append(Turn(None, [], speaker="unknown"))
+            turns[-1].paragraphs.append(
+                Paragraph(" ".join(t for _, t in paragraph_lines), paragraph_lines[0][0], paragraph_lines[-1][0])
+            )
+            paragraph_lines.clear()
+
+    for number, line, blank_before in body:
+        label = speaker_label(line, cfg.max_label_words)
+        if label:
+            close_paragraph()
+            turns.append(Turn(label, []))
+            lines.drop(number, "speaker_label")
+            continue
+        if blank_before or (paragraph_lines and _SENTENCE_END.search(paragraph_lines[-1][1])):
+            close_paragraph()
+        paragraph_lines.append((number, line))
+    close_paragraph()
+    return [turn for turn in turns if turn.paragraphs]
+
+
+def _split_unlabelled_questions(turns: list[Turn], directory: SpeakerDirectory) -> list[Turn]:
+    """Moves a question paragraph that an official answers next out of the turn before it.
+
+    A page that starts mid-conference, or a scrape that lost a label, leaves a question glued
+    to the end of the previous answer (or to nothing). It is a question from an unknown outlet.
+    """
+    result: list[Turn] = []
+    for index, turn in enumerate(turns):
+        following = turns[index + 1] if index + 1 < len(turns) else None
+        answered = following is None or (
+            following.label is not None
+            and (person := directory.lookup(following.label)) is not None
+            and person.role == "official"
+        )
+        speaker = directory.lookup(turn.label) if turn.label is not None else None
+        podium = turn.label is None or (speaker is not None and speaker.role in {"official", "moderator"})
+        if podium and answered and is_question(turn.paragraphs[-1].text):
+            *before, question = turn.paragraphs
+            result.append(Turn(turn.label, before, speaker=turn.speaker))
+            result.append(Turn(None, [question], speaker="unknown", role="journalist", outlet="unknown"))
+        else:
+            result.append(turn)
+    return [turn for turn in result if turn.paragraphs]
