@@ -186,11 +186,33 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown)
 
 
+def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
+    """A title names the event, is a phrase (3 to 30 words, no final period) and has no date."""
+    return (
+        bool(title_pattern.search(line)) and 3 <= len(line.split()) <= 30
+        and not line.rstrip().endswith(".") and not _FULL_DATE.search(line)
+    )
+
+
 def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> int:
-    """Index of the first content line that opens a turn: a speaker label or a question."""
-    for index, (_, line, _) in enumerate(content):
+    """Index of the first content line that opens the body.
+
+    That is a speaker label, a question, or (after the title) a line that is none of the
+    header's parts: a page may start with the tail of an answer begun on the previous page.
+    """
+    title_pattern = re.compile(cfg.title_pattern)
+    title_seen = False
+    for index, (_, line, blank_before) in enumerate(content):
         if speaker_label(line, cfg.max_label_words) or is_question(line):
             return index
+        continues_title = title_seen and not blank_before and line[:1].islower()
+        header_part = (
+            title_pattern.search(line) or _HEADER_LABEL.match(line) or _SPEAKER_ENTRY.match(line)
+            or _FULL_DATE.search(line) or continues_title
+        )
+        if title_seen and not header_part:
+            return index
+        title_seen = title_seen or _is_title(line, title_pattern)
     return len(content)
 
 
@@ -200,14 +222,7 @@ def _parse_header(
     """Title, the people on the podium, and warnings; marks each header line's disposition."""
     title_pattern = re.compile(cfg.title_pattern)
     moderator_pattern = re.compile(cfg.moderator_title_pattern)
-    title_at = next(
-        (
-            i for i, (_, line, _) in enumerate(header)
-            if title_pattern.search(line) and len(line.split()) <= 30
-            and not line.rstrip().endswith(".") and not _FULL_DATE.search(line)
-        ),
-        None,
-    )
+    title_at = next((i for i, (_, line, _) in enumerate(header) if _is_title(line, title_pattern)), None)
     warnings: list[str] = []
     if title_at is None:
         title_at = next((i for i, (_, line, _) in enumerate(header) if not _FULL_DATE.search(line)), None)

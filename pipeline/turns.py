@@ -18,7 +18,9 @@ from pipeline.records import Turn
 
 _HONORIFIC = re.compile(r"^(?:(?:Mr|Ms|Mrs|Miss|Madam|Dr|Prof)\.?\s+)+", re.IGNORECASE)
 _COURTESY_TAIL = re.compile(r"(?i)[\s.,!]*(thank you( very much| all)?|thanks( a lot)?)[\s.!]*$")
-_COURTESY_ONLY = re.compile(r"(?i)^\s*(thank you|thanks)\b[\w\s,.!'’]*$")
+_COURTESY_ONLY = re.compile(
+    r"(?i)^\s*(thank you|thanks)( very much| all| (a lot|again))?( for (your|the) questions?)?[\s.!]*$"
+)
 
 
 def clean_name(name: str) -> str:

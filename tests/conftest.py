@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ScioConfig, load_config
+from pipeline.ingest import Corpus, ingest
+from pipeline.records import Page
+from pipeline.transcripts import parse_scio_page
+from pipeline.turns import SpeakerDirectory
+from pipeline import runs
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSCRIPTS = ROOT / "data" / "transcripts"
+
+
+@pytest.fixture(scope="session")
+def default_loaded():
+    return load_config(ROOT / "configs" / "default.yaml")
+
+
+@pytest.fixture(scope="session")
+def registry(default_loaded):
+    return runs.read_registry(default_loaded)
+
+
+@pytest.fixture(scope="session")
+def directory(registry):
+    return SpeakerDirectory(registry, ScioConfig().outlets)
+
+
+@pytest.fixture(scope="session")
+def bundled_corpus(default_loaded, registry) -> Corpus:
+    files, _ = runs.resolve_inputs(default_loaded)
+    return ingest(runs.read_sources(files, ROOT), default_loaded.config.corpus, registry)
+
+
+@pytest.fixture
+def parse(directory):
+    def _parse(text: str, name: str = "page.txt") -> Page:
+        return parse_scio_page(text, name, ScioConfig(), directory)
+
+    return _parse
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A throwaway project: pyproject marker, speaker registry, and the sample transcripts."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    (tmp_path / "configs").mkdir()
+    shutil.copy(ROOT / "configs" / "speakers.yaml", tmp_path / "configs" / "speakers.yaml")
+    shutil.copytree(TRANSCRIPTS, tmp_path / "data" / "transcripts")
+    return tmp_path

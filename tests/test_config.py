@@ -1,0 +1,72 @@
+"""Config validation: one-line errors with dotted paths, overrides, canonical hash."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from pipeline.config import Config, ScioConfig, load_config
+from pipeline.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_default_config_spells_out_the_code_defaults():
+    data = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    assert Config.model_validate(data) == Config()
+    assert ScioConfig.model_validate(data["corpus"]["scio"]) == ScioConfig()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("corpus:\n  unit: {}\n", "corpus.unit: unknown key"),
+        ("corpus:\n  units:\n    min_words: many\n", "corpus.units.min_words: Input should be a valid integer"),
+        ("corpus:\n  units:\n    min_words: 0\n", "corpus.units.min_words: Input should be greater than or equal to 1"),
+        ("corpus:\n  format: pdf\n", "corpus.format: Input should be 'scio', 'csv' or 'jsonl'"),
+        ("corpus:\n  scio:\n    title_pattern: '('\n", "corpus.scio.title_pattern: Value error, not a valid regular expression"),
+        ("run:\n  name: ../escape\n", "run.name: String should match pattern"),
+        ("- a\n- b\n", "must hold a YAML mapping"),
+    ],
+)
+def test_invalid_configs_name_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_overrides_use_dotted_paths_and_yaml_values(tmp_path):
+    loaded = load_config(write(tmp_path, "run:\n  name: x\n"), [
+        "corpus.units.min_words=30", 'corpus.inputs=["a/*.txt", "b.txt"]', "run.name=test",
+    ])
+    assert loaded.config.corpus.units.min_words == 30
+    assert loaded.config.corpus.inputs == ("a/*.txt", "b.txt")
+    assert loaded.overrides == ("corpus.units.min_words=30", 'corpus.inputs=["a/*.txt", "b.txt"]', "run.name=test")
+    with pytest.raises(ConfigError, match="corpus.units.min_words: Input should be a valid integer"):
+        load_config(write(tmp_path, ""), ["corpus.units.min_words=lots"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        load_config(write(tmp_path, ""), ["corpus.units.min_words"])
+
+
+def test_hash_is_canonical_and_sensitive(tmp_path):
+    a = load_config(write(tmp_path, "run: {seed: 1, name: a}\n")).config
+    b = Config.model_validate({"run": {"name": "a", "seed": 1}})
+    assert a.sha256() == b.sha256()
+    assert a.sha256() != Config.model_validate({"run": {"name": "a", "seed": 2}}).sha256()
+
+
+def test_config_is_frozen():
+    with pytest.raises(Exception):
+        Config().run.seed = 3  # type: ignore[misc]
+
+
+def test_paths_resolve_from_the_project_root():
+    loaded = load_config(ROOT / "configs" / "default.yaml")
+    assert loaded.root == ROOT
+    assert loaded.resolve("data/transcripts") == ROOT / "data" / "transcripts"

@@ -1,0 +1,270 @@
+"""SCIO page parsing: every trap of the sample files, and page variants the sample lacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipeline.records import Dropped, Kept
+from tests.conftest import TRANSCRIPTS
+
+
+def real(name: str) -> str:
+    return next(TRANSCRIPTS.glob(f"{name}_*.txt")).read_text(encoding="utf-8")
+
+
+def summary(page):
+    return [(t.speaker, t.role, t.kind) for t in page.turns]
+
+
+def nonblank_lines(text: str) -> set[int]:
+    return {n for n, line in enumerate(text.split("\n"), 1) if line.strip()}
+
+
+# --- the real sample files -------------------------------------------------------------
+
+def test_002_roles_kinds_handovers_and_nbsp_labels(parse):
+    text = real("002")
+    page = parse(text)
+    assert page.title == "SCIO briefing on development of industry and information technology"
+    assert (page.date, page.date_source) == (dt.date(2021, 3, 1), "conference_date")
+    outlets = [t.outlet for t in page.turns if t.kind == "question"]
+    assert outlets == ["CCTV", "Thecover.cn", "CNBC", "CNR", "Reuters", "Asahi Shimbun", "Ta Kung Pao",
+                       "New York Times", "CRNTT", "Red Star News", "Economic Daily", "Yicai"]
+    assert all(t.role == "journalist" for t in page.turns if t.kind == "question")
+    kinds = summary(page)
+    assert kinds[0] == ("Shou Xiaoli", "moderator", "procedural")
+    assert kinds[1] == ("Xiao Yaqing", "official", "statement")
+    # CNBC's chip question: Xiao hands over, Tian answers, and the answer links to CNBC.
+    cnbc = next(i for i, t in enumerate(page.turns) if t.outlet == "CNBC")
+    handover, answer = page.turns[cnbc + 1], page.turns[cnbc + 2]
+    assert (handover.speaker, handover.kind) == ("Xiao Yaqing", "procedural")
+    assert "invite Mr. Tian" in handover.text
+    assert (answer.speaker, answer.kind, answer.question) == ("Tian Yulong", "answer", cnbc)
+    # "Xiao Yaqing:\u00a0" before the Ta Kung Pao hand-over is a label, not text.
+    takung = next(i for i, t in enumerate(page.turns) if t.outlet == "Ta Kung Pao")
+    assert page.turns[takung + 1].kind == "procedural"
+    assert page.turns[takung + 2].speaker == "Tian Yulong"
+    assert nonblank_lines(text) == set(page.lines)
+
+
+def test_002_yicai_label_with_two_blank_lines_and_final_thanks(parse):
+    page = parse(real("002"))
+    yicai = next(i for i, t in enumerate(page.turns) if t.outlet == "Yicai")
+    assert page.turns[yicai].paragraphs[0].text.startswith("Mr. Xiao just responded")
+    answer = page.turns[yicai + 1]
+    assert answer.kind == "answer" and answer.paragraphs[-1].text == "Thank you."
+
+
+def test_002_boilerplate_is_dropped_by_named_rules(parse):
+    text = real("002")
+    page = parse(text)
+    lines = text.split("\n")
+    dropped = [(lines[n - 1].strip(), d.rule) for n, d in page.lines.items() if isinstance(d, Dropped)]
+
+    def rule_of(prefix: str) -> set[str]:
+        return {rule for line, rule in dropped if line.startswith(prefix)}
+
+    assert rule_of("_ueditor_page_break_tag_") == {"boilerplate:page_break_tag"}
+    assert rule_of("Read in Chinese") == {"boilerplate:read_in_chinese"}
+    assert rule_of("Translated and edited by") == {"boilerplate:translation_credit"}
+    assert rule_of("/4") == {"boilerplate:photo_caption"}
+    assert not any("Translated" in p.text for t in page.turns for p in t.paragraphs)
+
+
+def test_000_unlabelled_question_is_not_glued_to_anything(parse):
+    page = parse(real("000"))
+    assert summary(page) == [("unknown", "journalist", "question"), ("Xiao Yaqing", "official", "answer")]
+    assert page.turns[1].question == 0
+    assert (page.date, page.date_source) == (dt.date(2021, 3, 1), "conference_day_with_publication_year")
+
+
+def test_004_unlabelled_questions_handover_and_publication_date(parse):
+    text = real("004")
+    page = parse(text)
+    assert summary(page) == [
+        ("unknown", "journalist", "question"),
+        ("Tian Yulong", "official", "procedural"),
+        ("Tao Qing", "official", "answer"),
+        ("unknown", "journalist", "question"),
+        ("Tian Yulong", "official", "answer"),
+    ]
+    assert page.turns[2].question == 0 and page.turns[4].question == 3
+    # The second question is not the tail of Tao Qing's answer, which ends with its thanks.
+    assert page.turns[2].paragraphs[-1].text == "Thank you!"
+    # "in 2022" in the title is the year reviewed, not a date.
+    assert (page.date, page.date_source) == (dt.date(2023, 2, 3), "publication_date")
+    comment_form = [n for n, d in page.lines.items() if isinstance(d, Dropped) and d.rule == "boilerplate:comment_form"]
+    assert len(comment_form) == 13
+    assert nonblank_lines(text) == set(page.lines)
+
+
+def test_003_header_without_labels_statement_and_colon_sentence(parse):
+    page = parse(real("003"))
+    assert summary(page) == [("Shou Xiaoli", "moderator", "procedural"), ("Xiao Yaqing", "official", "statement")]
+    assert (page.date, page.date_source) == (dt.date(2022, 2, 28), "conference_date")
+    statement = page.turns[1]
+    # "I. ... Here are some figures:" is text inside the statement, not a speaker label.
+    assert any(p.text.endswith("Here are some figures:") for p in statement.paragraphs)
+
+
+def test_001_page_starting_mid_conference(parse):
+    page = parse(real("001"))
+    assert summary(page) == [
+        ("Shou Xiaoli", "moderator", "procedural"),
+        ("China Daily", "journalist", "question"),
+        ("Jin Zhuanglong", "official", "answer"),
+    ]
+    assert (page.date, page.date_source) == (dt.date(2023, 3, 21), "publication_date")
+
+
+def test_kept_lines_point_at_the_paragraph_holding_them(parse):
+    text = real("002")
+    page = parse(text)
+    lines = text.split("\n")
+    for number, disposition in page.lines.items():
+        if isinstance(disposition, Kept):
+            paragraph = page.turns[disposition.turn].paragraphs[disposition.paragraph]
+            assert paragraph.line_start <= number <= paragraph.line_end
+            assert " ".join(lines[number - 1].split()) in paragraph.text
+
+
+# --- page variants not in the sample -------------------------------------------------
+
+UNLABELLED_HEADER = """\
+SCIO press conference on the industrial internet
+
+The State Council Information Office held a press conference in Beijing on June 8 to brief the media.\u00a0 June 10, 2021
+
+Mr. Wang Zhijun, vice minister of industry and information technology
+
+Mr. Xie Cun, director general of the Department of Information Technology Development of MIIT
+
+
+Ms. Xing Huina, deputy director general of the Press Bureau of the State Council Information Office (SCIO) and SCIO spokesperson
+
+Xing Huina:
+Good morning. Today we have invited Mr. Wang Zhijun to brief you. Now the floor is his.
+
+Wang Zhijun:
+Good morning. The industrial internet has grown fast over the past year, and we have built more platforms.
+
+Second, we will deepen its use in manufacturing.
+
+Caixin:
+How many platforms will be built this year? Thank you.
+
+Xie Cun:
+Thank you for your question. We will build more than 100 platforms this year across the country.
+"""
+
+
+def test_unlabelled_header_honorifics_unregistered_chair_and_unlisted_outlet(parse):
+    page = parse(UNLABELLED_HEADER)
+    assert page.title == "SCIO press conference on the industrial internet"
+    assert summary(page) == [
+        ("Xing Huina", "moderator", "procedural"),
+        ("Wang Zhijun", "official", "statement"),
+        ("Caixin", "journalist", "question"),
+        ("Xie Cun", "official", "answer"),
+    ]
+    assert page.turns[3].question == 2
+    assert (page.date, page.date_source) == (dt.date(2021, 6, 8), "conference_day_with_publication_year")
+    assert len(page.turns[1].paragraphs) == 2
+    assert page.unknown_speakers == []
+
+
+def test_unlabelled_header_puts_the_chairperson_last(parse):
+    text = UNLABELLED_HEADER.replace(
+        "deputy director general of the Press Bureau of the State Council Information Office (SCIO) and SCIO spokesperson",
+        "moderator of today's event",
+    )
+    assert parse(text).turns[0].role == "moderator"
+
+
+def test_page_with_no_blank_lines_gives_the_same_turns(parse):
+    dense = "\n".join(line for line in UNLABELLED_HEADER.split("\n") if line.strip())
+    spaced, compact = parse(UNLABELLED_HEADER), parse(dense)
+    assert summary(compact) == summary(spaced)
+    assert [[p.text for p in t.paragraphs] for t in compact.turns] == [
+        [p.text for p in t.paragraphs] for t in spaced.turns
+    ]
+    assert compact.title == spaced.title
+
+
+def test_stray_first_line_is_dropped_before_the_title(parse):
+    page = parse("http://www.scio.gov.cn/xwfbh/index.htm\n\n" + UNLABELLED_HEADER)
+    assert page.title == "SCIO press conference on the industrial internet"
+    assert page.lines[1] == Dropped("header:before_title")
+    assert summary(page)[1] == ("Wang Zhijun", "official", "statement")
+
+
+def test_page_starting_with_an_outlet_label(parse):
+    page = parse(
+        "SCIO press conference on 5G\n\nPhoenix TV:\nWhat is the progress of 5G? Thank you.\n\n"
+        "Xiao Yaqing:\nThank you. We have built many 5G base stations this year across China.\n"
+    )
+    assert summary(page) == [("Phoenix TV", "journalist", "question"), ("Xiao Yaqing", "official", "answer")]
+
+
+def test_page_starting_with_an_unlabelled_question_after_an_answer_tail(parse):
+    page = parse(
+        "SCIO press conference on 5G\n\n"
+        "and this is how the previous answer on the earlier page ended.\n\n"
+        "What is the progress of 5G?\n\n"
+        "Tian Yulong:\nThank you. We have built many 5G base stations this year across China.\n"
+    )
+    assert [t.kind for t in page.turns] == ["unknown", "question", "answer"]
+    assert page.warnings and "attributed to no one" in page.warnings[0]
+
+
+def test_rhetorical_question_closing_an_answer_stays_in_the_answer(parse):
+    page = parse(
+        "SCIO press conference on 5G\n\nCCTV:\nWhat next? Thank you.\n\n"
+        "Xiao Yaqing:\nThank you. We will build more base stations.\n\nWhy does it matter?\n\n"
+        "Shou Xiaoli:\nThank you. Next question.\n"
+    )
+    assert summary(page) == [("CCTV", "journalist", "question"), ("Xiao Yaqing", "official", "answer"),
+                             ("Shou Xiaoli", "moderator", "procedural")]
+    assert page.turns[1].paragraphs[-1].text == "Why does it matter?"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Xiao Yaqing:", "Xiao Yaqing"),
+        ("New York Times:\u00a0", "New York Times"),
+        ("Thecover.cn:", "Thecover.cn"),
+        ("Mr. Xiao Yaqing:", "Xiao Yaqing"),
+        ("Here are some figures:", None),
+        ("I. The industrial economy saw sustained recovery and development. Here are some figures:", None),
+        ("Speakers:", None),
+        ("Date:", None),
+        ("First, we will:", None),
+    ],
+)
+def test_speaker_label(line, expected):
+    from pipeline.transcripts import speaker_label
+
+    assert speaker_label(line, 6) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["Beijing | 10 a.m. March 1, 2021"], (dt.date(2021, 3, 1), "conference_date")),
+        (["Date:", "March 1, 2021"], (dt.date(2021, 3, 1), "conference_date")),
+        (["Feb. 28, 2022"], (dt.date(2022, 2, 28), "conference_date")),
+        (["China.org.cn | March 21, 2023"], (dt.date(2023, 3, 21), "publication_date")),
+        (["0 Comment(s)Print E-mail, February 3, 2023"], (dt.date(2023, 2, 3), "publication_date")),
+        (["SCIO press conference on development in 2022"], (None, "none")),
+        (["The SCIO held a press conference on Dec. 30 in Beijing. January 2, 2022"],
+         (dt.date(2021, 12, 30), "conference_day_with_publication_year")),
+    ],
+)
+def test_page_date(lines, expected):
+    from pipeline.transcripts import page_date
+
+    found = page_date(lines)
+    assert (found.date, found.source) == expected
