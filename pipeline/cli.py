@@ -8,12 +8,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+
+from pipeline import runs, tables
 from pipeline.config import LoadedConfig, load_config
+from pipeline.corpus import select_units
 from pipeline.errors import PipelineError
 from pipeline.ingest import Corpus, ingest
-from pipeline import runs
+from pipeline.models import TopicModelResult, check_k, derive_seed, fit_model
+from pipeline.normalize import Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
+from pipeline.vectorize import vectorize
 
 log = logging.getLogger("pipeline")
 
@@ -47,12 +55,80 @@ def _summarise(corpus: Corpus) -> None:
         log.warning(note)
 
 
+@dataclass(frozen=True)
+class ModelRun:
+    result: TopicModelResult
+    tables: dict[str, pd.DataFrame]
+    topics_md: str
+    metrics: dict[str, Any]
+
+
+def _normalize(loaded: LoadedConfig, units: pd.DataFrame, timer: runs.StageTimer) -> tuple[Normalized, dict[str, Any]]:
+    """Token lists for the units, from the cache when texts and settings are unchanged."""
+    cfg = loaded.config.normalize
+    stopwords = stopword_set(cfg, runs.read_stopword_files(loaded))
+    lemmatize = make_lemmatizer(cfg.lemmatizer)
+    key = cache_key(units.text, cfg, stopwords)
+    with timer.stage("normalize"):
+        normalized = runs.load_normalized(loaded, key)
+        cached = normalized is not None
+        if cached:
+            log.info("normalize: skipped, token lists reused from cache %s (texts and settings unchanged)", key[:12])
+        else:
+            normalized = normalize_texts(units.text, cfg, stopwords, lemmatize)
+            runs.save_normalized(loaded, key, normalized)
+    return normalized, {"cache_key": key, "from_cache": cached}
+
+
+def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) -> tuple[list[ModelRun], dict[str, Any]]:
+    cfg = loaded.config
+    selected = select_units(corpus.turns, corpus.paragraphs, cfg.corpus.units)
+    normalized, cache = _normalize(loaded, selected, timer)
+    nonempty = [i for i, tokens in enumerate(normalized.tokens) if tokens]
+    units = selected.iloc[nonempty].reset_index(drop=True)
+    tokens = [normalized.tokens[i] for i in nonempty]
+    summary = {**normalized.report, **cache, "units_selected": len(selected), "units_modelled": len(units),
+               "units_dropped_empty": len(selected) - len(units)}
+    log.info("units: %d selected, %d empty after normalisation (dropped), %d modelled; vocabulary %d",
+             len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
+    with timer.stage("vectorize"):
+        matrices = vectorize(tokens)
+    for index, model_cfg in enumerate(cfg.models):
+        check_k(model_cfg, index, len(units), len(matrices.vocabulary))
+    model_runs = []
+    for model_cfg in cfg.models:
+        seed = model_cfg.seed if model_cfg.seed is not None else derive_seed(cfg.run.seed, model_cfg.name)
+        with timer.stage(f"fit {model_cfg.name} ({model_cfg.backend}, k={model_cfg.k})"):
+            result = fit_model(model_cfg, seed, matrices, list(units.unit_id))
+        with timer.stage(f"tables {model_cfg.name}"):
+            unit_table = tables.unit_topics(units, result, [len(t) for t in tokens])
+            frames = {
+                "topic_terms": tables.topic_terms(result, matrices.term_frequency, cfg.tables),
+                "unit_topics": unit_table,
+                "answer_topics": tables.answer_topics(unit_table, units, result.k),
+                "representative_passages": tables.representative_passages(
+                    unit_table, units, result.k, cfg.tables.representative_n),
+            }
+        metrics = {
+            "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
+            "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
+            "n_units": len(units), "vocabulary_size": len(result.vocabulary),
+            "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics,
+        }
+        if result.zero_rows:
+            log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
+                        result.name, len(result.zero_rows))
+        model_runs.append(ModelRun(result, frames, tables.topics_markdown(result, cfg.tables), metrics))
+    return model_runs, summary
+
+
 def run_ingest(loaded: LoadedConfig) -> Path:
     """Ingestion alone: corpus tables, report, config and manifest in the run directory."""
-    return execute(loaded, models=False)
+    return execute(loaded, with_models=False)
 
 
-def execute(loaded: LoadedConfig, *, models: bool = True) -> Path:
+def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
+    """Runs the configured stages and writes the run directory in one atomic step."""
     cfg = loaded.config
     timer = runs.StageTimer()
     files, unmatched = runs.resolve_inputs(loaded)
@@ -61,11 +137,25 @@ def execute(loaded: LoadedConfig, *, models: bool = True) -> Path:
         sources = runs.read_sources(files, loaded.root)
         corpus = ingest(sources, cfg.corpus, registry, unmatched_inputs=unmatched)
     _summarise(corpus)
+    model_runs, normalization = _model_runs(loaded, corpus, timer) if with_models else ([], None)
     target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
     with runs.staged_directory(target) as staging:
         _corpus_files(corpus, staging)
+        for run in model_runs:
+            folder = staging / "models" / run.result.name
+            for name, frame in run.tables.items():
+                runs.write_csv(frame, folder / f"{name}.csv")
+            runs.write_text(run.topics_md, folder / "topics.md")
+            runs.write_json(run.metrics, folder / "metrics.json")
+            runs.save_model(run.result.native, run.result.backend, run.result.vocabulary, folder)
         runs.write_text(cfg.to_yaml(), staging / "config.yaml")
-        runs.write_json(runs.manifest(loaded, sources, timer), staging / "manifest.json")
+        sections: dict[str, Any] = {}
+        if with_models:
+            sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
+            sections["normalization"] = normalization
+            sections["models"] = {r.result.name: {k: v for k, v in r.metrics.items() if k != "zero_mixture_rows"}
+                                  for r in model_runs}
+        runs.write_json(runs.manifest(loaded, sources, timer, **sections), staging / "manifest.json")
     log.info("wrote %s", runs.display_path(target, loaded.root))
     return target
 
@@ -89,8 +179,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s",
-                        stream=sys.stderr, force=True)
+    # Our progress at INFO; libraries (gensim logs every pass at INFO) only at WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         loaded = load_config(args.config, args.overrides)
         if args.command == "validate":

@@ -140,9 +140,130 @@ class CorpusConfig(Section):
     scio: ScioConfig = ScioConfig()
 
 
+class PhrasesConfig(Section):
+    """Learned collocations (gensim ``Phrases`` with npmi scoring, Bouma 2009)."""
+
+    enabled: bool = True
+    min_count: int = Field(5, ge=1)
+    threshold: float = Field(0.5, gt=-1, le=1)
+
+
+class StopwordsConfig(Section):
+    sklearn: bool = True
+    files: tuple[str, ...] = ("configs/stopwords/domain.txt",)
+    extra: tuple[str, ...] = ()
+
+
+class VocabularyConfig(Section):
+    """Pruning as gensim ``Dictionary.filter_extremes``: counts are of units, not tokens."""
+
+    no_below: int = Field(2, ge=1)
+    no_above: float = Field(0.5, gt=0, le=1)
+    keep_n: int | None = Field(None, ge=1)
+
+
+class NormalizeConfig(Section):
+    token_pattern: str = r"[a-z0-9]+(?:[-'][a-z0-9]+)*"
+    aliases: dict[str, str] = Field(default_factory=dict)
+    multiword_expressions: tuple[str, ...] = ()
+    lemmatizer: Literal["simplemma", "wordnet", "none"] = "simplemma"
+    stopwords: StopwordsConfig = StopwordsConfig()
+    min_token_length: int = Field(2, ge=1)
+    drop_numbers: bool = True
+    phrases: PhrasesConfig = PhrasesConfig()
+    vocabulary: VocabularyConfig = VocabularyConfig()
+
+    @field_validator("token_pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class GensimLdaParams(Section):
+    """gensim ``LdaModel``; many passes and iterations because units are short and few."""
+
+    passes: int = Field(40, ge=1)
+    iterations: int = Field(400, ge=1)
+    alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
+    eta: Literal["symmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
+    gamma_threshold: float = Field(1e-4, gt=0)
+
+
+class SklearnLdaParams(Section):
+    """scikit-learn ``LatentDirichletAllocation`` (batch variational Bayes, one job)."""
+
+    max_iter: int = Field(100, ge=1)
+    doc_topic_prior: float | None = Field(0.1, gt=0)
+    topic_word_prior: float | None = Field(0.05, gt=0)
+    evaluate_every: int = -1
+
+
+class SklearnNmfParams(Section):
+    """scikit-learn ``NMF`` on tf-idf, NNDSVDa start and coordinate descent."""
+
+    max_iter: int = Field(1000, ge=1)
+    tol: float = Field(1e-5, gt=0)
+    alpha_W: float = Field(0.0, ge=0)
+    alpha_H: float = Field(0.0, ge=0)
+    l1_ratio: float = Field(0.0, ge=0, le=1)
+
+
+class _ModelBase(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    k: int = Field(ge=2)
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+
+
+class GensimLdaModelConfig(_ModelBase):
+    backend: Literal["gensim_lda"]
+    params: GensimLdaParams = GensimLdaParams()
+
+
+class SklearnLdaModelConfig(_ModelBase):
+    backend: Literal["sklearn_lda"]
+    params: SklearnLdaParams = SklearnLdaParams()
+
+
+class SklearnNmfModelConfig(_ModelBase):
+    backend: Literal["sklearn_nmf"]
+    params: SklearnNmfParams = SklearnNmfParams()
+
+
+ModelConfig = Annotated[
+    GensimLdaModelConfig | SklearnLdaModelConfig | SklearnNmfModelConfig, Field(discriminator="backend")
+]
+
+
+class TablesConfig(Section):
+    top_n: int = Field(20, ge=1)
+    frex_weight: float = Field(0.5, ge=0, le=1)
+    relevance_lambda: float = Field(0.6, ge=0, le=1)
+    representative_n: int = Field(5, ge=1)
+
+
+def _default_models() -> tuple[ModelConfig, ...]:
+    return (
+        GensimLdaModelConfig(name="lda", backend="gensim_lda", k=8),
+        SklearnNmfModelConfig(name="nmf", backend="sklearn_nmf", k=8),
+    )
+
+
 class Config(Section):
     run: RunConfig = RunConfig()
     corpus: CorpusConfig = CorpusConfig()
+    normalize: NormalizeConfig = NormalizeConfig()
+    models: tuple[ModelConfig, ...] = Field(default_factory=_default_models)
+    tables: TablesConfig = TablesConfig()
+
+    @field_validator("models")
+    @classmethod
+    def _unique_names(cls, models: tuple[ModelConfig, ...]) -> tuple[ModelConfig, ...]:
+        names = [m.name for m in models]
+        if not names:
+            raise ValueError("list at least one model")
+        if len(set(names)) != len(names):
+            raise ValueError(f"model names must be unique (got {names})")
+        return models
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
@@ -211,8 +332,12 @@ def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+_BACKEND_TAGS = {"gensim_lda", "sklearn_lda", "sklearn_nmf"}
+
+
 def _describe(error: dict[str, Any]) -> str:
-    loc = ".".join(str(part) for part in error["loc"])
+    # Drop the union tag pydantic puts in the path (models.0.sklearn_nmf.k -> models.0.k).
+    loc = ".".join(str(part) for part in error["loc"] if part not in _BACKEND_TAGS)
     if error["type"] == "extra_forbidden":
         return f"{loc}: unknown key"
     given = error.get("input")

@@ -8,6 +8,7 @@ run never leaves a half-written directory or damages the previous run of the sam
 from __future__ import annotations
 
 import glob
+import gzip
 import hashlib
 import json
 import logging
@@ -29,6 +30,7 @@ import yaml
 
 from pipeline.config import LoadedConfig
 from pipeline.errors import ConfigError, InputError
+from pipeline.normalize import Normalized
 from pipeline.turns import Person, registry_from_records
 
 log = logging.getLogger("pipeline")
@@ -86,6 +88,48 @@ def read_registry(loaded: LoadedConfig) -> dict[str, Person]:
         raise ConfigError(
             f"corpus.speakers: {speakers} must hold 'speakers:' entries with name and role ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def read_stopword_files(loaded: LoadedConfig) -> list[str]:
+    words: list[str] = []
+    for name in loaded.config.normalize.stopwords.files:
+        path = loaded.resolve(name)
+        if not path.is_file():
+            raise ConfigError(f"normalize.stopwords.files: stopword file not found: {name}")
+        words.extend(path.read_text(encoding="utf-8").splitlines())
+    return words
+
+
+def _cache_file(loaded: LoadedConfig, key: str) -> Path:
+    return loaded.resolve(loaded.config.run.output_dir) / ".cache" / "normalize" / f"{key}.json.gz"
+
+
+def load_normalized(loaded: LoadedConfig, key: str) -> Normalized | None:
+    path = _cache_file(loaded, key)
+    try:
+        data = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, ValueError, EOFError):
+        return None
+    return Normalized(data["tokens"], data["report"])
+
+
+def save_normalized(loaded: LoadedConfig, key: str, normalized: Normalized) -> None:
+    path = _cache_file(loaded, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".partial-{os.getpid()}")
+    payload = {"tokens": normalized.tokens, "report": normalized.report}
+    partial.write_bytes(gzip.compress(json.dumps(payload).encode("utf-8"), mtime=0))
+    partial.replace(path)
+
+
+def save_model(native: Any, backend: str, vocabulary: list[str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if backend.startswith("gensim"):
+        native.save(str(folder / "model.gensim"))
+    else:
+        import joblib
+
+        joblib.dump({"model": native, "vocabulary": vocabulary}, folder / "model.joblib")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

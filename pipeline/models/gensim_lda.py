@@ -1,0 +1,26 @@
+"""LDA by gensim's ``LdaModel`` (online variational Bayes, Hoffman et al. 2010), one process."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.config import GensimLdaModelConfig
+from pipeline.models.base import Fit
+from pipeline.vectorize import Matrices
+
+
+def fit(cfg: GensimLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
+    from gensim.models import LdaModel
+
+    p = cfg.params
+    model = LdaModel(
+        corpus=matrices.bow, id2word=matrices.dictionary, num_topics=cfg.k, chunksize=len(matrices.bow),
+        passes=p.passes, iterations=p.iterations, alpha=p.alpha, eta=p.eta, eval_every=None,
+        gamma_threshold=p.gamma_threshold, random_state=seed, dtype=np.float64,
+    )
+    # gensim's get_document_topics drops shares below minimum_probability (never below 1e-8);
+    # the variational posterior gamma, normalised, is the complete mixture.
+    gamma, _ = model.inference(matrices.bow)
+    # log_perplexity is gensim's per-word likelihood bound (nats); its negation is log perplexity.
+    return Fit(model.get_topics(), gamma, model, p.passes,
+               {"log_perplexity": float(-model.log_perplexity(matrices.bow))})

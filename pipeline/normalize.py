@@ -1,0 +1,159 @@
+"""Unit texts to token lists, offline and deterministic.
+
+Order of steps: NFKC and lower case; NLTK regexp tokenisation (keeps ``5g``, ``covid-19``,
+``14th``); aliases; lemmas; configured multi-word expressions (NLTK ``MWETokenizer``);
+stopwords, short tokens and bare numbers dropped; learned phrases (gensim ``Phrases``,
+npmi); vocabulary pruning (gensim ``Dictionary.filter_extremes``). The report says what each
+step removed, so a researcher can see what the models saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.config import NormalizeConfig
+from pipeline.errors import ConfigError
+
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
+Lemmatizer = Callable[[str], str]
+
+
+def make_lemmatizer(name: str) -> Lemmatizer:
+    """simplemma (offline, bundled data), NLTK WordNet (needs its data installed), or none."""
+    if name == "none":
+        return str
+    if name == "wordnet":
+        import nltk
+        from nltk.stem import WordNetLemmatizer
+
+        try:
+            nltk.data.find("corpora/wordnet")
+        except LookupError:
+            raise ConfigError(
+                "normalize.lemmatizer: wordnet needs NLTK's WordNet data, which is not installed here; "
+                "on a machine with internet run `python -m nltk.downloader -d ~/nltk_data wordnet` and copy "
+                "~/nltk_data to this machine, or use lemmatizer: simplemma"
+            ) from None
+        wordnet = WordNetLemmatizer()
+        return lambda token: wordnet.lemmatize(token).lower()
+    import simplemma
+
+    return lambda token: simplemma.lemmatize(token, lang="en").lower()
+
+
+@dataclass(frozen=True)
+class Normalized:
+    tokens: list[list[str]]
+    report: dict[str, Any]
+
+
+def normalize_texts(
+    texts: Iterable[str], cfg: NormalizeConfig, stopwords: frozenset[str], lemmatize: Lemmatizer
+) -> Normalized:
+    from gensim.corpora import Dictionary
+    from gensim.models.phrases import Phrases
+    from nltk.tokenize import MWETokenizer, RegexpTokenizer
+
+    tokenizer = RegexpTokenizer(cfg.token_pattern)
+    raw = [tokenizer.tokenize(unicodedata.normalize("NFKC", text).lower()) for text in texts]
+    types = sorted({token for tokens in raw for token in tokens})
+    aliased = {token: cfg.aliases.get(token, token) for token in types}
+    # Aliases and phrases are already canonical; lemmatising "new_energy_vehicle" or "5g" would only damage them.
+    lemma = {
+        token: alias if alias != token or "_" in alias or any(c.isdigit() for c in alias) else lemmatize(alias)
+        for token, alias in aliased.items()
+    }
+    expressions = [expression.lower().split() for expression in cfg.multiword_expressions]
+    # Matched on lemmas ("integrated circuits" -> integrate circuit) but named as configured.
+    spelled = {"_".join(lemmatize(w) for w in words): "_".join(words) for words in expressions}
+    mwe = MWETokenizer([tuple(joined.split("_")) for joined in spelled], separator="_")
+    units = [[spelled.get(t, t) for t in mwe.tokenize([lemma[t] for t in tokens])] for tokens in raw]
+    dropped: Counter[str] = Counter()
+    learned: list[dict[str, Any]] = []
+    if cfg.phrases.enabled:
+        # Learned before stopwords go, so words that were never adjacent never pair up
+        # ("Central Committee and the State Council" must not give committee_state).
+        phrases = Phrases(units, min_count=cfg.phrases.min_count, threshold=cfg.phrases.threshold,
+                          scoring="npmi", delimiter="_", connector_words=frozenset()).freeze()
+        before = sum(map(len, units))
+        units = [phrases[tokens] for tokens in units]
+        dropped["merged_into_phrases"] = before - sum(map(len, units))
+        learned = [{"phrase": p, "npmi": round(float(s), 4)}
+                   for p, s in sorted(phrases.phrasegrams.items(), key=lambda item: (-item[1], item[0]))]
+
+    def trim(token: str) -> str:
+        """A learned phrase without stopwords at its edges ("above_designate" -> "designate")."""
+        if "_" not in token or token in spelled.values():
+            return token
+        parts = token.split("_")
+        while parts and parts[0] in stopwords:
+            parts.pop(0)
+        while parts and parts[-1] in stopwords:
+            parts.pop()
+        return "_".join(parts) or token.split("_")[0]
+
+    def keep(token: str) -> bool:
+        if token in stopwords:
+            dropped["stopword"] += 1
+        elif _NUMBER.match(token) and cfg.drop_numbers:
+            dropped["number"] += 1
+        elif len(token) < cfg.min_token_length:
+            dropped["short"] += 1
+        else:
+            return True
+        return False
+
+    filtered = [[t for t in map(trim, unit) if keep(t)] for unit in units]
+    dictionary = Dictionary(filtered)
+    dictionary.filter_extremes(no_below=cfg.vocabulary.no_below, no_above=cfg.vocabulary.no_above,
+                               keep_n=cfg.vocabulary.keep_n)
+    kept_terms = set(dictionary.token2id)
+    before = sum(map(len, filtered))
+    tokens = [[t for t in unit if t in kept_terms] for unit in filtered]
+    dropped["pruned_rare_or_common"] = before - sum(map(len, tokens))
+    counts = Counter(t for unit in tokens for t in unit)
+    report = {
+        "units": len(tokens),
+        "units_empty": sum(1 for unit in tokens if not unit),
+        "tokens_raw": sum(map(len, raw)),
+        "tokens_kept": sum(counts.values()),
+        "tokens_dropped": dict(sorted(dropped.items())),
+        "vocabulary_size": len(kept_terms),
+        "lemmatizer": cfg.lemmatizer,
+        "stopwords": len(stopwords),
+        "learned_phrases": learned,
+        "top_terms": [{"term": t, "count": c} for t, c in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:30]],
+    }
+    return Normalized(tokens, report)
+
+
+def stopword_set(cfg: NormalizeConfig, file_words: Iterable[str]) -> frozenset[str]:
+    """sklearn's English list (optional) + the domain files' words + ``extra``."""
+    words: set[str] = set()
+    if cfg.stopwords.sklearn:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        words |= ENGLISH_STOP_WORDS
+    words |= {w.strip().lower() for w in file_words if w.strip() and not w.lstrip().startswith("#")}
+    words |= {w.lower() for w in cfg.stopwords.extra}
+    return frozenset(words)
+
+
+def cache_key(texts: Iterable[str], cfg: NormalizeConfig, stopwords: frozenset[str]) -> str:
+    """Hash of everything the token lists depend on: texts, settings, stopwords, lemmatiser version."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    for part in (cfg.model_dump_json(), json.dumps(sorted(stopwords)), metadata.version("simplemma"),
+                 metadata.version("gensim"), metadata.version("nltk")):
+        digest.update(part.encode("utf-8") + b"\x00")
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\x00")
+    return digest.hexdigest()

@@ -1,0 +1,140 @@
+"""The tables researchers cite: topic terms, unit and answer mixtures, representative passages.
+
+Pure functions of a ``TopicModelResult`` and the unit table; rounding happens here so that
+reruns are byte-identical and every mixture row still sums to 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import TablesConfig
+from pipeline.evaluate import frex, lift, relevance
+from pipeline.models import TopicModelResult
+
+DECIMALS = 6
+UNIT_META = ["unit_id", "answer_id", "conference_id", "date", "year", "speaker", "role", "kind"]
+ANSWER_META = ["answer_id", "conference_id", "date", "year", "speaker", "position", "kind",
+               "question_turn_id", "question_outlet", "question_text"]
+
+
+def topic_columns(k: int) -> list[str]:
+    return [f"topic_{t}" for t in range(k)]
+
+
+def round_rows(matrix: np.ndarray, decimals: int = DECIMALS) -> np.ndarray:
+    """Rounds each row of proportions so the rounded row still sums to 1.
+
+    The rounding residual (a multiple of 10**-decimals) goes to the row's largest entry.
+    Rows of NaN stay NaN.
+    """
+    rounded = np.round(matrix, decimals)
+    defined = ~np.isnan(rounded).any(axis=1)
+    residual = 1.0 - rounded[defined].sum(axis=1)
+    rows = np.flatnonzero(defined)
+    cols = np.argmax(rounded[defined], axis=1)
+    rounded[rows, cols] = np.round(rounded[rows, cols] + residual, decimals)
+    return rounded
+
+
+def topic_terms(result: TopicModelResult, term_frequency: np.ndarray, cfg: TablesConfig) -> pd.DataFrame:
+    """Top ``cfg.top_n`` terms per topic by p(w|k), with FREX, lift and relevance."""
+    beta = result.topic_term
+    measures = {
+        "weight": beta,
+        "frex": frex(beta, cfg.frex_weight),
+        "lift": lift(beta, term_frequency),
+        "relevance": relevance(beta, term_frequency, cfg.relevance_lambda),
+    }
+    terms = np.array(result.vocabulary)
+    rows = []
+    for topic in range(result.k):
+        order = np.lexsort((terms, -beta[topic]))[: cfg.top_n]
+        for rank, index in enumerate(order, 1):
+            rows.append({"topic": topic, "rank": rank, "term": terms[index],
+                         **{name: round(float(values[topic, index]), DECIMALS) for name, values in measures.items()}})
+    return pd.DataFrame(rows, columns=["topic", "rank", "term", "weight", "frex", "lift", "relevance"])
+
+
+def top_terms(result: TopicModelResult, n: int, *, by: str = "weight", frex_weight: float = 0.5) -> list[list[str]]:
+    """Each topic's top ``n`` terms by probability or by FREX (ties: probability, then term)."""
+    beta = result.topic_term
+    score = beta if by == "weight" else frex(beta, frex_weight)
+    terms = np.array(result.vocabulary)
+    return [list(terms[np.lexsort((terms, -beta[t], -score[t]))[:n]]) for t in range(result.k)]
+
+
+def topics_markdown(result: TopicModelResult, cfg: TablesConfig, labels: dict[int, str] | None = None) -> str:
+    by_weight = top_terms(result, 10)
+    by_frex = top_terms(result, 10, by="frex", frex_weight=cfg.frex_weight)
+    lines = [
+        f"Topics of model `{result.name}` ({result.backend}, k = {result.k}, seed {result.seed}).",
+        "",
+        "| Topic | Top 10 terms by probability | Top 10 terms by FREX |",
+        "| --- | --- | --- |",
+    ]
+    for topic in range(result.k):
+        name = f"{topic}: {labels[topic]}" if labels and topic in labels else str(topic)
+        lines.append(f"| {name} | {', '.join(by_weight[topic])} | {', '.join(by_frex[topic])} |")
+    return "\n".join(lines) + "\n"
+
+
+def unit_topics(units: pd.DataFrame, result: TopicModelResult, n_tokens: list[int]) -> pd.DataFrame:
+    """One row per modelled unit: metadata, token count, every topic's share, dominant topic."""
+    shares = pd.DataFrame(round_rows(result.doc_topic), columns=topic_columns(result.k))
+    table = pd.concat([units[UNIT_META].reset_index(drop=True), shares], axis=1)
+    table.insert(len(UNIT_META), "n_tokens", n_tokens)
+    table["dominant_topic"] = _dominant(result.doc_topic)
+    return table
+
+
+def _dominant(doc_topic: np.ndarray) -> pd.Series:
+    defined = ~np.isnan(doc_topic).any(axis=1)
+    dominant = np.argmax(np.nan_to_num(doc_topic, nan=-1.0), axis=1)
+    return pd.Series(np.where(defined, dominant, -1)).astype("Int64").mask(~defined)
+
+
+def answer_topics(unit_table: pd.DataFrame, units: pd.DataFrame, k: int) -> pd.DataFrame:
+    """One row per answer: the token-weighted mean of its units' mixtures.
+
+    Units whose mixture is undefined (NMF zero rows) are left out of the mean.
+    """
+    columns = topic_columns(k)
+    table = unit_table.dropna(subset=columns)
+    weights = table.n_tokens.to_numpy(dtype=float)
+    weighted = pd.DataFrame(table[columns].to_numpy() * weights[:, None], columns=columns)
+    weighted["answer_id"] = table.answer_id.to_numpy()
+    weighted["n_tokens"] = weights
+    sums = weighted.groupby("answer_id", sort=False).sum()
+    mixtures = round_rows(sums[columns].to_numpy() / sums.n_tokens.to_numpy()[:, None])
+    first_unit = units.drop_duplicates("answer_id").set_index("answer_id")
+    meta = first_unit.loc[sums.index, ANSWER_META[1:]].reset_index()
+    meta.insert(len(ANSWER_META), "n_units", table.groupby("answer_id", sort=False).size().loc[sums.index].to_numpy())
+    meta.insert(len(ANSWER_META) + 1, "n_tokens", sums.n_tokens.astype(int).to_numpy())
+    meta.insert(len(ANSWER_META) + 2, "answer_start", [_first_words(t) for t in first_unit.loc[sums.index, "text"]])
+    result = pd.concat([meta, pd.DataFrame(mixtures, columns=columns)], axis=1)
+    result["dominant_topic"] = _dominant(mixtures)
+    return result
+
+
+def _first_words(text: str, n: int = 20) -> str:
+    words = text.split()
+    return " ".join(words[:n]) + (" ..." if len(words) > n else "")
+
+
+def representative_passages(unit_table: pd.DataFrame, units: pd.DataFrame, k: int, n: int) -> pd.DataFrame:
+    """For each topic, the ``n`` units with the highest share, with a checkable source."""
+    located = units.set_index("unit_id")
+    rows = []
+    for topic in range(k):
+        column = f"topic_{topic}"
+        best = unit_table.dropna(subset=[column]).sort_values([column, "unit_id"], ascending=[False, True]).head(n)
+        for rank, row in enumerate(best.itertuples(index=False), 1):
+            unit = located.loc[row.unit_id]
+            rows.append({
+                "topic": topic, "rank": rank, "share": getattr(row, column), "unit_id": row.unit_id,
+                "speaker": row.speaker, "date": row.date,
+                "source": f"{unit.source_file}:{unit.line_start}-{unit.line_end}", "text": unit.text,
+            })
+    return pd.DataFrame(rows, columns=["topic", "rank", "share", "unit_id", "speaker", "date", "source", "text"])

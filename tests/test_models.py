@@ -1,0 +1,130 @@
+"""Contract and known-answer tests, run against every backend with its default parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.config import validate
+from pipeline.errors import ConfigError
+from pipeline.models import BACKENDS, check_k, derive_seed, fit_model
+from pipeline.vectorize import vectorize
+
+K, V, D, DOC_LEN = 5, 120, 400, 50
+
+
+def lda_corpus(seed: int = 0, alpha: float = 0.1, beta: float = 0.05):
+    """Documents drawn from LDA's generative process: true topics and tokens ``w000`` ..."""
+    rng = np.random.default_rng(seed)
+    topics = rng.dirichlet(np.full(V, beta), size=K)
+    theta = rng.dirichlet(np.full(K, alpha), size=D)
+    tokens = []
+    for mixture in theta:
+        counts = sum(rng.multinomial(n, topics[t]) for t, n in enumerate(rng.multinomial(DOC_LEN, mixture)))
+        tokens.append([f"w{w:03d}" for w in np.repeat(np.arange(V), counts)])
+    return topics, tokens
+
+
+@pytest.fixture(scope="module")
+def planted():
+    topics, tokens = lda_corpus()
+    return topics, vectorize(tokens)
+
+
+def best_match_cosines(true_topics: np.ndarray, vocabulary: list[str], topic_term: np.ndarray) -> np.ndarray:
+    """For each true topic, the cosine similarity of the most similar fitted topic."""
+    fitted = np.zeros((topic_term.shape[0], V))
+    fitted[:, [int(w[1:]) for w in vocabulary]] = topic_term
+    a = true_topics / np.linalg.norm(true_topics, axis=1, keepdims=True)
+    b = fitted / np.linalg.norm(fitted, axis=1, keepdims=True)
+    return (a @ b.T).max(axis=1)
+
+
+def model_config(backend: str, k: int = K):
+    return validate({"models": [{"name": backend, "backend": backend, "k": k}]}).models[0]
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    _, matrices = planted
+    ids = [f"u{i}" for i in range(D)]
+    return {b: fit_model(model_config(b), derive_seed(20210301, b), matrices, ids) for b in BACKENDS}
+
+
+# Thresholds. On this draw a correct fit matches every planted topic with cosine >= 0.97
+# (both LDAs) and >= 0.94 (NMF, which factorises tf-idf and so up-weights rarer words);
+# a fit stuck in a local optimum that merges two topics scores about 0.7 on one of them,
+# and the same fitted rows shuffled against the vocabulary score <= 0.45. The thresholds
+# sit between: a broken or shuffled implementation cannot pass them.
+THRESHOLD = {"gensim_lda": 0.9, "sklearn_lda": 0.9, "sklearn_nmf": 0.85}
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_backend_recovers_planted_topics(planted, fitted, backend):
+    topics, _ = planted
+    result = fitted[backend]
+    cosines = best_match_cosines(topics, result.vocabulary, result.topic_term)
+    assert cosines.min() > THRESHOLD[backend], cosines
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_shuffling_terms_against_the_vocabulary_fails_recovery(planted, fitted, backend):
+    topics, _ = planted
+    result = fitted[backend]
+    shuffled = result.topic_term[:, np.random.default_rng(1).permutation(result.topic_term.shape[1])]
+    assert best_match_cosines(topics, result.vocabulary, shuffled).min() < THRESHOLD[backend] / 2
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_result_contract(fitted, backend):
+    result = fitted[backend]
+    assert result.topic_term.shape == (K, len(result.vocabulary))
+    assert result.doc_topic.shape == (D, K)
+    assert np.allclose(result.topic_term.sum(axis=1), 1, atol=1e-9)
+    assert np.allclose(result.doc_topic.sum(axis=1), 1, atol=1e-9)
+    assert (result.doc_topic >= 0).all() and result.zero_rows == []
+    assert result.unit_ids[:2] == ["u0", "u1"] and result.backend == backend
+    assert result.iterations >= 1 and result.fit_seconds >= 0
+
+
+def test_gensim_mixtures_are_complete(fitted):
+    """Shares below gensim's minimum_probability (0.01) are kept, not dropped."""
+    doc_topic = fitted["gensim_lda"].doc_topic
+    assert (doc_topic < 0.01).any() and (doc_topic > 0).all()
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_same_seed_same_result(planted, backend):
+    _, matrices = planted
+    ids = [f"u{i}" for i in range(D)]
+    cfg = model_config(backend)
+    if backend != "sklearn_nmf":
+        cfg = cfg.model_copy(update={"params": cfg.params.model_copy(
+            update={"passes": 2} if backend == "gensim_lda" else {"max_iter": 5})})
+    first, second = (fit_model(cfg, 123, matrices, ids) for _ in range(2))
+    assert np.array_equal(first.topic_term, second.topic_term)
+    assert np.array_equal(first.doc_topic, second.doc_topic)
+
+
+def test_nmf_zero_rows_are_flagged_not_made_uniform():
+    tokens = [["a", "b", "a", "c"], ["b", "c", "b"], ["a", "c", "c"], ["d", "d"], ["a", "b"]]
+    matrices = vectorize(tokens)
+    result = fit_model(model_config("sklearn_nmf", k=2), 0, matrices, [str(i) for i in range(5)])
+    for row in result.zero_rows:
+        assert np.isnan(result.doc_topic[row]).all()
+    defined = np.delete(result.doc_topic, result.zero_rows, axis=0)
+    assert np.allclose(defined.sum(axis=1), 1)
+
+
+def test_k_is_checked_against_units_and_vocabulary():
+    with pytest.raises(ConfigError, match=r"models.1.k: 500 topics but only 93 units"):
+        check_k(model_config("sklearn_nmf", k=500), 1, n_units=93, n_terms=700)
+    with pytest.raises(ConfigError, match=r"models.0.k: 50 topics but only 40 terms"):
+        check_k(model_config("sklearn_nmf", k=50), 0, n_units=93, n_terms=40)
+    with pytest.raises(ConfigError, match="models.0.k: Input should be greater than or equal to 2"):
+        validate({"models": [{"name": "x", "backend": "gensim_lda", "k": 1}]})
+
+
+def test_seeds_derive_from_root_and_name():
+    assert derive_seed(1, "lda") == derive_seed(1, "lda")
+    assert len({derive_seed(1, "lda"), derive_seed(2, "lda"), derive_seed(1, "nmf")}) == 3
