@@ -45,11 +45,14 @@ def parse(directory):
     return _parse
 
 
+def make_project(folder: Path) -> Path:
+    """A throwaway project: pyproject marker, the configs, and the sample transcripts."""
+    (folder / "pyproject.toml").write_text("[project]\nname='x'\n")
+    shutil.copytree(ROOT / "configs", folder / "configs")
+    shutil.copytree(TRANSCRIPTS, folder / "data" / "transcripts")
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A throwaway project: pyproject marker, speaker registry, and the sample transcripts."""
-    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
-    (tmp_path / "configs").mkdir()
-    shutil.copy(ROOT / "configs" / "speakers.yaml", tmp_path / "configs" / "speakers.yaml")
-    shutil.copytree(TRANSCRIPTS, tmp_path / "data" / "transcripts")
-    return tmp_path
+    return make_project(tmp_path)

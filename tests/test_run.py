@@ -1,0 +1,128 @@
+"""Full runs of the default config: model outputs, determinism, caching, and config errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import make_project
+
+MODELS = ("lda", "nmf")
+MODEL_FILES = ("topic_terms.csv", "topics.md", "unit_topics.csv", "answer_topics.csv",
+               "representative_passages.csv", "metrics.json")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two runs of configs/default.yaml (names a and b), then a third changing only a model."""
+    project = make_project(tmp_path_factory.mktemp("project"))
+    config = str(project / "configs" / "default.yaml")
+    codes = [main(["run", config, "-q", "--set", f"run.name={name}"]) for name in ("a", "b")]
+    codes.append(main(["run", config, "-q", "--set", "run.name=c", "--set", "models.1.k=6"]))
+    assert codes == [0, 0, 0]
+    return project / "outputs"
+
+
+def read(path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_file_is_written_with_complete_mixtures(runs, model):
+    folder = runs / "a" / "models" / model
+    for name in MODEL_FILES:
+        assert (folder / name).stat().st_size > 100
+    assert any(folder.glob("model.*"))
+    terms = read(folder / "topic_terms.csv")
+    assert list(terms.columns) == ["topic", "rank", "term", "weight", "frex", "lift", "relevance"]
+    assert terms.groupby("topic").size().tolist() == [20] * 8
+    for name in ("unit_topics.csv", "answer_topics.csv"):
+        table = read(folder / name)
+        shares = table[[f"topic_{t}" for t in range(8)]].to_numpy()
+        assert np.abs(shares.sum(axis=1) - 1).max() < 1e-6
+        assert (table.dominant_topic == shares.argmax(axis=1)).all()
+    units = read(folder / "unit_topics.csv")
+    assert len(units) == 100 and units.unit_id.is_unique and (units.n_tokens > 0).all()
+    passages = read(folder / "representative_passages.csv")
+    assert len(passages) == 40 and passages.source.str.match(r"data/transcripts/\d{3}_\w+\.txt:\d+-\d+").all()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["k"] == 8 and metrics["iterations"] >= 1 and metrics["fit_seconds"] > 0
+    assert ("log_perplexity" in metrics) == (model == "lda")
+    topics_md = (folder / "topics.md").read_text()
+    assert topics_md.count("\n| ") == 10  # header, separator, 8 topics
+
+
+def test_passages_quote_their_source_lines(runs):
+    passages = read(runs / "a" / "models" / "nmf" / "representative_passages.csv")
+    root = runs.parent
+    for row in passages.itertuples():
+        path, lines = row.source.rsplit(":", 1)
+        start, end = map(int, lines.split("-"))
+        source = (root / path).read_text(encoding="utf-8").split("\n")[start - 1:end]
+        assert " ".join(" ".join(source).split()) == row.text
+
+
+def test_reruns_are_byte_identical(runs):
+    for model in MODELS:
+        for name in ("topic_terms.csv", "unit_topics.csv", "answer_topics.csv", "representative_passages.csv"):
+            a = (runs / "a" / "models" / model / name).read_bytes()
+            b = (runs / "b" / "models" / model / name).read_bytes()
+            assert a == b, f"{model}/{name}"
+
+
+def test_one_answer_row_per_substantive_official_turn(runs):
+    answers = read(runs / "a" / "models" / "lda" / "answer_topics.csv")
+    assert len(answers) == 17 and answers.answer_id.is_unique
+    assert answers.groupby("speaker").size().to_dict() == {
+        "Jin Zhuanglong": 1, "Tao Qing": 1, "Tian Yulong": 4, "Xiao Yaqing": 11}
+    assert sorted(answers.year.unique()) == [2021, 2022, 2023]
+    answered = answers[answers.kind == "answer"]
+    assert (answered.question_text.str.len() > 20).all()
+    assert set(answered.question_outlet) >= {"CCTV", "Reuters", "unknown", "China Daily"}
+
+
+def test_manifest_records_seeds_normalisation_and_timings(runs):
+    manifest = json.loads((runs / "a" / "manifest.json").read_text())
+    assert set(manifest["seeds"]["models"]) == set(MODELS)
+    normalization = manifest["normalization"]
+    assert normalization["vocabulary_size"] > 300 and len(normalization["top_terms"]) == 30
+    assert any(p["phrase"] == "supply_chain" for p in normalization["learned_phrases"]) or \
+        "supply_chain" in {t["term"] for t in normalization["top_terms"]}
+    assert normalization["units_modelled"] == 100 and normalization["from_cache"] is False
+    assert {"ingest", "normalize", "vectorize"} <= set(manifest["stage_seconds"])
+
+
+def test_changing_only_models_reuses_the_token_lists(runs):
+    first = json.loads((runs / "a" / "manifest.json").read_text())["normalization"]
+    changed = json.loads((runs / "c" / "manifest.json").read_text())["normalization"]
+    assert changed["from_cache"] is True and changed["cache_key"] == first["cache_key"]
+    assert json.loads((runs / "c" / "models" / "nmf" / "metrics.json").read_text())["k"] == 6
+
+
+def test_cache_reuse_is_logged(runs, capsys):
+    config = str(runs.parent / "configs" / "default.yaml")
+    assert main(["run", config, "--set", "run.name=d", "--set", "models.0.k=5"]) == 0
+    assert "normalize: skipped, token lists reused from cache" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("models.0.k=500", "error: models.0.k: 500 topics but only 100 units to model (k must be <= 100)\n"),
+        ("models.1.backend=bertopic", "error: config error: models.1: Input tag 'bertopic' found using 'backend' "
+                                      "does not match any of the expected tags: 'gensim_lda', 'sklearn_lda', "
+                                      "'sklearn_nmf'\n"),
+        ("normalize.stopwords.files=[configs/stopwords/missing.txt]",
+         "error: normalize.stopwords.files: stopword file not found: configs/stopwords/missing.txt\n"),
+    ],
+)
+def test_model_config_errors_exit_2_in_one_line(runs, capsys, override, message):
+    before = sorted(p.name for p in runs.iterdir())
+    config = str(runs.parent / "configs" / "default.yaml")
+    assert main(["run", config, "-q", "--set", "run.name=a", "--set", override]) == 2
+    assert capsys.readouterr().err == message
+    assert sorted(p.name for p in runs.iterdir()) == before
