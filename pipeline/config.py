@@ -241,6 +241,43 @@ class TablesConfig(Section):
     representative_n: int = Field(5, ge=1)
 
 
+GroupColumn = Literal["speaker", "year", "position", "conference_id", "question_outlet", "kind"]
+
+
+class BootstrapConfig(Section):
+    replicates: int = Field(2000, ge=100)
+    level: float = Field(0.95, gt=0.5, lt=1)
+
+
+class CompareConfig(Section):
+    """Emphasis comparisons: groups, cluster bootstrap over answers, contrasts."""
+
+    by: tuple[GroupColumn | tuple[GroupColumn, GroupColumn], ...] = ("speaker", "year", ("speaker", "year"))
+    weight_by_tokens: bool = False
+    bootstrap: BootstrapConfig = BootstrapConfig()
+    permutations: int = Field(5000, ge=100)
+    min_answers: int = Field(3, ge=1)
+    significance: float = Field(0.05, gt=0, lt=1)
+    contrasts: dict[str, dict[GroupColumn, tuple[str | int, str | int]]] = Field(default_factory=dict)
+
+    @field_validator("contrasts")
+    @classmethod
+    def _one_column_each(cls, value: dict[str, dict[str, tuple]]) -> dict[str, dict[str, tuple]]:
+        for name, spec in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+                raise ValueError(f"contrast name {name!r} must be letters, digits, _ . - (it names files)")
+            if len(spec) != 1:
+                raise ValueError(f"contrast {name!r} must name exactly one column, e.g. {{speaker: [A, B]}}")
+        return value
+
+
+class FiguresConfig(Section):
+    column_width: float = Field(3.5, gt=1)  # inches, one paper column
+    page_width: float = Field(7.0, gt=2)  # inches, full text width
+    dpi: int = Field(200, ge=72)
+    top_terms: int = Field(8, ge=3)
+
+
 def _default_models() -> tuple[ModelConfig, ...]:
     return (
         GensimLdaModelConfig(name="lda", backend="gensim_lda", k=8),
@@ -254,6 +291,8 @@ class Config(Section):
     normalize: NormalizeConfig = NormalizeConfig()
     models: tuple[ModelConfig, ...] = Field(default_factory=_default_models)
     tables: TablesConfig = TablesConfig()
+    compare: CompareConfig = CompareConfig()
+    figures: FiguresConfig = FiguresConfig()
 
     @field_validator("models")
     @classmethod
