@@ -6,21 +6,27 @@ Problems with the config or inputs print one line (``error: ...``) and exit with
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
-from pipeline import runs, tables
-from pipeline.config import LoadedConfig, load_config
+from pipeline import plots, report, runs, tables
+from pipeline.config import Config, LoadedConfig, load_config, validate
 from pipeline.corpus import select_units
-from pipeline.errors import PipelineError
+from pipeline.emphasis import check_contrasts, emphasis_tables
+from pipeline.errors import ConfigError, InputError, PipelineError
+from pipeline.labels import topic_labels, validate_labels
 from pipeline.ingest import Corpus, ingest
 from pipeline.models import TopicModelResult, check_k, derive_seed, fit_model
 from pipeline.normalize import Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
+from pipeline.report import Figure
 from pipeline.vectorize import vectorize
 
 log = logging.getLogger("pipeline")
@@ -59,7 +65,7 @@ def _summarise(corpus: Corpus) -> None:
 class ModelRun:
     result: TopicModelResult
     tables: dict[str, pd.DataFrame]
-    topics_md: str
+    emphasis: dict[str, pd.DataFrame]
     metrics: dict[str, Any]
 
 
@@ -91,6 +97,7 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
                "units_dropped_empty": len(selected) - len(units)}
     log.info("units: %d selected, %d empty after normalisation (dropped), %d modelled; vocabulary %d",
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
+    check_contrasts(units, cfg.compare)
     with timer.stage("vectorize"):
         matrices = vectorize(tokens)
     for index, model_cfg in enumerate(cfg.models):
@@ -109,6 +116,8 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
                 "representative_passages": tables.representative_passages(
                     unit_table, units, result.k, cfg.tables.representative_n),
             }
+        with timer.stage(f"emphasis {model_cfg.name}"):
+            emphasis = emphasis_tables(unit_table, result.k, cfg.compare, cfg.run.seed, result.name)
         metrics = {
             "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
             "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
@@ -118,7 +127,7 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
         if result.zero_rows:
             log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
                         result.name, len(result.zero_rows))
-        model_runs.append(ModelRun(result, frames, tables.topics_markdown(result, cfg.tables), metrics))
+        model_runs.append(ModelRun(result, frames, emphasis, metrics))
     return model_runs, summary
 
 
@@ -145,9 +154,10 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
             folder = staging / "models" / run.result.name
             for name, frame in run.tables.items():
                 runs.write_csv(frame, folder / f"{name}.csv")
-            runs.write_text(run.topics_md, folder / "topics.md")
             runs.write_json(run.metrics, folder / "metrics.json")
             runs.save_model(run.result.native, run.result.backend, run.result.vocabulary, folder)
+            for name, frame in run.emphasis.items():
+                runs.write_csv(frame, staging / "emphasis" / run.result.name / f"{name}.csv")
         runs.write_text(cfg.to_yaml(), staging / "config.yaml")
         sections: dict[str, Any] = {}
         if with_models:
@@ -156,8 +166,92 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
             sections["models"] = {r.result.name: {k: v for k, v in r.metrics.items() if k != "zero_mixture_rows"}
                                   for r in model_runs}
         runs.write_json(runs.manifest(loaded, sources, timer, **sections), staging / "manifest.json")
+        if with_models:
+            with timer.stage("figures and report"):
+                _render(staging, cfg, {})
+            manifest = json.loads((staging / "manifest.json").read_text(encoding="utf-8"))
+            manifest["stage_seconds"] = timer.seconds
+            runs.write_json(manifest, staging / "manifest.json")
     log.info("wrote %s", runs.display_path(target, loaded.root))
     return target
+
+
+def _render(folder: Path, cfg: Config, custom_labels: dict[str, dict[int, str]]) -> None:
+    """Labels, topics.md, figures and reports of a run directory, from its saved tables only."""
+    run = runs.load_run(folder)
+    figures_dir = folder / "figures"
+    figures_dir.mkdir(exist_ok=True)
+    drawn: dict[str, list[Figure]] = {}
+    png: dict[str, bytes] = {}
+
+    def draw(model: str, stem: str, caption: str, fig) -> None:
+        plots.save_figure(fig, figures_dir / stem, cfg.figures.dpi)
+        png[stem] = (figures_dir / f"{stem}.png").read_bytes()
+        drawn.setdefault(model, []).append(Figure(stem, caption))
+
+    labels_by_model, topics = {}, {}
+    for index, (name, model) in enumerate(run.models.items()):
+        labels = topic_labels(model.topic_terms, custom_labels.get(name))
+        labels_by_model[name] = labels
+        vocabulary, topic_term = model.topic_term()
+        overview = tables.topics_overview(topic_term, vocabulary, labels, cfg.tables.frex_weight)
+        topics[name] = overview
+        runs.write_text(tables.topics_markdown(name, model.metrics["backend"], model.metrics["seed"], overview),
+                        model.folder / "topics.md")
+        for table_name, frame in model.emphasis.items():
+            if "topic_label" in frame:
+                frame["topic_label"] = frame.topic.map(labels)
+                runs.write_csv(frame, folder / "emphasis" / name / f"{table_name}.csv")
+        emphasis = model.emphasis
+        if index == 0:
+            draw("", "corpus_overview", "Modelled units per speaker and year.",
+                 plots.corpus_overview_figure(emphasis["design_counts"], cfg.figures))
+        draw(name, f"top_terms_{name}", f"Top terms per topic, model {name}.",
+             plots.top_terms_figure(model.topic_terms, labels, cfg.figures))
+        if "by_speaker" in emphasis:
+            draw(name, f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name} (hollow: fewer than "
+                 f"{cfg.compare.min_answers} answers).", plots.emphasis_dot_figure(emphasis["by_speaker"], labels, cfg.figures))
+        if "by_year" in emphasis:
+            draw(name, f"emphasis_year_{name}", f"Topic shares by year, model {name}.",
+                 plots.emphasis_year_figure(emphasis["by_year"], labels, cfg.figures))
+        if "by_speaker_year" in emphasis:
+            draw(name, f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}.",
+                 plots.heatmap_figure(emphasis["by_speaker_year"], labels, cfg.figures))
+        for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):
+            draw(name, f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
+                 "topic share with 95% cluster-bootstrap interval.",
+                 plots.contrast_figure(rows, labels, cfg.figures, cfg.compare.significance))
+    blocks = report.outline(run, cfg, labels_by_model, topics, drawn)
+    runs.write_text(report.to_markdown(blocks), folder / "report.md")
+    runs.write_text(report.to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")
+
+
+def relabel(run_dir: Path, labels_file: Path | None) -> Path:
+    """Re-renders a run's labelled tables, figures and reports; never refits or changes numbers."""
+    if not (run_dir / "manifest.json").is_file():
+        raise InputError(f"{run_dir} is not a run directory (no manifest.json)")
+    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")))
+    custom: dict[str, dict[int, str]] = {}
+    labels_meta = None
+    if labels_file is not None:
+        if not labels_file.is_file():
+            raise ConfigError(f"labels file not found: {labels_file}")
+        data = labels_file.read_bytes()
+        try:
+            parsed = yaml.safe_load(data.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"labels file {labels_file}: not valid YAML ({exc})") from None
+        ks = {m.name: m.k for m in cfg.models}
+        custom = validate_labels(parsed, ks)
+        labels_meta = {"file": labels_file.as_posix(), "sha256": runs.sha256_bytes(data)}
+    with runs.staged_directory(run_dir) as staging:
+        shutil.copytree(run_dir, staging, dirs_exist_ok=True)
+        manifest = json.loads((staging / "manifest.json").read_text(encoding="utf-8"))
+        manifest["labels"] = labels_meta
+        runs.write_json(manifest, staging / "manifest.json")
+        _render(staging, cfg, custom)
+    log.info("re-rendered %s%s", run_dir, f" with labels from {labels_file}" if labels_file else "")
+    return run_dir
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,6 +268,10 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("config", type=Path)
         command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                              help="override a config value by dotted path, e.g. corpus.units.min_words=30")
+    report_command = commands.add_parser(
+        "report", parents=[common], help="re-render tables, figures and reports of a run with topic labels")
+    report_command.add_argument("run_dir", type=Path)
+    report_command.add_argument("--labels", type=Path, help="YAML: {model: {topic id: label}}")
     return parser
 
 
@@ -183,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
+        if args.command == "report":
+            relabel(args.run_dir, args.labels)
+            return 0
         loaded = load_config(args.config, args.overrides)
         if args.command == "validate":
             print(f"{args.config}: valid (sha256 {loaded.config.sha256()})")

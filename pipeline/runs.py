@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -227,3 +228,105 @@ def manifest(
         **sections,
         "config": config.model_dump(mode="json"),
     }
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A run's CSV: empty text stays "" (ids, outlets); a column of numbers with gaps gets NaN."""
+    frame = pd.read_csv(path, keep_default_na=False, low_memory=False)
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object and (values != "").any():
+            numbers = pd.to_numeric(values.replace("", np.nan), errors="coerce")
+            if numbers.notna().sum() == (values != "").sum():
+                frame[column] = numbers
+    return frame
+
+
+@dataclass
+class ModelTables:
+    """One fitted model's tables as DataFrames; ``fitted()`` loads the native model."""
+
+    name: str
+    folder: Path
+    metrics: dict[str, Any]
+    topic_terms: pd.DataFrame
+    unit_topics: pd.DataFrame
+    answer_topics: pd.DataFrame
+    representative_passages: pd.DataFrame
+    emphasis: dict[str, pd.DataFrame]
+
+    @property
+    def k(self) -> int:
+        return int(self.metrics["k"])
+
+    def fitted(self) -> Any:
+        """The native model: gensim ``LdaModel`` or the scikit-learn estimator."""
+        if (self.folder / "model.gensim").exists():
+            from gensim.models import LdaModel
+
+            return LdaModel.load(str(self.folder / "model.gensim"))
+        import joblib
+
+        return joblib.load(self.folder / "model.joblib")["model"]
+
+    def topic_term(self) -> tuple[list[str], np.ndarray]:
+        """The vocabulary and the k x V topic-term matrix (rows sum to 1) of the saved model."""
+        model = self.fitted()
+        if hasattr(model, "get_topics"):
+            return [model.id2word[i] for i in range(len(model.id2word))], model.get_topics().astype(np.float64)
+        import joblib
+
+        vocabulary = joblib.load(self.folder / "model.joblib")["vocabulary"]
+        return vocabulary, model.components_ / model.components_.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Run:
+    """A finished run directory, as ``pipeline.load_run`` returns it."""
+
+    path: Path
+    config: dict[str, Any]
+    manifest: dict[str, Any]
+    conferences: pd.DataFrame
+    turns: pd.DataFrame
+    paragraphs: pd.DataFrame
+    ingest_report: dict[str, Any]
+    models: dict[str, ModelTables]
+
+
+def load_run(path: str | Path) -> Run:
+    """Loads a run directory written by ``python -m pipeline run``.
+
+    Example::
+
+        >>> run = load_run("outputs/default")            # doctest: +SKIP
+        >>> run.models["lda"].answer_topics.head()        # doctest: +SKIP
+        >>> run.models["nmf"].emphasis["by_speaker"]      # doctest: +SKIP
+        >>> run.manifest["config_sha256"]                 # doctest: +SKIP
+    """
+    path = Path(path)
+    if not (path / "manifest.json").is_file():
+        raise InputError(f"{path} is not a run directory (no manifest.json); run `python -m pipeline run CONFIG` first")
+    corpus = path / "corpus"
+    models = {}
+    for folder in sorted((path / "models").glob("*")) if (path / "models").is_dir() else []:
+        emphasis_folder = path / "emphasis" / folder.name
+        models[folder.name] = ModelTables(
+            name=folder.name, folder=folder,
+            metrics=json.loads((folder / "metrics.json").read_text(encoding="utf-8")),
+            topic_terms=read_table(folder / "topic_terms.csv"),
+            unit_topics=read_table(folder / "unit_topics.csv"),
+            answer_topics=read_table(folder / "answer_topics.csv"),
+            representative_passages=read_table(folder / "representative_passages.csv"),
+            emphasis={p.stem: read_table(p) for p in sorted(emphasis_folder.glob("*.csv"))},
+        )
+    return Run(
+        path=path,
+        config=yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")),
+        manifest=json.loads((path / "manifest.json").read_text(encoding="utf-8")),
+        conferences=read_table(corpus / "conferences.csv"),
+        turns=read_table(corpus / "turns.csv"),
+        paragraphs=read_table(corpus / "paragraphs.csv"),
+        ingest_report=json.loads((corpus / "ingest_report.json").read_text(encoding="utf-8")),
+        models=models,
+    )

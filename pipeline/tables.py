@@ -6,6 +6,8 @@ reruns are byte-identical and every mixture row still sums to 1.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -14,7 +16,8 @@ from pipeline.evaluate import frex, lift, relevance
 from pipeline.models import TopicModelResult
 
 DECIMALS = 6
-UNIT_META = ["unit_id", "answer_id", "conference_id", "date", "year", "speaker", "role", "kind"]
+UNIT_META = ["unit_id", "answer_id", "conference_id", "date", "year", "speaker", "role", "position", "kind",
+             "question_outlet"]
 ANSWER_META = ["answer_id", "conference_id", "date", "year", "speaker", "position", "kind",
                "question_turn_id", "question_outlet", "question_text"]
 
@@ -57,27 +60,37 @@ def topic_terms(result: TopicModelResult, term_frequency: np.ndarray, cfg: Table
     return pd.DataFrame(rows, columns=["topic", "rank", "term", "weight", "frex", "lift", "relevance"])
 
 
-def top_terms(result: TopicModelResult, n: int, *, by: str = "weight", frex_weight: float = 0.5) -> list[list[str]]:
+def top_terms(topic_term: np.ndarray, vocabulary: list[str], n: int, *, by: str = "weight",
+              frex_weight: float = 0.5) -> list[list[str]]:
     """Each topic's top ``n`` terms by probability or by FREX (ties: probability, then term)."""
-    beta = result.topic_term
-    score = beta if by == "weight" else frex(beta, frex_weight)
-    terms = np.array(result.vocabulary)
-    return [list(terms[np.lexsort((terms, -beta[t], -score[t]))[:n]]) for t in range(result.k)]
+    score = topic_term if by == "weight" else frex(topic_term, frex_weight)
+    terms = np.array(vocabulary)
+    return [list(terms[np.lexsort((terms, -topic_term[t], -score[t]))[:n]]) for t in range(len(topic_term))]
 
 
-def topics_markdown(result: TopicModelResult, cfg: TablesConfig, labels: dict[int, str] | None = None) -> str:
-    by_weight = top_terms(result, 10)
-    by_frex = top_terms(result, 10, by="frex", frex_weight=cfg.frex_weight)
-    lines = [
-        f"Topics of model `{result.name}` ({result.backend}, k = {result.k}, seed {result.seed}).",
-        "",
-        "| Topic | Top 10 terms by probability | Top 10 terms by FREX |",
-        "| --- | --- | --- |",
-    ]
-    for topic in range(result.k):
-        name = f"{topic}: {labels[topic]}" if labels and topic in labels else str(topic)
-        lines.append(f"| {name} | {', '.join(by_weight[topic])} | {', '.join(by_frex[topic])} |")
+def topics_overview(topic_term: np.ndarray, vocabulary: list[str], labels: Mapping[int, str],
+                    frex_weight: float) -> pd.DataFrame:
+    """One row per topic: its label and top 10 terms by probability and by FREX."""
+    by_weight = top_terms(topic_term, vocabulary, 10)
+    by_frex = top_terms(topic_term, vocabulary, 10, by="frex", frex_weight=frex_weight)
+    return pd.DataFrame({
+        "Topic": [labels[t] for t in range(len(topic_term))],
+        "Top 10 terms by probability": [", ".join(terms) for terms in by_weight],
+        "Top 10 terms by FREX": [", ".join(terms) for terms in by_frex],
+    })
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    cells = [[str(v).replace("|", "\\|").replace("\n", " ") for v in row] for row in frame.itertuples(index=False)]
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def topics_markdown(name: str, backend: str, seed: int, overview: pd.DataFrame) -> str:
+    """``topics.md``: the topics overview as a Markdown table ready to paste into a paper."""
+    header = f"Topics of model `{name}` ({backend}, k = {len(overview)}, seed {seed}).\n\n"
+    return header + markdown_table(overview)
 
 
 def unit_topics(units: pd.DataFrame, result: TopicModelResult, n_tokens: list[int]) -> pd.DataFrame:

@@ -19,10 +19,10 @@ def write(tmp_path, text: str):
 def test_default_config_spells_out_the_code_defaults():
     """default.yaml documents the defaults; only its corpus-specific aliases and expressions differ."""
     data = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
-    corpus_specific = {"normalize": {"aliases", "multiword_expressions"}}
+    corpus_specific = {"normalize": {"aliases", "multiword_expressions"}, "compare": {"contrasts"}}
     assert Config.model_validate(data).model_dump(exclude=corpus_specific) == Config().model_dump(exclude=corpus_specific)
     assert ScioConfig.model_validate(data["corpus"]["scio"]) == ScioConfig()
-    assert data["normalize"]["aliases"] and data["normalize"]["multiword_expressions"]
+    assert data["normalize"]["aliases"] and data["normalize"]["multiword_expressions"] and data["compare"]["contrasts"]
 
 
 @pytest.mark.parametrize(

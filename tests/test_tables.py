@@ -101,5 +101,7 @@ def test_topic_terms_order_and_markdown():
     terms = tables.topic_terms(result, P_W, TablesConfig(top_n=2))
     assert terms[terms.topic == 0].term.tolist() == ["chip", "steel"]
     assert terms[terms.topic == 1].term.tolist() == ["sme", "chip"]  # tie chip/steel broken by term
-    markdown = tables.topics_markdown(result, TablesConfig(), labels={1: "Small firms"})
-    assert "| 1: Small firms | sme, chip, steel | sme, steel, chip |" in markdown
+    overview = tables.topics_overview(BETA, result.vocabulary, {0: "T0: chip", 1: "Small firms"}, 0.5)
+    markdown = tables.topics_markdown("m", "sklearn_nmf", 1, overview)
+    assert "| Small firms | sme, chip, steel | sme, steel, chip |" in markdown
+    assert markdown.startswith("Topics of model `m` (sklearn_nmf, k = 2, seed 1).")

@@ -1,0 +1,200 @@
+"""Figures for papers, drawn from the saved tables (never recomputed here).
+
+One style for all: 8 pt text, the Okabe-Ito colour-blind-safe palette, widths of one paper
+column or a full page, constrained layout so no text is clipped. Every function returns a
+``Figure``; saving is the caller's business.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from pipeline.config import FiguresConfig  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STYLE = {
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7,
+    "legend.fontsize": 7, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO), "pdf.fonttype": 42,
+}
+
+
+def _wrap(label: str, width: int = 28) -> str:
+    return "\n".join(textwrap.wrap(label, width, break_long_words=False, break_on_hyphens=False)) or label
+
+
+def _grid_columns(panels: int) -> int:
+    return min(panels, 3 if panels <= 9 else 4)
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer" + ("" if n == 1 else "s")
+
+
+def _figure(width: float, height: float) -> Figure:
+    return plt.figure(figsize=(width, height), layout="constrained")
+
+
+def _styled(function):
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return function(*args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = function.__name__, function.__doc__
+    return wrapper
+
+
+@_styled
+def top_terms_figure(topic_terms: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
+    """A grid of horizontal bar charts: each topic's top terms by probability."""
+    topics = sorted(topic_terms.topic.unique())
+    columns = _grid_columns(len(topics))
+    rows = int(np.ceil(len(topics) / columns))
+    fig = _figure(cfg.page_width, 1.6 * rows + 0.3)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax, topic in zip(axes.flat, topics):
+        terms = topic_terms[(topic_terms.topic == topic) & (topic_terms["rank"] <= cfg.top_terms)]
+        ax.barh(terms.term[::-1], terms.weight[::-1], color=OKABE_ITO[0])
+        ax.set_title(_wrap(labels[topic], 30), loc="left")
+        ax.tick_params(axis="y", length=0)
+        ax.set_xlabel("p(term | topic)")
+    for ax in axes.flat[len(topics):]:
+        ax.set_visible(False)
+    return fig
+
+
+def _topic_axis(ax, labels: Mapping[int, str], topics: Sequence[int]) -> None:
+    ax.set_yticks(range(len(topics)), [_wrap(labels[t], 32) for t in topics])
+    ax.set_ylim(len(topics) - 0.5, -0.5)
+
+
+@_styled
+def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig,
+                        title: str = "") -> Figure:
+    """Dot-and-interval plot: topic on y, share on x, one colour per group; small groups hollow."""
+    topics = sorted(by_group.topic.unique())
+    groups = list(dict.fromkeys(by_group.group))
+    fig = _figure(cfg.page_width, 0.42 * len(topics) + 0.9)
+    ax = fig.add_subplot()
+    offsets = np.linspace(-0.3, 0.3, len(groups)) if len(groups) > 1 else [0.0]
+    for colour_index, (group, offset) in enumerate(zip(groups, offsets)):
+        rows = by_group[by_group.group == group].set_index("topic").loc[topics]
+        colour = OKABE_ITO[colour_index % len(OKABE_ITO)]
+        small = bool(rows.flagged.iloc[0])
+        y = np.arange(len(topics)) + offset
+        ax.errorbar(rows.share, y, xerr=[rows.share - rows.ci_low, rows.ci_high - rows.share], fmt="none",
+                    ecolor=colour, elinewidth=1, capsize=0)
+        ax.scatter(rows.share, y, s=18, facecolors="white" if small else colour, edgecolors=colour, zorder=3,
+                   label=f"{group} ({_answers(rows.n_answers.iloc[0])}{', small group' if small else ''})")
+    _topic_axis(ax, labels, topics)
+    ax.set_xlabel("Mean topic share (95% cluster-bootstrap interval)")
+    ax.set_xlim(left=0)
+    if title:
+        ax.set_title(title, loc="left")
+    fig.legend(loc="outside lower center", ncols=min(2, len(groups)), frameon=False)
+    return fig
+
+
+@_styled
+def emphasis_year_figure(by_year: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
+    """Small multiples, one per topic: share by year with its interval band."""
+    topics = sorted(by_year.topic.unique())
+    columns = _grid_columns(len(topics))
+    rows = int(np.ceil(len(topics) / columns))
+    fig = _figure(cfg.page_width, 1.5 * rows + 0.3)
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    for ax, topic in zip(axes.flat, topics):
+        data = by_year[by_year.topic == topic].copy()
+        years = data.group.astype(int)
+        ax.fill_between(years, data.ci_low, data.ci_high, color=OKABE_ITO[0], alpha=0.25, linewidth=0)
+        ax.plot(years, data.share, color=OKABE_ITO[0], marker="o", markersize=3)
+        small = data.flagged.astype(bool)
+        ax.scatter(years[small], data.share[small], s=16, facecolors="white", edgecolors=OKABE_ITO[0], zorder=3)
+        ax.set_title(_wrap(labels[topic], 30), loc="left")
+        ax.set_xticks(sorted(years.unique()))
+    for ax in axes.flat[len(topics):]:
+        ax.set_visible(False)
+    for ax in axes.flat[max(0, len(topics) - columns):len(topics)]:
+        ax.xaxis.set_tick_params(labelbottom=True)  # the bottom panel of each column carries the years
+    fig.supylabel("Mean topic share", fontsize=8)
+    return fig
+
+
+@_styled
+def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig,
+                    significance: float = 0.05) -> Figure:
+    """Difference plot (as stm's plot.estimateEffect, method = "difference"): A minus B per topic."""
+    topics = sorted(contrast.topic.unique())
+    rows = contrast.set_index("topic").loc[topics]
+    fig = _figure(cfg.page_width, 0.4 * len(topics) + 0.9)
+    ax = fig.add_subplot()
+    y = np.arange(len(topics))
+    significant = (rows.q_bh < significance).to_numpy()
+    ax.axvline(0, color="0.4", linewidth=0.8, linestyle="--")
+    ax.errorbar(rows["diff"], y, xerr=[rows["diff"] - rows.ci_low, rows.ci_high - rows["diff"]], fmt="none",
+                ecolor=OKABE_ITO[0], elinewidth=1)
+    ax.scatter(rows["diff"][~significant], y[~significant], s=18, facecolors="white", edgecolors=OKABE_ITO[0],
+               zorder=3, label="not significant")
+    ax.scatter(rows["diff"][significant], y[significant], s=22, color=OKABE_ITO[3], zorder=3,
+               label=f"BH q < {significance:g}")
+    _topic_axis(ax, labels, topics)
+    a, b = rows.group_a.iloc[0], rows.group_b.iloc[0]
+    ax.set_xlabel(f"Difference in topic share: {a} minus {b}")
+    ax.set_title(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])})", loc="left")
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+@_styled
+def heatmap_figure(by_speaker_year: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
+    """Topics x (speaker, year) shares, each cell printed."""
+    table = by_speaker_year.pivot(index="topic", columns="group", values="share")
+    groups = list(dict.fromkeys(by_speaker_year.group))
+    table = table[groups]
+    fig = _figure(cfg.page_width, 0.35 * len(table) + 1.4)
+    ax = fig.add_subplot()
+    image = ax.imshow(table.to_numpy(), cmap="cividis", aspect="auto", vmin=0)
+    for (row, col), value in np.ndenumerate(table.to_numpy()):
+        ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6.5,
+                color="black" if value > table.to_numpy().max() * 0.6 else "white")
+    ax.set_xticks(range(len(groups)), [_wrap(g.replace(" | ", " "), 14) for g in groups], rotation=0)
+    ax.set_yticks(range(len(table)), [_wrap(labels[t], 32) for t in table.index])
+    ax.spines[:].set_visible(False)
+    fig.colorbar(image, ax=ax, label="Mean topic share", shrink=0.8)
+    return fig
+
+
+@_styled
+def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> Figure:
+    """Modelled units per speaker, split by year (stacked bars), answers in the labels."""
+    table = design_counts.pivot_table(index="speaker", columns="year", values="n_units", fill_value=0)
+    answers = design_counts.groupby("speaker").n_answers.sum()
+    fig = _figure(cfg.column_width, 0.35 * len(table) + 1.1)
+    ax = fig.add_subplot()
+    left = np.zeros(len(table))
+    for index, year in enumerate(table.columns):
+        ax.barh(range(len(table)), table[year], left=left, color=OKABE_ITO[index % len(OKABE_ITO)], label=str(year))
+        left += table[year].to_numpy()
+    ax.set_yticks(range(len(table)), [f"{s} ({answers[s]} answers)" for s in table.index])
+    ax.invert_yaxis()
+    ax.set_xlabel("Modelled units (paragraphs)")
+    fig.legend(loc="outside lower center", ncols=len(table.columns), frameon=False, title="Year")
+    return fig
+
+
+def save_figure(fig: Figure, stem, dpi: int) -> None:
+    """PNG at ``dpi`` and PDF, with no timestamps so reruns give the same files."""
+    fig.savefig(f"{stem}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(f"{stem}.pdf", bbox_inches="tight",
+                metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
+    plt.close(fig)

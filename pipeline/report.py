@@ -1,0 +1,139 @@
+"""``report.md`` (renders on a Git host) and a self-contained ``report.html`` from one outline.
+
+The outline is a list of blocks (headings, paragraphs, tables, figures) built from a run's
+saved tables; the two renderers only format it, so the two reports always say the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.runs import Run
+from pipeline.tables import markdown_table
+
+Block = tuple[str, object]
+
+
+@dataclass(frozen=True)
+class Figure:
+    stem: str
+    caption: str
+
+
+def plain_reading(row: pd.Series, column: str, label: str, level: float) -> str:
+    """One sentence a reader can quote: who gives the topic how much more, with its interval."""
+    direction = "more" if row["diff"] > 0 else "less"
+    interval = f"{level:.0%} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; BH q = {row['q_bh']:.3f}"
+    if column == "speaker":
+        sentence = (f"{row['group_a']} gives topic '{label}' {abs(row['diff']):.2f} {direction} of their answers "
+                    f"than {row['group_b']} ({interval}).")
+    else:
+        sentence = (f"Answers with {column} {row['group_a']} give topic '{label}' {abs(row['diff']):.2f} {direction} "
+                    f"of their content than those with {column} {row['group_b']} ({interval}).")
+    small = min(row["n_answers_a"], row["n_answers_b"])
+    return sentence + (f" Caution: one side has only {small} answer(s)." if small < 3 else "")
+
+
+def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
+            topics: Mapping[str, pd.DataFrame], figures: Mapping[str, list[Figure]]) -> list[Block]:
+    manifest = run.manifest
+    blocks: list[Block] = [
+        ("h1", f"Topic report: run `{cfg.run.name}`"),
+        ("p", f"Config SHA-256 `{manifest['config_sha256']}`; git commit `{manifest.get('git_commit')}`; "
+              f"created {manifest['created_utc']}. `python -m pipeline run {cfg.run.output_dir}/{cfg.run.name}/"
+              f"config.yaml --set run.name={cfg.run.name}-rerun` reproduces every table byte for byte."),
+        ("h2", "Corpus"),
+        ("table", run.conferences[["conference_id", "date", "date_source", "title"]]),
+    ]
+    any_model = next(iter(run.models.values()), None)
+    if any_model is not None and "design_counts" in any_model.emphasis:
+        design = any_model.emphasis["design_counts"]
+        counts = design.assign(cell=design.n_answers.astype(str) + " / " + design.n_units.astype(str)).pivot(
+            index="speaker", columns="year", values="cell").fillna("–").reset_index()
+        counts.columns = [str(c) for c in counts.columns]
+        blocks += [
+            ("p", "Speaker × year design (answers / modelled units). Speaker and year are confounded: each "
+                  "minister speaks in certain years only, so a speaker contrast is also a year contrast."),
+            ("table", counts),
+        ]
+    blocks += [("figure", f) for f in figures.get("", [])]
+    for name, model in run.models.items():
+        metrics = model.metrics
+        blocks += [
+            ("h2", f"Model `{name}` ({metrics['backend']}, k = {metrics['k']}, seed {metrics['seed']})"),
+            ("table", topics[name]),
+        ]
+        blocks += [("figure", f) for f in figures.get(name, [])]
+        contrasts = model.emphasis.get("contrasts")
+        if contrasts is None or contrasts.empty:
+            continue
+        blocks.append(("h3", "Contrasts"))
+        for contrast_name, rows in contrasts.groupby("contrast", sort=False):
+            column = next(iter(cfg.compare.contrasts[contrast_name]))
+            significant = rows[rows.q_bh < cfg.compare.significance]
+            if significant.empty:
+                text = (f"`{contrast_name}`: no topic differs between {rows.group_a.iloc[0]} and "
+                        f"{rows.group_b.iloc[0]} at BH q < {cfg.compare.significance:g}.")
+                blocks.append(("p", text))
+            for _, row in significant.iterrows():
+                blocks.append(("p", f"`{contrast_name}`: " + plain_reading(
+                    row, column, labels[name][int(row.topic)], cfg.compare.bootstrap.level)))
+    packages = ", ".join(f"{k} {v}" for k, v in manifest["packages"].items())
+    seeds = manifest.get("seeds", {})
+    blocks += [
+        ("h2", "Reproducing and citing"),
+        ("p", f"Packages: {packages}. Root seed {seeds.get('root')}; model seeds {seeds.get('models', {})}. "
+              f"Inputs: {len(manifest['inputs'])} files, each with its SHA-256 in manifest.json."),
+    ]
+    if manifest.get("labels"):
+        blocks.append(("p", f"Topic labels from `{manifest['labels']['file']}` "
+                            f"(SHA-256 `{manifest['labels']['sha256']}`)."))
+    return blocks
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    parts = []
+    for kind, value in blocks:
+        if kind in ("h1", "h2", "h3"):
+            parts.append("#" * int(kind[1]) + f" {value}\n")
+        elif kind == "p":
+            parts.append(f"{value}\n")
+        elif kind == "table":
+            parts.append(markdown_table(value))
+        else:
+            parts.append(f"![{value.caption}](figures/{value.stem}.png)\n\n*{value.caption}* "
+                         f"([PDF](figures/{value.stem}.pdf))\n")
+    return "\n".join(parts)
+
+
+def to_html(blocks: list[Block], png: Mapping[str, bytes], title: str) -> str:
+    parts = []
+    for kind, value in blocks:
+        if kind in ("h1", "h2", "h3"):
+            parts.append(f"<{kind}>{_inline(str(value))}</{kind}>")
+        elif kind == "p":
+            parts.append(f"<p>{_inline(str(value))}</p>")
+        elif kind == "table":
+            parts.append(value.to_html(index=False, border=0, classes="table"))
+        else:
+            data = base64.b64encode(png[value.stem]).decode("ascii")
+            parts.append(f'<figure><img alt="{html.escape(value.caption)}" src="data:image/png;base64,{data}">'
+                         f"<figcaption>{html.escape(value.caption)}</figcaption></figure>")
+    style = ("body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+             "table{border-collapse:collapse;font-size:.85rem;margin:1rem 0}td,th{border-bottom:1px solid #ccc;"
+             "padding:.25rem .5rem;text-align:left;vertical-align:top}img{max-width:100%}"
+             "figcaption{font-style:italic;font-size:.9rem}code{background:#f3f3f3}")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+
+
+def _inline(text: str) -> str:
+    """Escapes text and renders `code` spans, the only inline markup the outline uses."""
+    pieces = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
