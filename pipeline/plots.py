@@ -33,8 +33,21 @@ def _wrap(label: str, width: int = 28) -> str:
     return "\n".join(textwrap.wrap(label, width, break_long_words=False, break_on_hyphens=False)) or label
 
 
-def _grid_columns(panels: int) -> int:
-    return min(panels, 3 if panels <= 9 else 4)
+def _topic_grid(topics: Sequence[int], labels: Mapping[int, str], cfg: FiguresConfig, *, row_height: float,
+                shared: bool = False) -> tuple[Figure, list]:
+    """A page-wide grid with one titled panel per topic (3 columns up to 9 topics, else 4)."""
+    columns = min(len(topics), 3 if len(topics) <= 9 else 4)
+    rows = int(np.ceil(len(topics) / columns))
+    fig = _figure(cfg.page_width, row_height * rows + 0.3)
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=shared, sharey=shared)
+    panels = list(axes.flat[: len(topics)])
+    for ax in axes.flat[len(topics):]:
+        ax.set_visible(False)
+    for ax, topic in zip(panels, topics):
+        ax.set_title(_wrap(labels[topic], 30), loc="left")
+    for ax in panels[-columns:]:
+        ax.xaxis.set_tick_params(labelbottom=True)  # the bottom panel of each column keeps its x labels
+    return fig, panels
 
 
 def _answers(n: int) -> str:
@@ -58,18 +71,12 @@ def _styled(function):
 def top_terms_figure(topic_terms: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
     """A grid of horizontal bar charts: each topic's top terms by probability."""
     topics = sorted(topic_terms.topic.unique())
-    columns = _grid_columns(len(topics))
-    rows = int(np.ceil(len(topics) / columns))
-    fig = _figure(cfg.page_width, 1.6 * rows + 0.3)
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax, topic in zip(axes.flat, topics):
+    fig, panels = _topic_grid(topics, labels, cfg, row_height=1.6)
+    for ax, topic in zip(panels, topics):
         terms = topic_terms[(topic_terms.topic == topic) & (topic_terms["rank"] <= cfg.top_terms)]
         ax.barh(terms.term[::-1], terms.weight[::-1], color=OKABE_ITO[0])
-        ax.set_title(_wrap(labels[topic], 30), loc="left")
         ax.tick_params(axis="y", length=0)
         ax.set_xlabel("p(term | topic)")
-    for ax in axes.flat[len(topics):]:
-        ax.set_visible(False)
     return fig
 
 
@@ -109,23 +116,15 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
 def emphasis_year_figure(by_year: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
     """Small multiples, one per topic: share by year with its interval band."""
     topics = sorted(by_year.topic.unique())
-    columns = _grid_columns(len(topics))
-    rows = int(np.ceil(len(topics) / columns))
-    fig = _figure(cfg.page_width, 1.5 * rows + 0.3)
-    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
-    for ax, topic in zip(axes.flat, topics):
+    fig, panels = _topic_grid(topics, labels, cfg, row_height=1.5, shared=True)
+    for ax, topic in zip(panels, topics):
         data = by_year[by_year.topic == topic].copy()
         years = data.group.astype(int)
         ax.fill_between(years, data.ci_low, data.ci_high, color=OKABE_ITO[0], alpha=0.25, linewidth=0)
         ax.plot(years, data.share, color=OKABE_ITO[0], marker="o", markersize=3)
         small = data.flagged.astype(bool)
         ax.scatter(years[small], data.share[small], s=16, facecolors="white", edgecolors=OKABE_ITO[0], zorder=3)
-        ax.set_title(_wrap(labels[topic], 30), loc="left")
         ax.set_xticks(sorted(years.unique()))
-    for ax in axes.flat[len(topics):]:
-        ax.set_visible(False)
-    for ax in axes.flat[max(0, len(topics) - columns):len(topics)]:
-        ax.xaxis.set_tick_params(labelbottom=True)  # the bottom panel of each column carries the years
     fig.supylabel("Mean topic share", fontsize=8)
     return fig
 
@@ -185,7 +184,7 @@ def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> F
     for index, year in enumerate(table.columns):
         ax.barh(range(len(table)), table[year], left=left, color=OKABE_ITO[index % len(OKABE_ITO)], label=str(year))
         left += table[year].to_numpy()
-    ax.set_yticks(range(len(table)), [f"{s} ({answers[s]} answers)" for s in table.index])
+    ax.set_yticks(range(len(table)), [f"{s} ({_answers(answers[s])})" for s in table.index])
     ax.invert_yaxis()
     ax.set_xlabel("Modelled units (paragraphs)")
     fig.legend(loc="outside lower center", ncols=len(table.columns), frameon=False, title="Year")
@@ -194,6 +193,7 @@ def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> F
 
 def save_figure(fig: Figure, stem, dpi: int) -> None:
     """PNG at ``dpi`` and PDF, with no timestamps so reruns give the same files."""
+    # "tight" also keeps left-aligned panel titles that outgrow their axes inside the image.
     fig.savefig(f"{stem}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(f"{stem}.pdf", bbox_inches="tight",
                 metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})

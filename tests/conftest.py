@@ -56,3 +56,16 @@ def make_project(folder: Path) -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def default_runs(tmp_path_factory) -> Path:
+    """Runs of configs/default.yaml in a throwaway project: a and b identical, c with one model changed."""
+    from pipeline.cli import main
+
+    project = make_project(tmp_path_factory.mktemp("project"))
+    config = str(project / "configs" / "default.yaml")
+    codes = [main(["run", config, "-q", "--set", f"run.name={name}"]) for name in ("a", "b")]
+    codes.append(main(["run", config, "-q", "--set", "run.name=c", "--set", "models.1.k=6"]))
+    assert codes == [0, 0, 0]
+    return project / "outputs"

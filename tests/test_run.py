@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from tests.conftest import make_project
 
 MODELS = ("lda", "nmf")
 MODEL_FILES = ("topic_terms.csv", "topics.md", "unit_topics.csv", "answer_topics.csv",
@@ -17,14 +16,8 @@ MODEL_FILES = ("topic_terms.csv", "topics.md", "unit_topics.csv", "answer_topics
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Two runs of configs/default.yaml (names a and b), then a third changing only a model."""
-    project = make_project(tmp_path_factory.mktemp("project"))
-    config = str(project / "configs" / "default.yaml")
-    codes = [main(["run", config, "-q", "--set", f"run.name={name}"]) for name in ("a", "b")]
-    codes.append(main(["run", config, "-q", "--set", "run.name=c", "--set", "models.1.k=6"]))
-    assert codes == [0, 0, 0]
-    return project / "outputs"
+def runs(default_runs):
+    return default_runs
 
 
 def read(path) -> pd.DataFrame:

@@ -1,0 +1,98 @@
+"""Every figure function on the bundled run: the axes carry the expected topic and group labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import plots
+from pipeline.config import FiguresConfig
+from pipeline.labels import topic_labels
+from pipeline.runs import load_run
+
+SPEAKERS = ["Jin Zhuanglong", "Tao Qing", "Tian Yulong", "Xiao Yaqing"]
+
+
+@pytest.fixture(scope="module")
+def model(default_runs):
+    return load_run(default_runs / "a").models["nmf"]
+
+
+@pytest.fixture(scope="module")
+def labels(model):
+    return topic_labels(model.topic_terms, {2: "Technological self-reliance"})
+
+
+def texts(items) -> list[str]:
+    return [item.get_text().replace("\n", " ") for item in items]
+
+
+def test_top_terms_grid(model, labels):
+    fig = plots.top_terms_figure(model.topic_terms, labels, FiguresConfig())
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
+    first_terms = model.topic_terms.query("topic == 0 and rank <= 8").term.tolist()
+    assert texts(panels[0].get_yticklabels()) == first_terms[::-1]
+    assert fig.get_figwidth() == pytest.approx(7.0)
+
+
+def test_emphasis_by_speaker_dots(model, labels):
+    fig = plots.emphasis_dot_figure(model.emphasis["by_speaker"], labels, FiguresConfig())
+    ax = fig.axes[0]
+    assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
+    legend = texts(fig.legends[0].get_texts())
+    assert [entry.split(" (")[0] for entry in legend] == SPEAKERS
+    assert "Jin Zhuanglong (1 answer, small group)" in legend and "Xiao Yaqing (11 answers)" in legend
+    hollow = [c for c in ax.collections if hasattr(c, "get_facecolors") and len(c.get_facecolors())
+              and tuple(c.get_facecolors()[0][:3]) == (1.0, 1.0, 1.0)]
+    assert len(hollow) == 2  # Jin and Tao have one answer each
+
+
+def test_emphasis_by_year_small_multiples(model, labels):
+    fig = plots.emphasis_year_figure(model.emphasis["by_year"], labels, FiguresConfig())
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
+    assert [float(x) for x in panels[-1].get_xticks()] == [2021.0, 2022.0, 2023.0]
+
+
+def test_contrast_difference_plot(model, labels):
+    rows = model.emphasis["contrasts"].query("contrast == 'xiao_vs_tian'")
+    fig = plots.contrast_figure(rows, labels, FiguresConfig(), 0.05)
+    ax = fig.axes[0]
+    assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
+    assert ax.get_xlabel() == "Difference in topic share: Xiao Yaqing minus Tian Yulong"
+    assert ax.get_title(loc="left") == "Xiao Yaqing (11 answers) vs Tian Yulong (4 answers)"
+    assert any(line.get_xdata()[0] == 0 for line in ax.get_lines())  # the zero line
+    assert texts(fig.legends[0].get_texts()) == ["not significant", "BH q < 0.05"]
+
+
+def test_heatmap_prints_every_share(model, labels):
+    table = model.emphasis["by_speaker_year"]
+    fig = plots.heatmap_figure(table, labels, FiguresConfig())
+    ax = fig.axes[0]
+    assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
+    assert texts(ax.get_xticklabels())[0] == "Jin Zhuanglong 2023"
+    assert len(ax.texts) == len(table)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in table.share)
+
+
+def test_corpus_overview(model):
+    fig = plots.corpus_overview_figure(model.emphasis["design_counts"], FiguresConfig())
+    ax = fig.axes[0]
+    assert texts(ax.get_yticklabels()) == ["Jin Zhuanglong (1 answer)", "Tao Qing (1 answer)",
+                                           "Tian Yulong (4 answers)", "Xiao Yaqing (11 answers)"]
+    assert fig.get_figwidth() == pytest.approx(3.5)
+
+
+def test_every_figure_is_written_as_png_and_pdf(default_runs):
+    figures = default_runs / "a" / "figures"
+    stems = {p.stem for p in figures.iterdir()}
+    expected = {"corpus_overview"} | {
+        f"{kind}_{m}" for m in ("lda", "nmf")
+        for kind in ("top_terms", "emphasis_speaker", "emphasis_year", "heatmap_speaker_year",
+                     "contrast_xiao_vs_tian", "contrast_y2021_vs_2023")
+    }
+    assert stems == expected
+    for stem in expected:
+        assert (figures / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert (figures / f"{stem}.png").stat().st_size > 10_000

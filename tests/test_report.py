@@ -1,0 +1,103 @@
+"""Reports and relabelling: names change everywhere, numbers never."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.report import plain_reading
+
+
+@pytest.fixture(scope="module")
+def relabelled(default_runs, tmp_path_factory):
+    """A copy of run a, re-rendered with a labels file."""
+    outputs = tmp_path_factory.mktemp("relabel")
+    shutil.copytree(default_runs.parent, outputs / "project")
+    run = outputs / "project" / "outputs" / "a"
+    labels = outputs / "labels.yaml"
+    labels.write_text('nmf: {0: "Supply-chain resilience", 7: "Steel and emissions"}\nlda: {3: "5G rollout"}\n')
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["report", str(run), "--labels", str(labels), "-q"]) == 0
+    return run, before, labels
+
+
+def numeric(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["topic_label"])
+
+
+def test_relabelling_changes_names_and_keeps_every_number(relabelled):
+    run, before, _ = relabelled
+    for name in ("by_speaker", "by_year", "by_speaker_year", "contrasts"):
+        path = run / "emphasis" / "nmf" / f"{name}.csv"
+        old = pd.read_csv(pd.io.common.BytesIO(before[path.relative_to(run)]), dtype=str, keep_default_na=False)
+        new = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert numeric(old).equals(numeric(new)), name  # byte-identical numeric columns
+        assert set(new[new.topic == "0"].topic_label) == {"Supply-chain resilience"}
+        assert set(new[new.topic == "1"].topic_label) == set(old[old.topic == "1"].topic_label)
+    for model in ("lda", "nmf"):
+        for name in ("topic_terms.csv", "unit_topics.csv", "answer_topics.csv", "representative_passages.csv"):
+            relative = (run / "models" / model / name).relative_to(run)
+            assert (run / relative).read_bytes() == before[relative]
+    assert "| Supply-chain resilience |" in (run / "models" / "nmf" / "topics.md").read_text()
+    assert "| 5G rollout |" in (run / "models" / "lda" / "topics.md").read_text()
+
+
+def test_relabelling_redraws_figures_and_reports(relabelled):
+    run, before, labels = relabelled
+    figure = run / "figures" / "emphasis_speaker_nmf.png"
+    assert figure.read_bytes() != before[figure.relative_to(run)]
+    report_md = (run / "report.md").read_text()
+    assert "Supply-chain resilience" in report_md and "Steel and emissions" in report_md
+    html = (run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 13 and "Supply-chain resilience" in html
+    assert "src=\"figures/" not in html  # self-contained
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["labels"]["sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()
+    assert manifest["config_sha256"] == json.loads(before[(run / "manifest.json").relative_to(run)])["config_sha256"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ("bert: {0: x}\n", "error: labels: no model 'bert' in this run (models: lda, nmf)\n"),
+        ("nmf: {8: x}\n", "error: labels.nmf.8: topic ids are 0 to 7\n"),
+        ("nmf: {0: ''}\n", "error: labels.nmf.0: a label must be non-empty text\n"),
+    ],
+)
+def test_bad_labels_exit_2_and_change_nothing(default_runs, tmp_path, capsys, labels, message):
+    run = tmp_path / "a"
+    shutil.copytree(default_runs / "a", run)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    path = tmp_path / "labels.yaml"
+    path.write_text(labels)
+    assert main(["report", str(run), "--labels", str(path)]) == 2
+    assert capsys.readouterr().err == message
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_contrast_naming_an_unknown_group_lists_the_known_ones(default_runs, capsys):
+    config = str(default_runs.parent / "configs" / "default.yaml")
+    code = main(["run", config, "-q", "--set", "run.name=x",
+                 "--set", "compare.contrasts={bad: {speaker: [Xiao Yaqing, Nobody]}}"])
+    assert code == 2
+    assert capsys.readouterr().err == ("error: compare.contrasts.bad: speaker has no value 'Nobody' (known: "
+                                       "Jin Zhuanglong, Tao Qing, Tian Yulong, Xiao Yaqing)\n")
+    assert not (default_runs / "x").exists()
+
+
+def test_plain_reading_of_a_contrast():
+    row = pd.Series({"diff": 0.2134, "ci_low": 0.081, "ci_high": 0.333, "q_bh": 0.012, "group_a": "Jin Zhuanglong",
+                     "group_b": "Xiao Yaqing", "n_answers_a": 4, "n_answers_b": 11})
+    assert plain_reading(row, "speaker", "Supply chains", 0.95) == (
+        "Jin Zhuanglong gives topic 'Supply chains' 0.21 more of their answers than Xiao Yaqing "
+        "(95% CI 0.08 to 0.33; BH q = 0.012).")
+    fewer = row.copy()
+    fewer["diff"], fewer["group_a"], fewer["group_b"], fewer["n_answers_b"] = -0.1, "2021", "2023", 2
+    assert plain_reading(fewer, "year", "X", 0.95) == (
+        "Answers with year 2021 give topic 'X' 0.10 less of their content than those with year 2023 "
+        "(95% CI 0.08 to 0.33; BH q = 0.012). Caution: one side has only 2 answer(s).")
