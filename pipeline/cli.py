@@ -14,20 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from pipeline import plots, report, runs, tables
-from pipeline.config import Config, LoadedConfig, load_config, validate
+from pipeline.config import Config, LoadedConfig, ModelConfig, load_config, validate
 from pipeline.corpus import select_units
-from pipeline.emphasis import check_contrasts, emphasis_tables
+from pipeline.emphasis import check_contrasts, emphasis_tables, robustness
+from pipeline.emphasis import contrasts as contrasts_table
+from pipeline.evaluate import alignment, diagnostics, jaccard_matrix, match_topics, top_terms
 from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.labels import topic_labels, validate_labels
 from pipeline.ingest import Corpus, ingest
-from pipeline.models import TopicModelResult, check_k, derive_seed, fit_model
+from pipeline.models import LOG_PERPLEXITY, TopicModelResult, check_k, derive_seed, fit_model
 from pipeline.normalize import Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
 from pipeline.report import Figure
-from pipeline.vectorize import vectorize
+from pipeline.vectorize import Matrices, vectorize
 
 log = logging.getLogger("pipeline")
 
@@ -118,17 +121,63 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
             }
         with timer.stage(f"emphasis {model_cfg.name}"):
             emphasis = emphasis_tables(unit_table, result.k, cfg.compare, cfg.run.seed, result.name)
+        with timer.stage(f"evaluate {model_cfg.name}"):
+            frames["topic_diagnostics"], evaluation, emphasis["robustness"] = _evaluate(
+                model_cfg, result, units, tokens, matrices, emphasis["contrasts"], cfg)
         metrics = {
             "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
             "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
             "n_units": len(units), "vocabulary_size": len(result.vocabulary),
-            "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics,
+            "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
         }
         if result.zero_rows:
             log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
                         result.name, len(result.zero_rows))
         model_runs.append(ModelRun(result, frames, emphasis, metrics))
-    return model_runs, summary
+    return model_runs, summary, _align(model_runs, cfg.evaluate.alignment_threshold)
+
+
+def _evaluate(model_cfg: ModelConfig, result: TopicModelResult, units: pd.DataFrame, tokens: list[list[str]],
+              matrices: Matrices, contrasts: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """Diagnostics, stability over refits with other seeds, held-out perplexity, contrast robustness."""
+    n_tokens = np.array([len(t) for t in tokens], dtype=float)
+    refits = [fit_model(model_cfg, derive_seed(result.seed, f"stability/{i}"), matrices, result.unit_ids)
+              for i in range(1, cfg.evaluate.stability_seeds)]
+    refit_top = [top_terms(r.topic_term, r.vocabulary, cfg.evaluate.stability_top_n) for r in refits]
+    table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top, tokens,
+                                 matrices.dictionary, n_tokens, cfg.evaluate)
+    if model_cfg.backend in LOG_PERPLEXITY:
+        order = np.random.default_rng([result.seed, 1]).permutation(len(tokens))
+        cut = max(1, round(cfg.evaluate.heldout_share * len(tokens)))
+        train = fit_model(model_cfg, result.seed, matrices.subset(order[cut:]), [result.unit_ids[i] for i in order[cut:]])
+        summary["heldout_log_perplexity"] = LOG_PERPLEXITY[model_cfg.backend](train.native, matrices.subset(order[:cut]))
+        summary["heldout_units"] = int(cut)
+    reference_top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.stability_top_n)
+    refit_contrasts = []
+    for refit, top in zip(refits, refit_top):
+        unit_table = tables.unit_topics(units, refit, n_tokens.astype(int).tolist())
+        refit_emphasis = contrasts_table(unit_table.dropna(subset=tables.topic_columns(refit.k)),
+                                         tables.topic_columns(refit.k), cfg.compare, cfg.run.seed, result.name)
+        refit_contrasts.append((refit_emphasis, match_topics(jaccard_matrix(reference_top, top))[0]))
+    return table, summary, robustness(contrasts, refit_contrasts, cfg.compare.significance)
+
+
+def _align(model_runs: list[ModelRun], threshold: float) -> pd.DataFrame:
+    """LDA-NMF agreement for every pair of an LDA-family and an NMF model; marks topics found by both."""
+    frames = []
+    for a in (r for r in model_runs if r.result.backend in LOG_PERPLEXITY):
+        for b in (r for r in model_runs if r.result.backend == "sklearn_nmf"):
+            pairs = alignment(a.result.topic_term, b.result.topic_term)
+            frames.append(pairs.assign(model_a=a.result.name, model_b=b.result.name))
+            found = pairs[pairs.matched & (pairs.cosine >= threshold)]
+            for first, second, run, other in (("topic_a", "topic_b", a, b), ("topic_b", "topic_a", b, a)):
+                diagnostics_table = run.tables["topic_diagnostics"]
+                for _, row in found.iterrows():
+                    note = f"{other.result.name}:{int(row[second])} ({row.cosine:.2f})"
+                    current = diagnostics_table.at[int(row[first]), "aligned_with"]
+                    diagnostics_table.at[int(row[first]), "aligned_with"] = "; ".join(filter(None, [current, note]))
+    columns = ["model_a", "topic_a", "model_b", "topic_b", "cosine", "matched"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def run_ingest(loaded: LoadedConfig) -> Path:
@@ -146,7 +195,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
         sources = runs.read_sources(files, loaded.root)
         corpus = ingest(sources, cfg.corpus, registry, unmatched_inputs=unmatched)
     _summarise(corpus)
-    model_runs, normalization = _model_runs(loaded, corpus, timer) if with_models else ([], None)
+    model_runs, normalization, aligned = _model_runs(loaded, corpus, timer) if with_models else ([], None, None)
     target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
     with runs.staged_directory(target) as staging:
         _corpus_files(corpus, staging)
@@ -158,6 +207,8 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
             runs.save_model(run.result.native, run.result.backend, run.result.vocabulary, folder)
             for name, frame in run.emphasis.items():
                 runs.write_csv(frame, staging / "emphasis" / run.result.name / f"{name}.csv")
+        if aligned is not None:
+            runs.write_csv(aligned, staging / "alignment.csv")
         runs.write_text(cfg.to_yaml(), staging / "config.yaml")
         sections: dict[str, Any] = {}
         if with_models:
@@ -202,6 +253,8 @@ def _render(folder: Path, cfg: Config, custom_labels: dict[str, dict[int, str]])
             if "topic_label" in frame:
                 frame["topic_label"] = frame.topic.map(labels)
                 runs.write_csv(frame, folder / "emphasis" / name / f"{table_name}.csv")
+        model.topic_diagnostics["topic_label"] = model.topic_diagnostics.topic.map(labels)
+        runs.write_csv(model.topic_diagnostics, model.folder / "topic_diagnostics.csv")
         emphasis = model.emphasis
         if index == 0:
             draw("", "corpus_overview", "Modelled units per speaker and year.",
@@ -221,6 +274,12 @@ def _render(folder: Path, cfg: Config, custom_labels: dict[str, dict[int, str]])
             draw(name, f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
                  "topic share with 95% cluster-bootstrap interval.",
                  plots.contrast_figure(rows, labels, cfg.figures, cfg.compare.significance))
+    if run.alignment is not None:
+        for (model_a, model_b), pairs in run.alignment.groupby(["model_a", "model_b"], sort=False):
+            draw(model_b, f"alignment_{model_a}_{model_b}", f"Agreement of {model_a} and {model_b} topics "
+                 "(cosine similarity over the shared vocabulary, Hungarian matching).",
+                 plots.alignment_figure(pairs, labels_by_model[model_a], labels_by_model[model_b], cfg.figures,
+                                        cfg.evaluate.alignment_threshold))
     blocks = report.outline(run, cfg, labels_by_model, topics, drawn)
     runs.write_text(report.to_markdown(blocks), folder / "report.md")
     runs.write_text(report.to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")

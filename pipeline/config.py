@@ -278,6 +278,42 @@ class FiguresConfig(Section):
     top_terms: int = Field(8, ge=3)
 
 
+Backend = Literal["gensim_lda", "sklearn_lda", "sklearn_nmf"]
+
+
+class EvaluateConfig(Section):
+    """Diagnostics of each fitted model (see ``pipeline/evaluate.py`` for the definitions)."""
+
+    coherence_top_n: int = Field(10, ge=2)
+    diversity_top_n: int = Field(25, ge=1)
+    heldout_share: float = Field(0.1, gt=0, lt=0.5)
+    stability_seeds: int = Field(5, ge=1)
+    stability_top_n: int = Field(10, ge=2)
+    alignment_threshold: float = Field(0.5, ge=0, le=1)
+
+
+class KRange(Section):
+    start: int = Field(ge=2)
+    stop: int = Field(ge=2)
+    step: int = Field(1, ge=1)
+
+    def values(self) -> tuple[int, ...]:
+        return tuple(range(self.start, self.stop + 1, self.step))
+
+
+class SweepConfig(Section):
+    """A grid over k, seeds and backends for ``python -m pipeline sweep``."""
+
+    k: tuple[int, ...] | KRange = KRange(start=4, stop=16, step=2)
+    seeds: int = Field(3, ge=1)
+    backends: tuple[Backend, ...] = Field(("gensim_lda", "sklearn_nmf"), min_length=1)
+    n_jobs: int | None = Field(None, ge=1)
+    stability_threshold: float = Field(0.5, ge=0, le=1)
+
+    def k_values(self) -> tuple[int, ...]:
+        return self.k.values() if isinstance(self.k, KRange) else tuple(sorted(set(self.k)))
+
+
 def _default_models() -> tuple[ModelConfig, ...]:
     return (
         GensimLdaModelConfig(name="lda", backend="gensim_lda", k=8),
@@ -293,6 +329,8 @@ class Config(Section):
     tables: TablesConfig = TablesConfig()
     compare: CompareConfig = CompareConfig()
     figures: FiguresConfig = FiguresConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    sweep: SweepConfig = SweepConfig()
 
     @field_validator("models")
     @classmethod

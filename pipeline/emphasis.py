@@ -192,3 +192,26 @@ def emphasis_tables(
     tables["contrasts"] = contrasts(table, topic_columns, cfg, root_seed, model)
     tables["design_counts"] = design_counts(table)
     return tables
+
+
+ROBUSTNESS_COLUMNS = ["contrast", "topic", "topic_label", "diff", "q_bh", "seeds", "seeds_holding", "share_holding"]
+
+
+def robustness(reference: pd.DataFrame, refits: list[tuple[pd.DataFrame, np.ndarray]], significance: float) -> pd.DataFrame:
+    """For each contrast and topic: in how many seeds the finding holds.
+
+    A seed holds when its topic matched to the reference topic (``refits`` pairs each
+    refit's contrasts with its topic matching) has a difference of the same sign and
+    BH q below ``significance``; the reference run counts as one seed.
+    """
+    rows = []
+    for name, ref in reference.groupby("contrast", sort=False):
+        ref = ref.set_index("topic")
+        for topic, row in ref.iterrows():
+            holds = [bool(row.q_bh < significance)]
+            for contrasts_of_refit, matches in refits:
+                other = contrasts_of_refit[contrasts_of_refit.contrast == name].set_index("topic").loc[matches[topic]]
+                holds.append(bool(np.sign(other["diff"]) == np.sign(row["diff"]) and other.q_bh < significance))
+            rows.append({"contrast": name, "topic": topic, "topic_label": "", "diff": row["diff"], "q_bh": row.q_bh,
+                         "seeds": len(holds), "seeds_holding": sum(holds), "share_holding": sum(holds) / len(holds)})
+    return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)

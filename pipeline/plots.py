@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib
+import matplotlib.patches
 
 matplotlib.use("Agg")
 
@@ -170,6 +171,31 @@ def heatmap_figure(by_speaker_year: pd.DataFrame, labels: Mapping[int, str], cfg
     ax.set_yticks(range(len(table)), [_wrap(labels[t], 32) for t in table.index])
     ax.spines[:].set_visible(False)
     fig.colorbar(image, ax=ax, label="Mean topic share", shrink=0.8)
+    return fig
+
+
+@_styled
+def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b: Mapping[int, str],
+                     cfg: FiguresConfig, threshold: float) -> Figure:
+    """Cosine similarity of two models' topics; Hungarian matches at or above ``threshold`` boxed."""
+    model_a, model_b = pairs.model_a.iloc[0], pairs.model_b.iloc[0]
+    matrix = pairs.pivot(index="topic_a", columns="topic_b", values="cosine")
+    fig = _figure(cfg.page_width, 0.38 * len(matrix) + 1.6)
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
+    for row in pairs[pairs.matched].itertuples():
+        strong = row.cosine >= threshold
+        ax.add_patch(matplotlib.patches.Rectangle((row.topic_b - 0.5, row.topic_a - 0.5), 1, 1, fill=False,
+                                                  edgecolor=OKABE_ITO[1] if strong else "0.6",
+                                                  linewidth=2 if strong else 1, linestyle="-" if strong else ":"))
+        ax.text(row.topic_b, row.topic_a, f"{row.cosine:.2f}", ha="center", va="center", fontsize=6.5,
+                color="black" if row.cosine > 0.6 else "white")
+    ax.set_yticks(range(len(matrix)), [_wrap(labels_a[t], 32) for t in matrix.index])
+    ax.set_xticks(range(matrix.shape[1]), [f"T{t}" for t in matrix.columns])
+    ax.set_ylabel(f"{model_a} topics")
+    ax.set_xlabel(f"{model_b} topics (boxed: matched; solid: cosine >= {threshold:g}, found by both)")
+    ax.spines[:].set_visible(False)
+    fig.colorbar(image, ax=ax, label="Cosine similarity of topic-term rows", shrink=0.8)
     return fig
 
 

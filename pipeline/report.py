@@ -40,6 +40,27 @@ def plain_reading(row: pd.Series, column: str, label: str, level: float) -> str:
     return sentence + (f" Caution: one side has only {small} answer(s)." if small < 3 else "")
 
 
+def seed_reading(holding: int, seeds: int) -> str:
+    if seeds == 1:
+        return "(Not checked across seeds.)"
+    if holding <= 1:
+        return f"Holds in {holding} of {seeds} seeds only: fragile, do not report it as a finding."
+    return f"Holds in {holding} of {seeds} seeds (same sign, q below the threshold)."
+
+
+def model_summary(metrics: Mapping[str, object]) -> str:
+    parts = [f"Topic diversity (top 25) {metrics['topic_diversity']:.2f}",
+             f"mean coherence c_v {metrics['mean_coherence_c_v']:.3f}, c_npmi {metrics['mean_coherence_c_npmi']:.3f}, "
+             f"u_mass {metrics['mean_coherence_u_mass']:.3f}"]
+    if metrics.get("mean_stability") is not None:
+        parts.append(f"mean stability {metrics['mean_stability']:.2f} over {metrics['stability_seeds']} seeds "
+                     "(top-10 Jaccard after Hungarian matching; 1 = identical topics)")
+    if "heldout_log_perplexity" in metrics:
+        parts.append(f"log perplexity {metrics['log_perplexity']:.2f} in sample and "
+                     f"{metrics['heldout_log_perplexity']:.2f} on {metrics['heldout_units']} held-out units")
+    return "; ".join(parts) + ". Per topic:"
+
+
 def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             topics: Mapping[str, pd.DataFrame], figures: Mapping[str, list[Figure]]) -> list[Block]:
     manifest = run.manifest
@@ -68,6 +89,9 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
         blocks += [
             ("h2", f"Model `{name}` ({metrics['backend']}, k = {metrics['k']}, seed {metrics['seed']})"),
             ("table", topics[name]),
+            ("p", model_summary(metrics)),
+            ("table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
+             .round(3).drop(columns=["topic"])),
         ]
         blocks += [("figure", f) for f in figures.get(name, [])]
         contrasts = model.emphasis.get("contrasts")
@@ -81,9 +105,14 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
                 text = (f"`{contrast_name}`: no topic differs between {rows.group_a.iloc[0]} and "
                         f"{rows.group_b.iloc[0]} at BH q < {cfg.compare.significance:g}.")
                 blocks.append(("p", text))
+            held = model.emphasis.get("robustness")
             for _, row in significant.iterrows():
-                blocks.append(("p", f"`{contrast_name}`: " + plain_reading(
-                    row, column, labels[name][int(row.topic)], cfg.compare.bootstrap.level)))
+                text = f"`{contrast_name}`: " + plain_reading(row, column, labels[name][int(row.topic)],
+                                                             cfg.compare.bootstrap.level)
+                if held is not None:
+                    seeds = held[(held.contrast == contrast_name) & (held.topic == row.topic)].iloc[0]
+                    text += f" {seed_reading(int(seeds.seeds_holding), int(seeds.seeds))}"
+                blocks.append(("p", text))
     packages = ", ".join(f"{k} {v}" for k, v in manifest["packages"].items())
     seeds = manifest.get("seeds", {})
     blocks += [

@@ -253,6 +253,7 @@ class ModelTables:
     unit_topics: pd.DataFrame
     answer_topics: pd.DataFrame
     representative_passages: pd.DataFrame
+    topic_diagnostics: pd.DataFrame
     emphasis: dict[str, pd.DataFrame]
 
     @property
@@ -292,6 +293,7 @@ class Run:
     paragraphs: pd.DataFrame
     ingest_report: dict[str, Any]
     models: dict[str, ModelTables]
+    alignment: pd.DataFrame | None
 
 
 def load_run(path: str | Path) -> Run:
@@ -302,6 +304,7 @@ def load_run(path: str | Path) -> Run:
         >>> run = load_run("outputs/default")            # doctest: +SKIP
         >>> run.models["lda"].answer_topics.head()        # doctest: +SKIP
         >>> run.models["nmf"].emphasis["by_speaker"]      # doctest: +SKIP
+        >>> run.models["lda"].topic_diagnostics           # doctest: +SKIP
         >>> run.manifest["config_sha256"]                 # doctest: +SKIP
     """
     path = Path(path)
@@ -318,6 +321,7 @@ def load_run(path: str | Path) -> Run:
             unit_topics=read_table(folder / "unit_topics.csv"),
             answer_topics=read_table(folder / "answer_topics.csv"),
             representative_passages=read_table(folder / "representative_passages.csv"),
+            topic_diagnostics=read_table(folder / "topic_diagnostics.csv"),
             emphasis={p.stem: read_table(p) for p in sorted(emphasis_folder.glob("*.csv"))},
         )
     return Run(
@@ -329,4 +333,5 @@ def load_run(path: str | Path) -> Run:
         paragraphs=read_table(corpus / "paragraphs.csv"),
         ingest_report=json.loads((corpus / "ingest_report.json").read_text(encoding="utf-8")),
         models=models,
+        alignment=read_table(path / "alignment.csv") if (path / "alignment.csv").is_file() else None,
     )

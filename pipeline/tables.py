@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import TablesConfig
-from pipeline.evaluate import frex, lift, relevance
+from pipeline.evaluate import frex, lift, relevance, top_terms
 from pipeline.models import TopicModelResult
 
 DECIMALS = 6
@@ -58,14 +58,6 @@ def topic_terms(result: TopicModelResult, term_frequency: np.ndarray, cfg: Table
             rows.append({"topic": topic, "rank": rank, "term": terms[index],
                          **{name: round(float(values[topic, index]), DECIMALS) for name, values in measures.items()}})
     return pd.DataFrame(rows, columns=["topic", "rank", "term", "weight", "frex", "lift", "relevance"])
-
-
-def top_terms(topic_term: np.ndarray, vocabulary: list[str], n: int, *, by: str = "weight",
-              frex_weight: float = 0.5) -> list[list[str]]:
-    """Each topic's top ``n`` terms by probability or by FREX (ties: probability, then term)."""
-    score = topic_term if by == "weight" else frex(topic_term, frex_weight)
-    terms = np.array(vocabulary)
-    return [list(terms[np.lexsort((terms, -topic_term[t], -score[t]))[:n]]) for t in range(len(topic_term))]
 
 
 def topics_overview(topic_term: np.ndarray, vocabulary: list[str], labels: Mapping[int, str],

@@ -22,6 +22,11 @@ class Matrices:
     counts: sp.csr_matrix
     tfidf: sp.csr_matrix
 
+    def subset(self, rows: np.ndarray) -> "Matrices":
+        """The same vocabulary and dictionary over a subset of units (e.g. a held-out split)."""
+        return Matrices(self.vocabulary, self.dictionary, [self.bow[i] for i in rows], self.counts[rows],
+                        self.tfidf[rows])
+
     @property
     def term_frequency(self) -> np.ndarray:
         """Empirical p(w): each term's share of all tokens."""

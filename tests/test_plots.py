@@ -86,7 +86,7 @@ def test_corpus_overview(model):
 def test_every_figure_is_written_as_png_and_pdf(default_runs):
     figures = default_runs / "a" / "figures"
     stems = {p.stem for p in figures.iterdir()}
-    expected = {"corpus_overview"} | {
+    expected = {"corpus_overview", "alignment_lda_nmf"} | {
         f"{kind}_{m}" for m in ("lda", "nmf")
         for kind in ("top_terms", "emphasis_speaker", "emphasis_year", "heatmap_speaker_year",
                      "contrast_xiao_vs_tian", "contrast_y2021_vs_2023")

@@ -54,7 +54,7 @@ def test_relabelling_redraws_figures_and_reports(relabelled):
     report_md = (run / "report.md").read_text()
     assert "Supply-chain resilience" in report_md and "Steel and emissions" in report_md
     html = (run / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 13 and "Supply-chain resilience" in html
+    assert html.count("data:image/png;base64,") == 14 and "Supply-chain resilience" in html
     assert "src=\"figures/" not in html  # self-contained
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["labels"]["sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()

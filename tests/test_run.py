@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
+from pipeline.evaluate import DIAGNOSTIC_COLUMNS
+from pipeline.runs import load_run
 
 MODELS = ("lda", "nmf")
 MODEL_FILES = ("topic_terms.csv", "topics.md", "unit_topics.csv", "answer_topics.csv",
-               "representative_passages.csv", "metrics.json")
+               "representative_passages.csv", "metrics.json", "topic_diagnostics.csv")
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +98,10 @@ def test_changing_only_models_reuses_the_token_lists(runs):
     assert json.loads((runs / "c" / "models" / "nmf" / "metrics.json").read_text())["k"] == 6
 
 
-def test_cache_reuse_is_logged(runs, capsys):
-    config = str(runs.parent / "configs" / "default.yaml")
-    assert main(["run", config, "--set", "run.name=d", "--set", "models.0.k=5"]) == 0
-    assert "normalize: skipped, token lists reused from cache" in capsys.readouterr().err
+def test_cache_reuse_is_logged(runs):
+    log = (runs.parent / "run_c.log").read_text()
+    assert "normalize: skipped, token lists reused from cache" in log
+    assert "fit nmf (sklearn_nmf, k=6)" in log
 
 
 @pytest.mark.parametrize(
@@ -119,3 +121,30 @@ def test_model_config_errors_exit_2_in_one_line(runs, capsys, override, message)
     assert main(["run", config, "-q", "--set", "run.name=a", "--set", override]) == 2
     assert capsys.readouterr().err == message
     assert sorted(p.name for p in runs.iterdir()) == before
+
+
+def test_diagnostics_stability_alignment_and_robustness_are_written(runs):
+    run = load_run(runs / "a")
+    for name, model in run.models.items():
+        table = model.topic_diagnostics
+        assert list(table.columns) == DIAGNOSTIC_COLUMNS and len(table) == 8
+        assert table.topic_label.str.startswith("T").all()
+        assert table.stability.between(0, 1).all() and table["size"].sum() == pytest.approx(1, abs=1e-5)
+        metrics = model.metrics
+        assert 0 < metrics["topic_diversity"] <= 1 and metrics["stability_seeds"] == 5
+        assert ("heldout_log_perplexity" in metrics) == (name == "lda")
+        robust = model.emphasis["robustness"]
+        assert len(robust) == 16 and (robust.seeds == 5).all()
+        assert robust.seeds_holding.between(0, 5).all()
+    pairs = run.alignment
+    assert len(pairs) == 64 and pairs.matched.sum() == 8
+    found = pairs[pairs.matched & (pairs.cosine >= 0.5)]
+    nmf_found = run.models["nmf"].topic_diagnostics.aligned_with != ""
+    assert nmf_found.sum() == len(found)
+    report = (runs / "a" / "report.md").read_text()
+    assert "mean stability" in report and "held-out units" in report and "alignment_lda_nmf.png" in report
+
+
+def test_models_of_different_k_align_one_to_one(runs):
+    pairs = load_run(runs / "c").alignment  # lda k=8, nmf k=6
+    assert len(pairs) == 48 and pairs.matched.sum() == 6 and pairs[pairs.matched].topic_b.is_unique

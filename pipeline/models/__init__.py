@@ -9,4 +9,10 @@ BACKENDS: dict[str, FitFunction] = {
     "sklearn_nmf": sklearn_nmf.fit,
 }
 
-__all__ = ["BACKENDS", "TopicModelResult", "check_k", "derive_seed", "fit_model"]
+# Held-out evaluation for the probabilistic backends (NMF has no likelihood).
+LOG_PERPLEXITY = {
+    "gensim_lda": gensim_lda.log_perplexity,
+    "sklearn_lda": sklearn_lda.log_perplexity,
+}
+
+__all__ = ["BACKENDS", "LOG_PERPLEXITY", "TopicModelResult", "check_k", "derive_seed", "fit_model"]

@@ -21,6 +21,9 @@ def fit(cfg: GensimLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
     # gensim's get_document_topics drops shares below minimum_probability (never below 1e-8);
     # the variational posterior gamma, normalised, is the complete mixture.
     gamma, _ = model.inference(matrices.bow)
-    # log_perplexity is gensim's per-word likelihood bound (nats); its negation is log perplexity.
-    return Fit(model.get_topics(), gamma, model, p.passes,
-               {"log_perplexity": float(-model.log_perplexity(matrices.bow))})
+    return Fit(model.get_topics(), gamma, model, p.passes, {"log_perplexity": log_perplexity(model, matrices)})
+
+
+def log_perplexity(model, matrices: Matrices) -> float:
+    """Log perplexity per word in nats: minus gensim's per-word variational likelihood bound."""
+    return float(-model.log_perplexity(matrices.bow))

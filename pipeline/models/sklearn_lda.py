@@ -19,6 +19,10 @@ def fit(cfg: SklearnLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
         evaluate_every=p.evaluate_every, random_state=seed, n_jobs=1,
     )
     doc_topic = model.fit_transform(matrices.counts)
-    # sklearn's perplexity is exp(-bound per word); its log is in nats, as for gensim_lda.
     return Fit(model.components_, doc_topic, model, int(model.n_iter_),
-               {"log_perplexity": float(np.log(model.perplexity(matrices.counts)))})
+               {"log_perplexity": log_perplexity(model, matrices)})
+
+
+def log_perplexity(model, matrices: Matrices) -> float:
+    """Log perplexity per word in nats: sklearn's perplexity is exp(-bound per word)."""
+    return float(np.log(model.perplexity(matrices.counts)))

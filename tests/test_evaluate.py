@@ -1,0 +1,95 @@
+"""Topic measures against hand-computed values and gensim's own calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from gensim.corpora import Dictionary
+from gensim.models.coherencemodel import CoherenceModel
+
+from pipeline.emphasis import robustness
+from pipeline.evaluate import (
+    alignment,
+    coherence,
+    effective_number_of_words,
+    frex,
+    jaccard_matrix,
+    match_topics,
+    stability,
+    topic_diversity,
+    topic_exclusivity,
+    topic_size,
+)
+
+TEXTS = [["chip", "wafer", "fab"], ["chip", "wafer"], ["steel", "coal", "emission"], ["steel", "coal"],
+         ["chip", "fab", "export"], ["coal", "emission", "steel"]]
+TOPICS = [["chip", "wafer", "fab"], ["steel", "coal", "emission"]]
+
+
+@pytest.mark.parametrize("measure", ["c_v", "c_npmi", "u_mass"])
+def test_coherence_is_gensims(measure):
+    dictionary = Dictionary(TEXTS)
+    ours = coherence(TOPICS, TEXTS, dictionary, measure)
+    kwargs = {"corpus": [dictionary.doc2bow(t) for t in TEXTS]} if measure == "u_mass" else {"texts": TEXTS}
+    theirs = CoherenceModel(topics=TOPICS, dictionary=dictionary, coherence=measure, topn=3, **kwargs)
+    assert ours == pytest.approx(theirs.get_coherence_per_topic())
+
+
+def test_u_mass_by_hand():
+    # u_mass over ordered pairs (w_i, w_j), j < i: log(D(w_i, w_j) / D(w_j)); gensim smooths with
+    # epsilon = 1e-12 where Mimno et al. (2011) add 1 to the co-document count.
+    dictionary = Dictionary(TEXTS)
+    # chip in 3 docs; wafer in 2 (both with chip); fab in 2 (both with chip, one with wafer)
+    expected = np.mean([np.log(2 / 3), np.log(2 / 3), np.log(1 / 2)])
+    assert coherence([TOPICS[0]], TEXTS, dictionary, "u_mass")[0] == pytest.approx(expected)
+
+
+def test_diversity_size_effective_words_by_hand():
+    assert topic_diversity([["a", "b", "c"], ["c", "d", "e"]]) == pytest.approx(5 / 6)
+    assert topic_diversity([["a", "b"], ["a", "b"]]) == 0.5
+    doc_topic = np.array([[1.0, 0.0], [0.5, 0.5], [np.nan, np.nan]])
+    assert topic_size(doc_topic, np.array([10.0, 30.0, 99.0])) == pytest.approx([25 / 40, 15 / 40])
+    beta = np.array([[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    assert effective_number_of_words(beta) == pytest.approx([2.0, 4.0])
+
+
+def test_exclusivity_sums_frex_over_top_terms():
+    beta = np.array([[0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    scores = frex(beta, 0.7)
+    assert topic_exclusivity(beta, top_n=2) == pytest.approx([scores[0, 0] + scores[0, 1], scores[1, 2] + scores[1, 0]])
+
+
+def test_jaccard_and_hungarian_matching_on_toy_topics():
+    reference = [["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]]
+    shuffled = [["g", "h", "x"], ["a", "b", "c"], ["d", "e", "f"]]
+    assert jaccard_matrix(reference, shuffled)[2, 0] == pytest.approx(2 / 4)
+    columns, scores = match_topics(jaccard_matrix(reference, shuffled))
+    assert columns.tolist() == [1, 2, 0] and scores.tolist() == pytest.approx([1.0, 1.0, 0.5])
+    assert stability(reference, [shuffled, reference]).tolist() == pytest.approx([1.0, 1.0, 0.75])
+    # Greedy matching would pair both "a b c" rows with the same topic; Hungarian keeps it one-to-one.
+    columns, _ = match_topics(np.array([[0.9, 0.8], [0.85, 0.1]]))
+    assert columns.tolist() == [1, 0]
+
+
+def test_alignment_recovers_a_known_permutation():
+    rng = np.random.default_rng(3)
+    first = rng.dirichlet(np.full(50, 0.1), size=6)
+    permutation = np.array([3, 0, 5, 1, 4, 2])
+    second = first[permutation] + rng.dirichlet(np.full(50, 1.0), size=6) * 0.02
+    pairs = alignment(first, second)
+    matched = pairs[pairs.matched].sort_values("topic_a")
+    assert matched.topic_b.tolist() == np.argsort(permutation).tolist()
+    assert (matched.cosine > 0.95).all() and len(pairs) == 36
+    # Models with different k: every topic of the smaller model is matched once.
+    uneven = alignment(first, second[:4])
+    assert uneven.matched.sum() == 4 and uneven[uneven.matched].topic_b.is_unique
+
+
+def test_robustness_counts_seeds_where_the_matched_topic_holds():
+    reference = pd.DataFrame({"contrast": "c", "topic": [0, 1], "diff": [0.2, -0.1], "q_bh": [0.01, 0.3]})
+    refit = pd.DataFrame({"contrast": "c", "topic": [0, 1], "diff": [-0.05, 0.25], "q_bh": [0.5, 0.02]})
+    table = robustness(reference, [(refit, np.array([1, 0])), (refit, np.array([0, 1]))], 0.05)
+    # Topic 0 holds in the reference and in the refit whose topic 1 matches it (0.25, q .02), not the other.
+    assert table.seeds_holding.tolist() == [2, 0] and table.seeds.tolist() == [3, 3]
+    assert table.share_holding.tolist() == pytest.approx([2 / 3, 0.0])
