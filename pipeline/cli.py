@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline import plots, report, runs, tables
+from pipeline import plots, report, runs, sweep, tables
 from pipeline.config import Config, LoadedConfig, ModelConfig, load_config, validate
 from pipeline.corpus import select_units
 from pipeline.emphasis import check_contrasts, emphasis_tables, robustness
@@ -180,6 +180,71 @@ def _align(model_runs: list[ModelRun], threshold: float) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
+def _prepared(loaded: LoadedConfig, timer: runs.StageTimer) -> tuple[pd.DataFrame, list[list[str]], Matrices, str]:
+    """Ingested, selected, normalised and vectorised units (shared by run, sweep and bench)."""
+    cfg = loaded.config
+    files, unmatched = runs.resolve_inputs(loaded)
+    registry = runs.read_registry(loaded)
+    with timer.stage("ingest"):
+        corpus = ingest(runs.read_sources(files, loaded.root), cfg.corpus, registry, unmatched_inputs=unmatched)
+    selected = select_units(corpus.turns, corpus.paragraphs, cfg.corpus.units)
+    normalized, cache = _normalize(loaded, selected, timer)
+    keep = [i for i, tokens in enumerate(normalized.tokens) if tokens]
+    tokens = [normalized.tokens[i] for i in keep]
+    with timer.stage("vectorize"):
+        matrices = vectorize(tokens)
+    return selected.iloc[keep].reset_index(drop=True), tokens, matrices, cache["cache_key"]
+
+
+def run_sweep(loaded: LoadedConfig) -> Path:
+    """Fits the sweep grid in parallel, streaming one row per fit; a rerun resumes it."""
+    cfg = loaded.config
+    timer = runs.StageTimer()
+    units, tokens, matrices, normalization_key = _prepared(loaded, timer)
+    for index, k in enumerate(cfg.sweep.k_values()):
+        check_k(sweep.model_config(cfg, cfg.sweep.backends[0], k), index, len(units), len(matrices.vocabulary))
+    settings = json.dumps([normalization_key, cfg.run.seed, [sweep.model_config(cfg, b, 2).params.model_dump()
+                                                            for b in cfg.sweep.backends],
+                           cfg.evaluate.model_dump()], sort_keys=True)
+    data_key = runs.sha256_bytes(settings.encode("utf-8"))[:16]
+    folder = loaded.resolve(cfg.run.output_dir) / cfg.run.name / "sweep"
+    results_path = folder / "results.csv"
+    previous = results_path.read_text(encoding="utf-8") if results_path.is_file() else ""
+    done, discarded = sweep.read_results(previous, data_key)
+    if discarded:
+        log.warning("sweep: %d rows of %s discarded (interrupted write or other data/settings)", discarded,
+                    runs.display_path(results_path, loaded.root))
+    runs.write_text(",".join(sweep.RESULT_COLUMNS) + "\n" + "".join(sweep.csv_row(r) for r in done.to_dict("records")),
+                    results_path)
+    finished = set(zip(done.backend, done.k, done.seed))
+    todo = [job for job in sweep.jobs(cfg) if job.key not in finished]
+    log.info("sweep: %d fits in the grid, %d already done, %d to run", len(sweep.jobs(cfg)), len(finished), len(todo))
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    with timer.stage("sweep fits"), results_path.open("a", encoding="utf-8") as out, tqdm(
+        total=len(sweep.jobs(cfg)), initial=len(finished), desc="sweep", unit="fit", disable=None
+    ) as progress:
+        stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered")(
+            delayed(sweep.run_job)(job, cfg, matrices, tokens, data_key) for job in todo)
+        for result in stream:
+            out.write(sweep.csv_row(result))
+            out.flush()
+            progress.update()
+    results, _ = sweep.read_results(results_path.read_text(encoding="utf-8"), data_key)
+    summary = sweep.summarise(results)
+    runs.write_csv(summary, folder / "summary.csv")
+    suggestions = sweep.suggest_k(summary, cfg.sweep.stability_threshold)
+    runs.write_json({"rule": " ".join(sweep.suggest_k.__doc__.split("\n\n")[0].split()),
+                     "stability_threshold": cfg.sweep.stability_threshold, "suggestions": suggestions},
+                    folder / "suggestion.json")
+    plots.save_figure(plots.model_selection_figure(summary, cfg.figures), folder / "model_selection", cfg.figures.dpi)
+    for backend, suggestion in suggestions.items():
+        print(f"suggested k for {backend}: {suggestion['k']} ({suggestion['reason']})")
+    log.info("wrote %s", runs.display_path(folder, loaded.root))
+    return folder
+
+
 def run_ingest(loaded: LoadedConfig) -> Path:
     """Ingestion alone: corpus tables, report, config and manifest in the run directory."""
     return execute(loaded, with_models=False)
@@ -322,6 +387,7 @@ def _parser() -> argparse.ArgumentParser:
         ("run", "run the whole pipeline from a config"),
         ("ingest", "ingest transcripts only and write the corpus tables"),
         ("validate", "check a config (and its overrides) without running anything"),
+        ("sweep", "fit a grid of k, seeds and backends; suggest k (resumes an interrupted sweep)"),
     ):
         command = commands.add_parser(name, help=help_text, parents=[common])
         command.add_argument("config", type=Path)
@@ -348,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.config}: valid (sha256 {loaded.config.sha256()})")
         elif args.command == "ingest":
             run_ingest(loaded)
+        elif args.command == "sweep":
+            run_sweep(loaded)
         else:
             execute(loaded)
     except PipelineError as exc:

@@ -217,6 +217,34 @@ def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> F
     return fig
 
 
+@_styled
+def model_selection_figure(summary: pd.DataFrame, cfg: FiguresConfig) -> Figure:
+    """Coherence, diversity, stability and (LDA) held-out perplexity against k, one line per
+    backend, bands spanning the seeds' minimum to maximum."""
+    panels = [("c_v", "Coherence c_v"), ("c_npmi", "Coherence c_npmi"), ("diversity", "Topic diversity (top 25)"),
+              ("stability", "Stability across seeds"), ("heldout_log_perplexity", "Held-out log perplexity (LDA)")]
+    fig = _figure(cfg.page_width, 4.2)
+    axes = fig.subplots(2, 3, squeeze=False).flat
+    for ax, (measure, title) in zip(axes, panels):
+        for index, (backend, rows) in enumerate(summary.groupby("backend", sort=True)):
+            colour = OKABE_ITO[index % len(OKABE_ITO)]
+            rows = rows.sort_values("k")
+            values = rows[measure] if measure == "stability" else rows[f"{measure}_mean"]
+            if values.isna().all():
+                continue
+            ax.plot(rows.k, values, marker="o", markersize=3, color=colour, label=backend)
+            if measure != "stability":
+                ax.fill_between(rows.k, rows[f"{measure}_min"], rows[f"{measure}_max"], color=colour, alpha=0.2,
+                                linewidth=0)
+        ax.set_title(title, loc="left")
+        ax.set_xlabel("k")
+        ax.set_xticks(sorted(summary.k.unique()))
+    axes[5].set_visible(False)
+    handles, names = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names), frameon=False)
+    return fig
+
+
 def save_figure(fig: Figure, stem, dpi: int) -> None:
     """PNG at ``dpi`` and PDF, with no timestamps so reruns give the same files."""
     # "tight" also keeps left-aligned panel titles that outgrow their axes inside the image.

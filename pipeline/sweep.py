@@ -1,0 +1,147 @@
+"""Sweeps over k, seeds and backends: one job per fit, a summary per (backend, k), a suggested k.
+
+Each job fits one model (LDA families on a seeded 90% split, so that the other 10% gives a
+held-out perplexity) and records coherence, diversity and its top terms; stability at each
+k is computed afterwards from the top terms of its seeds. Results stream to a CSV one row
+per finished job, so an interrupted sweep keeps its work and a rerun resumes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Config, ModelConfig, validate
+from pipeline.evaluate import coherence, jaccard_matrix, match_topics, top_terms, topic_diversity
+from pipeline.models import LOG_PERPLEXITY, derive_seed, fit_model
+from pipeline.vectorize import Matrices
+
+RESULT_COLUMNS = ["data_key", "backend", "k", "seed", "c_v", "c_npmi", "u_mass", "diversity",
+                  "heldout_log_perplexity", "fit_seconds", "top_terms"]
+
+
+@dataclass(frozen=True)
+class Job:
+    backend: str
+    k: int
+    seed_index: int
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.backend, self.k, self.seed_index)
+
+
+def jobs(cfg: Config) -> list[Job]:
+    return [Job(b, k, s) for b in cfg.sweep.backends for k in cfg.sweep.k_values() for s in range(cfg.sweep.seeds)]
+
+
+def model_config(cfg: Config, backend: str, k: int) -> ModelConfig:
+    """The config's own model of this backend (its params) at k, else the backend's defaults."""
+    own = next((m for m in cfg.models if m.backend == backend), None)
+    params = own.params.model_dump() if own else {}
+    return validate({"models": [{"name": f"{backend}_k{k}", "backend": backend, "k": k, "params": params}]}).models[0]
+
+
+def run_job(job: Job, cfg: Config, matrices: Matrices, texts: list[list[str]], data_key: str) -> dict[str, Any]:
+    """Fits one grid point and measures it (runs in a worker process)."""
+    model_cfg = model_config(cfg, job.backend, job.k)
+    seed = derive_seed(cfg.run.seed, f"sweep/{job.backend}/{job.k}/{job.seed_index}")
+    ids = [str(i) for i in range(len(texts))]
+    heldout = float("nan")
+    if job.backend in LOG_PERPLEXITY:
+        order = np.random.default_rng([seed, 1]).permutation(len(texts))
+        cut = max(1, round(cfg.evaluate.heldout_share * len(texts)))
+        result = fit_model(model_cfg, seed, matrices.subset(order[cut:]), [ids[i] for i in order[cut:]])
+        heldout = LOG_PERPLEXITY[job.backend](result.native, matrices.subset(order[:cut]))
+    else:
+        result = fit_model(model_cfg, seed, matrices, ids)
+    top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.coherence_top_n)
+    scores = {m: float(np.mean(coherence(top, texts, matrices.dictionary, m))) for m in ("c_v", "c_npmi", "u_mass")}
+    return {
+        "data_key": data_key, "backend": job.backend, "k": job.k, "seed": job.seed_index, **scores,
+        "diversity": topic_diversity(top_terms(result.topic_term, result.vocabulary, cfg.evaluate.diversity_top_n)),
+        "heldout_log_perplexity": heldout, "fit_seconds": result.fit_seconds,
+        "top_terms": json.dumps(top_terms(result.topic_term, result.vocabulary, cfg.evaluate.stability_top_n)),
+    }
+
+
+def csv_row(result: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(
+        [("" if np.isnan(v) else f"{v:.6f}") if isinstance(v, float) else v for v in (result[c] for c in RESULT_COLUMNS)])
+    return buffer.getvalue()
+
+
+def read_results(text: str, data_key: str) -> tuple[pd.DataFrame, int]:
+    """Complete rows for this data key from a results file, and how many lines were discarded.
+
+    A sweep killed mid-write can leave a truncated last line; rows of another data key come
+    from different texts or settings. Both are discarded, never mixed in.
+    """
+    rows, discarded = [], 0
+    for fields in list(csv.reader(io.StringIO(text)))[1:]:
+        try:
+            if len(fields) != len(RESULT_COLUMNS) or fields[0] != data_key:
+                raise ValueError
+            json.loads(fields[-1])
+            rows.append(dict(zip(RESULT_COLUMNS, fields)))
+        except ValueError:
+            discarded += 1
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    numeric = ["k", "seed", "c_v", "c_npmi", "u_mass", "diversity", "heldout_log_perplexity", "fit_seconds"]
+    frame[numeric] = frame[numeric].replace("", np.nan).apply(pd.to_numeric)
+    return frame.drop_duplicates(["backend", "k", "seed"]).reset_index(drop=True), discarded
+
+
+def seed_stability(tops: list[list[list[str]]]) -> float:
+    """Mean matched top-term Jaccard over all pairs of seeds (Greene et al. 2014)."""
+    pairs = list(combinations(tops, 2))
+    if not pairs:
+        return float("nan")
+    return float(np.mean([np.nanmean(match_topics(jaccard_matrix(a, b))[1]) for a, b in pairs]))
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Per backend and k: mean, standard error, min and max of each measure, and stability."""
+    rows = []
+    for (backend, k), group in results.groupby(["backend", "k"], sort=True):
+        row: dict[str, Any] = {"backend": backend, "k": int(k), "seeds": len(group)}
+        for measure in ("c_v", "c_npmi", "u_mass", "diversity", "heldout_log_perplexity"):
+            values = group[measure].to_numpy(dtype=float)
+            row[f"{measure}_mean"] = float(np.mean(values))
+            row[f"{measure}_se"] = float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+            row[f"{measure}_min"], row[f"{measure}_max"] = float(np.min(values)), float(np.max(values))
+        row["stability"] = seed_stability([json.loads(t) for t in group.top_terms])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def suggest_k(summary: pd.DataFrame, stability_threshold: float) -> dict[str, dict[str, Any]]:
+    """The conservative rule, per backend: the smallest k whose mean c_npmi is within one
+    standard error of the best mean c_npmi and whose seed stability reaches the threshold.
+
+    It is a suggestion with its reason, never applied to a config.
+    """
+    suggestions = {}
+    for backend, rows in summary.groupby("backend"):
+        best = rows.loc[rows.c_npmi_mean.idxmax()]
+        floor = best.c_npmi_mean - best.c_npmi_se
+        eligible = rows[(rows.c_npmi_mean >= floor) & (rows.stability >= stability_threshold)]
+        if eligible.empty:
+            suggestions[backend] = {"k": None, "reason": (
+                f"no k has mean c_npmi within one SE of the best (k={int(best.k)}, {best.c_npmi_mean:.3f} ± "
+                f"{best.c_npmi_se:.3f}) and stability >= {stability_threshold:g}; widen the grid or add seeds")}
+            continue
+        chosen = eligible.sort_values("k").iloc[0]
+        suggestions[backend] = {"k": int(chosen.k), "reason": (
+            f"smallest k with mean c_npmi {chosen.c_npmi_mean:.3f} within one SE of the best "
+            f"(k={int(best.k)}, {best.c_npmi_mean:.3f} ± {best.c_npmi_se:.3f}) and seed stability "
+            f"{chosen.stability:.2f} >= {stability_threshold:g}")}
+    return suggestions
