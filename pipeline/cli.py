@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline import plots, report, runs, sweep, tables
-from pipeline.config import Config, LoadedConfig, ModelConfig, load_config, validate
+from pipeline import bench, plots, report, runs, sweep, tables
+from pipeline.config import Config, LoadedConfig, ModelConfig, load_config, project_root, validate
 from pipeline.corpus import select_units
 from pipeline.emphasis import check_contrasts, emphasis_tables, robustness
 from pipeline.emphasis import contrasts as contrasts_table
@@ -140,17 +140,25 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
 def _evaluate(model_cfg: ModelConfig, result: TopicModelResult, units: pd.DataFrame, tokens: list[list[str]],
               matrices: Matrices, contrasts: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Diagnostics, stability over refits with other seeds, held-out perplexity, contrast robustness."""
+    from joblib import Parallel, delayed
+
     n_tokens = np.array([len(t) for t in tokens], dtype=float)
-    refits = [fit_model(model_cfg, derive_seed(result.seed, f"stability/{i}"), matrices, result.unit_ids)
-              for i in range(1, cfg.evaluate.stability_seeds)]
+    order = np.random.default_rng([result.seed, 1]).permutation(len(tokens))
+    cut = max(1, round(cfg.evaluate.heldout_share * len(tokens)))
+    heldout = model_cfg.backend in LOG_PERPLEXITY
+    # Refits with other seeds (stability) and the held-out fit are independent: fit them in parallel.
+    fits = [(derive_seed(result.seed, f"stability/{i}"), matrices, result.unit_ids)
+            for i in range(1, cfg.evaluate.stability_seeds)]
+    if heldout:
+        fits.append((result.seed, matrices.subset(order[cut:]), [result.unit_ids[i] for i in order[cut:]]))
+    fitted = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1) if fits else 1)(
+        delayed(fit_model)(model_cfg, seed, subset, ids) for seed, subset, ids in fits)
+    refits = fitted[:-1] if heldout else fitted
     refit_top = [top_terms(r.topic_term, r.vocabulary, cfg.evaluate.stability_top_n) for r in refits]
     table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top, tokens,
                                  matrices.dictionary, n_tokens, cfg.evaluate)
-    if model_cfg.backend in LOG_PERPLEXITY:
-        order = np.random.default_rng([result.seed, 1]).permutation(len(tokens))
-        cut = max(1, round(cfg.evaluate.heldout_share * len(tokens)))
-        train = fit_model(model_cfg, result.seed, matrices.subset(order[cut:]), [result.unit_ids[i] for i in order[cut:]])
-        summary["heldout_log_perplexity"] = LOG_PERPLEXITY[model_cfg.backend](train.native, matrices.subset(order[:cut]))
+    if heldout:
+        summary["heldout_log_perplexity"] = LOG_PERPLEXITY[model_cfg.backend](fitted[-1].native, matrices.subset(order[:cut]))
         summary["heldout_units"] = int(cut)
     reference_top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.stability_top_n)
     refit_contrasts = []
@@ -245,6 +253,43 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     return folder
 
 
+def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict[str, Any]]:
+    """Times every stage of a full run on the bundled corpus and on slices of the scale corpus."""
+    import gzip
+    import subprocess
+    import tempfile
+
+    root = project_root(config)
+    scale = scale_file or root.parent / "shared" / "bench" / "wh_briefings_turns.jsonl.gz"
+    if not scale.is_file():
+        raise InputError(f"bench: scale corpus not found: {scale} (pass --scale PATH)")
+    sizes = ["1%", "10%"] + (["100%"] if full else [])
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+        work = Path(tmp)
+        jobs = [("bundled", [str(config), "--set", f"run.output_dir={work / 'outputs'}", "--set", "run.name=bundled"])]
+        lines = gzip.decompress(scale.read_bytes()).decode("utf-8").splitlines()
+        for size in sizes:
+            name = "scale-" + size.rstrip("%")
+            sliced = work / f"{name}.jsonl"
+            sliced.write_text("\n".join(bench.slice_lines(lines, bench.SIZES[size])) + "\n", encoding="utf-8")
+            slice_yaml = work / f"{name}.yaml"
+            slice_yaml.write_text(yaml.safe_dump(bench.slice_config(
+                str(sliced), str(work / "outputs"), name, str(root / "configs" / "stopwords" / "domain.txt"))))
+            jobs.append((size, [str(slice_yaml)]))
+        for size, arguments in jobs:
+            log.info("bench: %s ...", size)
+            # A fresh process per size, so that peak memory is this size's own.
+            done = subprocess.run([sys.executable, "-m", "pipeline", "run", *arguments, "-q"], capture_output=True,
+                                  text=True)
+            if done.returncode != 0:
+                raise InputError(f"bench: the {size} run failed: {done.stderr.strip().splitlines()[-1]}")
+            name = "bundled" if size == "bundled" else "scale-" + size.rstrip("%")
+            manifest = json.loads((work / "outputs" / name / "manifest.json").read_text(encoding="utf-8"))
+            results.extend(bench.rows(size, manifest))
+    return results
+
+
 def run_ingest(loaded: LoadedConfig) -> Path:
     """Ingestion alone: corpus tables, report, config and manifest in the run directory."""
     return execute(loaded, with_models=False)
@@ -286,7 +331,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
             with timer.stage("figures and report"):
                 _render(staging, cfg, {})
             manifest = json.loads((staging / "manifest.json").read_text(encoding="utf-8"))
-            manifest["stage_seconds"] = timer.seconds
+            manifest["stage_seconds"], manifest["stage_peak_mib"] = timer.seconds, timer.peak_mib
             runs.write_json(manifest, staging / "manifest.json")
     log.info("wrote %s", runs.display_path(target, loaded.root))
     return target
@@ -393,6 +438,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("config", type=Path)
         command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                              help="override a config value by dotted path, e.g. corpus.units.min_words=30")
+    bench_command = commands.add_parser(
+        "bench", parents=[common], help="time each stage on the bundled corpus and slices of the scale corpus")
+    bench_command.add_argument("config", type=Path, nargs="?", default=Path("configs/default.yaml"))
+    bench_command.add_argument("--full", action="store_true", help="also run 100%% of the scale corpus")
+    bench_command.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench_command.add_argument("--scale", type=Path, help="the scale corpus (default ../shared/bench/...jsonl.gz)")
     report_command = commands.add_parser(
         "report", parents=[common], help="re-render tables, figures and reports of a run with topic labels")
     report_command.add_argument("run_dir", type=Path)
@@ -408,6 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             relabel(args.run_dir, args.labels)
+            return 0
+        if args.command == "bench":
+            results = run_bench(args.config, full=args.full, scale_file=args.scale)
+            print(json.dumps(results, indent=2) if args.json else bench.table(results))
             return 0
         loaded = load_config(args.config, args.overrides)
         if args.command == "validate":

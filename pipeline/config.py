@@ -180,9 +180,26 @@ class NormalizeConfig(Section):
 
 
 class GensimLdaParams(Section):
-    """gensim ``LdaModel``; many passes and iterations because units are short and few."""
+    """gensim ``LdaModel``; many passes and iterations because units are short and few.
 
-    passes: int = Field(40, ge=1)
+    ``passes: auto`` makes about 40,000 document visits in all, at least 5 and at most 40
+    passes: 40 for corpora up to 1,000 units, where each pass teaches little, and a fixed
+    5 beyond 8,000 units, so fitting time grows in proportion to the corpus.
+    """
+
+    @field_validator("passes")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("passes must be at least 1 or 'auto'")
+        return value
+
+    def resolved_passes(self, n_units: int) -> int:
+        if isinstance(self.passes, int):
+            return self.passes
+        return int(min(40, max(5, -(-40_000 // max(n_units, 1)))))
+
+    passes: int | Literal["auto"] = "auto"
     iterations: int = Field(400, ge=1)
     alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
     eta: Literal["symmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
@@ -276,6 +293,7 @@ class FiguresConfig(Section):
     page_width: float = Field(7.0, gt=2)  # inches, full text width
     dpi: int = Field(200, ge=72)
     top_terms: int = Field(8, ge=3)
+    max_groups: int = Field(10, ge=2)
 
 
 Backend = Literal["gensim_lda", "sklearn_lda", "sklearn_nmf"]
@@ -290,6 +308,7 @@ class EvaluateConfig(Section):
     stability_seeds: int = Field(5, ge=1)
     stability_top_n: int = Field(10, ge=2)
     alignment_threshold: float = Field(0.5, ge=0, le=1)
+    n_jobs: int | None = Field(None, ge=1)
 
 
 class KRange(Section):

@@ -34,6 +34,14 @@ def _wrap(label: str, width: int = 28) -> str:
     return "\n".join(textwrap.wrap(label, width, break_long_words=False, break_on_hyphens=False)) or label
 
 
+def largest_groups(table: pd.DataFrame, limit: int) -> list[str]:
+    """The ``limit`` groups with most answers, in the table's order (figures stay readable;
+    the tables keep every group)."""
+    answers = table.drop_duplicates("group").set_index("group").n_answers
+    keep = set(answers.sort_values(ascending=False, kind="stable").index[:limit])
+    return [g for g in dict.fromkeys(table.group) if g in keep]
+
+
 def _topic_grid(topics: Sequence[int], labels: Mapping[int, str], cfg: FiguresConfig, *, row_height: float,
                 shared: bool = False) -> tuple[Figure, list]:
     """A page-wide grid with one titled panel per topic (3 columns up to 9 topics, else 4)."""
@@ -91,7 +99,7 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
                         title: str = "") -> Figure:
     """Dot-and-interval plot: topic on y, share on x, one colour per group; small groups hollow."""
     topics = sorted(by_group.topic.unique())
-    groups = list(dict.fromkeys(by_group.group))
+    groups = largest_groups(by_group, cfg.max_groups)
     fig = _figure(cfg.page_width, 0.42 * len(topics) + 0.9)
     ax = fig.add_subplot()
     offsets = np.linspace(-0.3, 0.3, len(groups)) if len(groups) > 1 else [0.0]
@@ -159,8 +167,8 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
 def heatmap_figure(by_speaker_year: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
     """Topics x (speaker, year) shares, each cell printed."""
     table = by_speaker_year.pivot(index="topic", columns="group", values="share")
-    groups = list(dict.fromkeys(by_speaker_year.group))
-    table = table[groups]
+    table = table[largest_groups(by_speaker_year, cfg.max_groups)]
+    groups = list(table.columns)
     fig = _figure(cfg.page_width, 0.35 * len(table) + 1.4)
     ax = fig.add_subplot()
     image = ax.imshow(table.to_numpy(), cmap="cividis", aspect="auto", vmin=0)
@@ -202,8 +210,10 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
 @_styled
 def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> Figure:
     """Modelled units per speaker, split by year (stacked bars), answers in the labels."""
-    table = design_counts.pivot_table(index="speaker", columns="year", values="n_units", fill_value=0)
     answers = design_counts.groupby("speaker").n_answers.sum()
+    shown = answers.sort_values(ascending=False, kind="stable").index[: cfg.max_groups]
+    table = design_counts[design_counts.speaker.isin(shown)].pivot_table(
+        index="speaker", columns="year", values="n_units", fill_value=0)
     fig = _figure(cfg.column_width, 0.35 * len(table) + 1.1)
     ax = fig.add_subplot()
     left = np.zeros(len(table))

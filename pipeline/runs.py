@@ -167,18 +167,36 @@ def staged_directory(target: Path) -> Iterator[Path]:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def _peak_memory_mib(reset: bool = False) -> float | None:
+    """The process's peak resident memory (Linux VmHWM); ``reset`` restarts the peak from now."""
+    try:
+        if reset:
+            Path("/proc/self/clear_refs").write_text("5")
+            return None
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 @dataclass
 class StageTimer:
-    """Wall-clock seconds per named stage, in the order the stages ran."""
+    """Wall-clock seconds and peak memory (MiB, where Linux reports it) per named stage."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    peak_mib: dict[str, float | None] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        _peak_memory_mib(reset=True)
         start = time.perf_counter()
         log.info("%s ...", name)
         yield
         self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 4)
+        self.peak_mib[name] = _peak_memory_mib()
         log.info("%s done in %.2f s", name, self.seconds[name])
 
 
@@ -224,6 +242,7 @@ def manifest(
         "inputs": [{"file": name, "sha256": sha256_bytes(data), "bytes": len(data)} for name, data in sources],
         "seeds": {"root": config.run.seed},
         "stage_seconds": timer.seconds,
+        "stage_peak_mib": timer.peak_mib,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **sections,
         "config": config.model_dump(mode="json"),

@@ -67,7 +67,9 @@ def default_runs(tmp_path_factory) -> Path:
 
     project = make_project(tmp_path_factory.mktemp("project"))
     config = str(project / "configs" / "default.yaml")
-    codes = [main(["run", config, "-q", "--set", f"run.name={name}"]) for name in ("a", "b")]
+    codes = [main(["run", config, "-q", "--set", "run.name=a"])]
+    # b reruns a's own resolved config, as the README tells a reader to reproduce a cited run.
+    codes.append(main(["run", str(project / "outputs" / "a" / "config.yaml"), "-q", "--set", "run.name=b"]))
     log = io.StringIO()
     with contextlib.redirect_stderr(log):  # the CLI's log handler writes to sys.stderr as it finds it
         codes.append(main(["run", config, "--set", "run.name=c", "--set", "models.1.k=6"]))

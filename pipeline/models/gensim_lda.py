@@ -13,15 +13,16 @@ def fit(cfg: GensimLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
     from gensim.models import LdaModel
 
     p = cfg.params
+    passes = p.resolved_passes(len(matrices.bow))
     model = LdaModel(
         corpus=matrices.bow, id2word=matrices.dictionary, num_topics=cfg.k, chunksize=len(matrices.bow),
-        passes=p.passes, iterations=p.iterations, alpha=p.alpha, eta=p.eta, eval_every=None,
+        passes=passes, iterations=p.iterations, alpha=p.alpha, eta=p.eta, eval_every=None,
         gamma_threshold=p.gamma_threshold, random_state=seed, dtype=np.float64,
     )
     # gensim's get_document_topics drops shares below minimum_probability (never below 1e-8);
     # the variational posterior gamma, normalised, is the complete mixture.
     gamma, _ = model.inference(matrices.bow)
-    return Fit(model.get_topics(), gamma, model, p.passes, {"log_perplexity": log_perplexity(model, matrices)})
+    return Fit(model.get_topics(), gamma, model, passes, {"log_perplexity": log_perplexity(model, matrices)})
 
 
 def log_perplexity(model, matrices: Matrices) -> float:

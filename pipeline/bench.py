@@ -1,0 +1,60 @@
+"""Benchmark helpers: slices of the scale corpus and the results table.
+
+``python -m pipeline bench`` runs the real pipeline (``run``) once per corpus size, each in
+a fresh process so that peak memory is that size's own, and reads each stage's seconds and
+peak memory from the run's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id order
+
+
+def slice_lines(lines: Iterable[str], every: int) -> list[str]:
+    """Whole briefings: every ``every``-th briefing id in sorted order, all of its turns."""
+    lines = [line for line in lines if line.strip()]
+    ids = sorted({json.loads(line)["briefing_id"] for line in lines})
+    chosen = set(ids[::every])
+    return [line for line in lines if json.loads(line)["briefing_id"] in chosen]
+
+
+def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dict[str, Any]:
+    """A run of the default models on a JSONL slice of White House briefings."""
+    return {
+        "run": {"name": name, "output_dir": output_dir},
+        "corpus": {
+            "inputs": [inputs], "format": "jsonl", "speakers": None,
+            "columns": {"text": "text", "speaker": "speaker", "date": "date", "conference": "briefing_id",
+                        "title": "title", "role": "role", "turn_index": "turn_index"},
+        },
+        "normalize": {"stopwords": {"files": [stopwords]}},
+        "compare": {"contrasts": {}},
+    }
+
+
+def rows(size: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per stage: seconds, units and tokens per second, peak memory."""
+    normalization = manifest.get("normalization") or {}
+    units, tokens = normalization.get("units_modelled", 0), normalization.get("tokens_raw", 0)
+    result = []
+    for stage, seconds in manifest["stage_seconds"].items():
+        result.append({
+            "size": size, "stage": stage, "seconds": round(seconds, 3),
+            "units_per_s": round(units / seconds) if seconds > 0 and units else None,
+            "tokens_per_s": round(tokens / seconds) if seconds > 0 and tokens else None,
+            "peak_mib": manifest.get("stage_peak_mib", {}).get(stage), "units": units, "tokens": tokens,
+        })
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = f"{'size':>7}  {'stage':<42} {'seconds':>9} {'units/s':>10} {'tokens/s':>11} {'peak MiB':>9}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(f"{r['size']:>7}  {r['stage'][:42]:<42} {r['seconds']:>9.2f} {r['units_per_s'] or '':>10} "
+                     f"{r['tokens_per_s'] or '':>11} {r['peak_mib'] or '':>9}")
+    return "\n".join(lines)

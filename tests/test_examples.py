@@ -1,0 +1,69 @@
+"""The documentation runs as written: example configs, and every command in the READMEs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pytest
+
+from pipeline.cli import _parser, main
+from pipeline.config import load_config
+from tests.conftest import ROOT
+
+EXAMPLE_CONFIGS = ["default.yaml", "sweep.yaml", "answers.yaml", "csv_example.yaml"]
+
+
+def shell_commands(markdown: str) -> list[str]:
+    """Commands in ```sh blocks, continuation lines joined and comments removed."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", markdown, flags=re.S):
+        for command in block.replace("\\\n", " ").splitlines():
+            command = command.split(" #")[0].strip()
+            if command:
+                commands.append(command)
+    return commands
+
+
+DOCUMENTED = [c for doc in ("README.md", "configs/README.md") for c in shell_commands((ROOT / doc).read_text())]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_CONFIGS)
+def test_example_configs_validate(name):
+    assert load_config(ROOT / "configs" / name).config.run.name
+
+
+def test_every_documented_command_is_known():
+    assert {"make run", "make test"} <= set(DOCUMENTED)
+    makefile = (ROOT / "Makefile").read_text()
+    verbs = set()
+    for command in DOCUMENTED:
+        if command.startswith("make "):
+            assert re.search(rf"^{command.split()[1]}:", makefile, flags=re.M), command
+            continue
+        words = shlex.split(command)
+        assert words[:3] == ["python", "-m", "pipeline"], command
+        args = _parser().parse_args(words[3:])  # exits (fails the test) on an unknown verb or option
+        verbs.add(args.command)
+        if args.command in {"run", "ingest", "validate", "sweep"}:
+            load_config(ROOT / args.config, args.overrides)  # the config and its overrides validate
+    assert verbs == {"run", "ingest", "validate", "report", "sweep", "bench"}
+
+
+def test_csv_example_runs_end_to_end_with_the_same_kinds_of_outputs(project, capsys):
+    (project / "data" / "examples").mkdir(parents=True)
+    (project / "data" / "examples" / "turns.csv").write_bytes((ROOT / "data" / "examples" / "turns.csv").read_bytes())
+    assert main(["run", str(project / "configs" / "csv_example.yaml"), "-q"]) == 0
+    out = project / "outputs" / "csv_example"
+    for path in ("corpus/conferences.csv", "corpus/turns.csv", "corpus/paragraphs.csv", "corpus/ingest_report.json",
+                 "models/lda/topic_terms.csv", "models/nmf/answer_topics.csv", "models/nmf/topic_diagnostics.csv",
+                 "emphasis/nmf/by_speaker.csv", "emphasis/nmf/contrasts.csv", "alignment.csv", "report.html",
+                 "figures/emphasis_speaker_nmf.pdf", "figures/contrast_wang_vs_zhao_lda.png"):
+        assert (out / path).stat().st_size > 0, path
+    report = json.loads((out / "corpus" / "ingest_report.json").read_text())
+    assert report["totals"]["conferences"] == 2 and report["files"][0]["lines_dropped"] == {"csv_header": 1}
+    answers = (out / "models" / "nmf" / "answer_topics.csv").read_text().splitlines()
+    assert len(answers) == 1 + 6  # six official answers in the CSV
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["normalization"]["units_modelled"] == 18
