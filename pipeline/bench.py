@@ -14,12 +14,17 @@ from typing import Any
 SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id order
 
 
-def slice_lines(lines: Iterable[str], every: int) -> list[str]:
-    """Whole briefings: every ``every``-th briefing id in sorted order, all of its turns."""
-    lines = [line for line in lines if line.strip()]
-    ids = sorted({json.loads(line)["briefing_id"] for line in lines})
-    chosen = set(ids[::every])
-    return [line for line in lines if json.loads(line)["briefing_id"] in chosen]
+SCALE_SETTINGS = {"evaluate": {"stability_seeds": 2}}
+SETTINGS_NOTE = ("default config; scale slices read as JSONL with evaluate.stability_seeds = 2 "
+                 "(one stability refit: the default 5 makes that stage about 2.5 times longer)")
+
+
+def slices(lines: Iterable[str], sizes: Iterable[str]) -> dict[str, list[str]]:
+    """Whole briefings per size: every n-th briefing id in sorted order, with all its turns."""
+    rows = [(json.loads(line)["briefing_id"], line) for line in lines if line.strip()]
+    ids = sorted({briefing for briefing, _ in rows})
+    chosen = {size: set(ids[:: SIZES[size]]) for size in sizes}
+    return {size: [line for briefing, line in rows if briefing in keep] for size, keep in chosen.items()}
 
 
 def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dict[str, Any]:
@@ -33,6 +38,7 @@ def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dic
         },
         "normalize": {"stopwords": {"files": [stopwords]}},
         "compare": {"contrasts": {}},
+        **SCALE_SETTINGS,
     }
 
 
@@ -47,13 +53,14 @@ def rows(size: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
             "units_per_s": round(units / seconds) if seconds > 0 and units else None,
             "tokens_per_s": round(tokens / seconds) if seconds > 0 and tokens else None,
             "peak_mib": manifest.get("stage_peak_mib", {}).get(stage), "units": units, "tokens": tokens,
+            "settings": SETTINGS_NOTE,
         })
     return result
 
 
 def table(results: list[dict[str, Any]]) -> str:
     header = f"{'size':>7}  {'stage':<42} {'seconds':>9} {'units/s':>10} {'tokens/s':>11} {'peak MiB':>9}"
-    lines = [header, "-" * len(header)]
+    lines = [SETTINGS_NOTE, header, "-" * len(header)]
     for r in results:
         lines.append(f"{r['size']:>7}  {r['stage'][:42]:<42} {r['seconds']:>9.2f} {r['units_per_s'] or '':>10} "
                      f"{r['tokens_per_s'] or '':>11} {r['peak_mib'] or '':>9}")

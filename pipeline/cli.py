@@ -268,11 +268,11 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         work = Path(tmp)
         jobs = [("bundled", [str(config), "--set", f"run.output_dir={work / 'outputs'}", "--set", "run.name=bundled"])]
-        lines = gzip.decompress(scale.read_bytes()).decode("utf-8").splitlines()
+        sliced_lines = bench.slices(gzip.decompress(scale.read_bytes()).decode("utf-8").splitlines(), sizes)
         for size in sizes:
             name = "scale-" + size.rstrip("%")
             sliced = work / f"{name}.jsonl"
-            sliced.write_text("\n".join(bench.slice_lines(lines, bench.SIZES[size])) + "\n", encoding="utf-8")
+            sliced.write_text("\n".join(sliced_lines[size]) + "\n", encoding="utf-8")
             slice_yaml = work / f"{name}.yaml"
             slice_yaml.write_text(yaml.safe_dump(bench.slice_config(
                 str(sliced), str(work / "outputs"), name, str(root / "configs" / "stopwords" / "domain.txt"))))
@@ -343,11 +343,11 @@ def _render(folder: Path, cfg: Config, custom_labels: dict[str, dict[int, str]])
     figures_dir = folder / "figures"
     figures_dir.mkdir(exist_ok=True)
     drawn: dict[str, list[Figure]] = {}
-    png: dict[str, bytes] = {}
 
-    def draw(model: str, stem: str, caption: str, fig) -> None:
-        plots.save_figure(fig, figures_dir / stem, cfg.figures.dpi)
-        png[stem] = (figures_dir / f"{stem}.png").read_bytes()
+    tasks: list[tuple] = []
+
+    def draw(model: str, stem: str, caption: str, function, *args) -> None:
+        tasks.append((figures_dir / stem, cfg.figures.dpi, function, *args))
         drawn.setdefault(model, []).append(Figure(stem, caption))
 
     labels_by_model, topics = {}, {}
@@ -368,28 +368,33 @@ def _render(folder: Path, cfg: Config, custom_labels: dict[str, dict[int, str]])
         emphasis = model.emphasis
         if index == 0:
             draw("", "corpus_overview", "Modelled units per speaker and year.",
-                 plots.corpus_overview_figure(emphasis["design_counts"], cfg.figures))
+                 plots.corpus_overview_figure, emphasis["design_counts"], cfg.figures)
         draw(name, f"top_terms_{name}", f"Top terms per topic, model {name}.",
-             plots.top_terms_figure(model.topic_terms, labels, cfg.figures))
+             plots.top_terms_figure, model.topic_terms, labels, cfg.figures)
         if "by_speaker" in emphasis:
             draw(name, f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name} (hollow: fewer than "
-                 f"{cfg.compare.min_answers} answers).", plots.emphasis_dot_figure(emphasis["by_speaker"], labels, cfg.figures))
+                 f"{cfg.compare.min_answers} answers).", plots.emphasis_dot_figure, emphasis["by_speaker"], labels, cfg.figures)
         if "by_year" in emphasis:
             draw(name, f"emphasis_year_{name}", f"Topic shares by year, model {name}.",
-                 plots.emphasis_year_figure(emphasis["by_year"], labels, cfg.figures))
+                 plots.emphasis_year_figure, emphasis["by_year"], labels, cfg.figures)
         if "by_speaker_year" in emphasis:
             draw(name, f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}.",
-                 plots.heatmap_figure(emphasis["by_speaker_year"], labels, cfg.figures))
+                 plots.heatmap_figure, emphasis["by_speaker_year"], labels, cfg.figures)
         for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):
             draw(name, f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
                  "topic share with 95% cluster-bootstrap interval.",
-                 plots.contrast_figure(rows, labels, cfg.figures, cfg.compare.significance))
+                 plots.contrast_figure, rows, labels, cfg.figures, cfg.compare.significance)
     if run.alignment is not None:
         for (model_a, model_b), pairs in run.alignment.groupby(["model_a", "model_b"], sort=False):
             draw(model_b, f"alignment_{model_a}_{model_b}", f"Agreement of {model_a} and {model_b} topics "
                  "(cosine similarity over the shared vocabulary, Hungarian matching).",
-                 plots.alignment_figure(pairs, labels_by_model[model_a], labels_by_model[model_b], cfg.figures,
-                                        cfg.evaluate.alignment_threshold))
+                 plots.alignment_figure, pairs, labels_by_model[model_a], labels_by_model[model_b], cfg.figures,
+                 cfg.evaluate.alignment_threshold)
+    from joblib import Parallel, delayed
+
+    # Figures are independent and matplotlib draws on one core: draw them side by side.
+    Parallel(n_jobs=-1)(delayed(plots.render)(*task) for task in tasks)
+    png = {figure.stem: (figures_dir / f"{figure.stem}.png").read_bytes() for group in drawn.values() for figure in group}
     blocks = report.outline(run, cfg, labels_by_model, topics, drawn)
     runs.write_text(report.to_markdown(blocks), folder / "report.md")
     runs.write_text(report.to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")

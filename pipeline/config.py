@@ -182,9 +182,9 @@ class NormalizeConfig(Section):
 class GensimLdaParams(Section):
     """gensim ``LdaModel``; many passes and iterations because units are short and few.
 
-    ``passes: auto`` makes about 40,000 document visits in all, at least 5 and at most 40
-    passes: 40 for corpora up to 1,000 units, where each pass teaches little, and a fixed
-    5 beyond 8,000 units, so fitting time grows in proportion to the corpus.
+    ``passes: auto`` makes about 20,000 document visits in all, at least 5 and at most 40
+    passes: 40 for corpora up to 500 units, where each pass teaches little, and a fixed 5
+    beyond 4,000 units, so fitting time grows in proportion to the corpus.
     """
 
     @field_validator("passes")
@@ -197,13 +197,13 @@ class GensimLdaParams(Section):
     def resolved_passes(self, n_units: int) -> int:
         if isinstance(self.passes, int):
             return self.passes
-        return int(min(40, max(5, -(-40_000 // max(n_units, 1)))))
+        return int(min(40, max(5, -(-20_000 // max(n_units, 1)))))
 
     passes: int | Literal["auto"] = "auto"
     iterations: int = Field(400, ge=1)
     alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
     eta: Literal["symmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
-    gamma_threshold: float = Field(1e-4, gt=0)
+    gamma_threshold: float = Field(1e-3, gt=0)
 
 
 class SklearnLdaParams(Section):

@@ -262,3 +262,8 @@ def save_figure(fig: Figure, stem, dpi: int) -> None:
     fig.savefig(f"{stem}.pdf", bbox_inches="tight",
                 metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
     plt.close(fig)
+
+
+def render(stem, dpi: int, function, *args) -> None:
+    """Draws ``function(*args)`` and saves it (a unit of work that can run in another process)."""
+    save_figure(function(*args), stem, dpi)

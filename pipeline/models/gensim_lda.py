@@ -22,9 +22,15 @@ def fit(cfg: GensimLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
     # gensim's get_document_topics drops shares below minimum_probability (never below 1e-8);
     # the variational posterior gamma, normalised, is the complete mixture.
     gamma, _ = model.inference(matrices.bow)
-    return Fit(model.get_topics(), gamma, model, passes, {"log_perplexity": log_perplexity(model, matrices)})
+    return Fit(model.get_topics(), gamma, model, passes, {"log_perplexity": log_perplexity(model, matrices, gamma)})
 
 
-def log_perplexity(model, matrices: Matrices) -> float:
-    """Log perplexity per word in nats: minus gensim's per-word variational likelihood bound."""
-    return float(-model.log_perplexity(matrices.bow))
+def log_perplexity(model, matrices: Matrices, gamma: np.ndarray | None = None) -> float:
+    """Log perplexity per word in nats: minus gensim's per-word variational likelihood bound.
+
+    As gensim's ``log_perplexity``; a ``gamma`` already inferred for these units saves the
+    E-step it would otherwise rerun.
+    """
+    words = matrices.counts.sum()
+    # bound() wants each unit's gamma as a 1 x k row, as inference([doc]) returns it.
+    return float(-model.bound(matrices.bow, gamma=None if gamma is None else gamma[:, None, :]) / words)

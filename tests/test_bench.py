@@ -1,0 +1,23 @@
+"""Benchmark helpers (the benchmark itself is a command, not a timed unit test)."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline.bench import rows, slices, table
+
+
+def test_slices_keep_whole_briefings():
+    lines = [json.dumps({"briefing_id": f"b{i // 3:03d}", "turn_index": i % 3}) for i in range(300)]
+    sliced = slices(lines, ["1%", "10%", "100%"])
+    assert len(sliced["100%"]) == 300 and len(sliced["10%"]) == 30 and len(sliced["1%"]) == 3
+    assert {json.loads(line)["briefing_id"] for line in sliced["1%"]} == {"b000"}
+
+
+def test_rows_and_table_report_rates_and_memory():
+    manifest = {"normalization": {"units_modelled": 100, "tokens_raw": 5000},
+                "stage_seconds": {"ingest": 0.5, "fit lda": 2.0}, "stage_peak_mib": {"ingest": 120.0, "fit lda": 150.5}}
+    result = rows("1%", manifest)
+    assert [(r["stage"], r["units_per_s"], r["tokens_per_s"], r["peak_mib"]) for r in result] == [
+        ("ingest", 200, 10000, 120.0), ("fit lda", 50, 2500, 150.5)]
+    assert "fit lda" in table(result) and "stability_seeds = 2" in table(result)
