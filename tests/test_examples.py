@@ -34,7 +34,7 @@ def test_example_configs_validate(name):
     assert load_config(ROOT / "configs" / name).config.run.name
 
 
-def test_every_documented_command_is_known():
+def test_every_documented_command_is_known(default_runs):
     assert {"make run", "make test"} <= set(DOCUMENTED)
     makefile = (ROOT / "Makefile").read_text()
     verbs = set()
@@ -47,7 +47,10 @@ def test_every_documented_command_is_known():
         args = _parser().parse_args(words[3:])  # exits (fails the test) on an unknown verb or option
         verbs.add(args.command)
         if args.command in {"run", "ingest", "validate", "sweep"}:
-            load_config(ROOT / args.config, args.overrides)  # the config and its overrides validate
+            config = ROOT / args.config
+            if args.config.parts[0] == "outputs":  # a finished run's resolved config (README's rerun recipe)
+                config = default_runs / args.config.relative_to("outputs").as_posix().replace("default", "a", 1)
+            load_config(config, args.overrides)  # the config and its overrides validate
     assert verbs == {"run", "ingest", "validate", "report", "sweep", "bench"}
 
 
