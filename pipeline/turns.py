@@ -80,9 +80,6 @@ class SpeakerDirectory:
             return Person(self._outlets[key], "journalist")
         return None
 
-    def is_registered(self, label: str) -> bool:
-        return name_key(label) in self._registry
-
 
 def registry_from_records(records: Iterable[Mapping[str, str]]) -> dict[str, Person]:
     """Builds the registry mapping from ``configs/speakers.yaml`` entries (and their aliases)."""
