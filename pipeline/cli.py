@@ -89,9 +89,30 @@ def _normalize(loaded: LoadedConfig, units: pd.DataFrame, timer: runs.StageTimer
     return normalized, {"cache_key": key, "from_cache": cached}
 
 
-def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) -> tuple[list[ModelRun], dict[str, Any]]:
-    cfg = loaded.config
-    selected = select_units(corpus.turns, corpus.paragraphs, cfg.corpus.units)
+@dataclass(frozen=True)
+class Prepared:
+    """Modelling units ready for any backend: their tokens, matrices and normalisation summary."""
+
+    units: pd.DataFrame
+    tokens: list[list[str]]
+    matrices: Matrices
+    normalization: dict[str, Any]
+
+
+def _ingested(loaded: LoadedConfig, timer: runs.StageTimer) -> tuple[list[tuple[str, bytes]], Corpus]:
+    """The input files as read, and the corpus built from them (its summary logged)."""
+    files, unmatched = runs.resolve_inputs(loaded)
+    registry = runs.read_registry(loaded)
+    with timer.stage("ingest"):
+        sources = runs.read_sources(files, loaded.root)
+        corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched)
+    _summarise(corpus)
+    return sources, corpus
+
+
+def _prepared(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) -> Prepared:
+    """Selected, normalised (units left empty are dropped and counted) and vectorised units."""
+    selected = select_units(corpus.turns, corpus.paragraphs, loaded.config.corpus.units)
     normalized, cache = _normalize(loaded, selected, timer)
     nonempty = [i for i, tokens in enumerate(normalized.tokens) if tokens]
     units = selected.iloc[nonempty].reset_index(drop=True)
@@ -100,9 +121,15 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
                "units_dropped_empty": len(selected) - len(units)}
     log.info("units: %d selected, %d empty after normalisation (dropped), %d modelled; vocabulary %d",
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
-    check_contrasts(units, cfg.compare)
     with timer.stage("vectorize"):
         matrices = vectorize(tokens)
+    return Prepared(units, tokens, matrices, summary)
+
+
+def _model_runs(loaded: LoadedConfig, prepared: Prepared, timer: runs.StageTimer) -> tuple[list[ModelRun], pd.DataFrame]:
+    cfg = loaded.config
+    units, tokens, matrices = prepared.units, prepared.tokens, prepared.matrices
+    check_contrasts(units, cfg.compare)
     for index, model_cfg in enumerate(cfg.models):
         check_k(model_cfg, index, len(units), len(matrices.vocabulary))
     model_runs = []
@@ -134,7 +161,7 @@ def _model_runs(loaded: LoadedConfig, corpus: Corpus, timer: runs.StageTimer) ->
             log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
                         result.name, len(result.zero_rows))
         model_runs.append(ModelRun(result, frames, emphasis, metrics))
-    return model_runs, summary, _align(model_runs, cfg.evaluate.alignment_threshold)
+    return model_runs, _align(model_runs, cfg.evaluate.alignment_threshold)
 
 
 def _evaluate(model_cfg: ModelConfig, result: TopicModelResult, units: pd.DataFrame, tokens: list[list[str]],
@@ -188,27 +215,13 @@ def _align(model_runs: list[ModelRun], threshold: float) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def _prepared(loaded: LoadedConfig, timer: runs.StageTimer) -> tuple[pd.DataFrame, list[list[str]], Matrices, str]:
-    """Ingested, selected, normalised and vectorised units (shared by run, sweep and bench)."""
-    cfg = loaded.config
-    files, unmatched = runs.resolve_inputs(loaded)
-    registry = runs.read_registry(loaded)
-    with timer.stage("ingest"):
-        corpus = ingest(runs.read_sources(files, loaded.root), cfg.corpus, registry, unmatched_inputs=unmatched)
-    selected = select_units(corpus.turns, corpus.paragraphs, cfg.corpus.units)
-    normalized, cache = _normalize(loaded, selected, timer)
-    keep = [i for i, tokens in enumerate(normalized.tokens) if tokens]
-    tokens = [normalized.tokens[i] for i in keep]
-    with timer.stage("vectorize"):
-        matrices = vectorize(tokens)
-    return selected.iloc[keep].reset_index(drop=True), tokens, matrices, cache["cache_key"]
-
-
 def run_sweep(loaded: LoadedConfig) -> Path:
     """Fits the sweep grid in parallel, streaming one row per fit; a rerun resumes it."""
     cfg = loaded.config
     timer = runs.StageTimer()
-    units, tokens, matrices, normalization_key = _prepared(loaded, timer)
+    prepared = _prepared(loaded, _ingested(loaded, timer)[1], timer)
+    units, tokens, matrices = prepared.units, prepared.tokens, prepared.matrices
+    normalization_key = prepared.normalization["cache_key"]
     for index, k in enumerate(cfg.sweep.k_values()):
         check_k(sweep.model_config(cfg, cfg.sweep.backends[0], k), index, len(units), len(matrices.vocabulary))
     settings = json.dumps([normalization_key, cfg.run.seed, [sweep.model_config(cfg, b, 2).params.model_dump()
@@ -299,13 +312,9 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
     """Runs the configured stages and writes the run directory in one atomic step."""
     cfg = loaded.config
     timer = runs.StageTimer()
-    files, unmatched = runs.resolve_inputs(loaded)
-    registry = runs.read_registry(loaded)
-    with timer.stage("ingest"):
-        sources = runs.read_sources(files, loaded.root)
-        corpus = ingest(sources, cfg.corpus, registry, unmatched_inputs=unmatched)
-    _summarise(corpus)
-    model_runs, normalization, aligned = _model_runs(loaded, corpus, timer) if with_models else ([], None, None)
+    sources, corpus = _ingested(loaded, timer)
+    prepared = _prepared(loaded, corpus, timer) if with_models else None
+    model_runs, aligned = _model_runs(loaded, prepared, timer) if prepared else ([], None)
     target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
     with runs.staged_directory(target) as staging:
         _corpus_files(corpus, staging)
@@ -323,7 +332,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
         sections: dict[str, Any] = {}
         if with_models:
             sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
-            sections["normalization"] = normalization
+            sections["normalization"] = prepared.normalization
             sections["models"] = {r.result.name: {k: v for k, v in r.metrics.items() if k != "zero_mixture_rows"}
                                   for r in model_runs}
         runs.write_json(runs.manifest(loaded, sources, timer, **sections), staging / "manifest.json")
