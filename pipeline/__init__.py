@@ -1,5 +1,5 @@
 """Topic-modelling pipeline for SCIO/MIIT press-conference transcripts."""
 
-from pipeline.runs import load_run
+from pipeline.rundir import load_run
 
 __all__ = ["load_run"]

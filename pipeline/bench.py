@@ -7,9 +7,23 @@ peak memory from the run's manifest.
 
 from __future__ import annotations
 
+import gzip
 import json
+import logging
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+from pipeline.config import project_root
+from pipeline.errors import InputError
+from pipeline.rundir import write_text
+
+log = logging.getLogger("pipeline")
 
 SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id order
 
@@ -65,3 +79,37 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(f"{r['size']:>7}  {r['stage'][:42]:<42} {r['seconds']:>9.2f} {r['units_per_s'] or '':>10} "
                      f"{r['tokens_per_s'] or '':>11} {r['peak_mib'] or '':>9}")
     return "\n".join(lines)
+
+
+def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict[str, Any]]:
+    """Times every stage of a full run on the bundled corpus and on slices of the scale corpus."""
+    root = project_root(config)
+    scale = scale_file or root.parent / "shared" / "bench" / "wh_briefings_turns.jsonl.gz"
+    if not scale.is_file():
+        raise InputError(f"bench: scale corpus not found: {scale} (pass --scale PATH)")
+    sizes = ["1%", "10%"] + (["100%"] if full else [])
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+        work = Path(tmp)
+        jobs = [("bundled", "bundled", [str(config), "--set", f"run.output_dir={work / 'outputs'}",
+                                        "--set", "run.name=bundled"])]
+        sliced_lines = slices(gzip.decompress(scale.read_bytes()).decode("utf-8").splitlines(), sizes)
+        for size in sizes:
+            name = "scale-" + size.rstrip("%")
+            sliced = work / f"{name}.jsonl"
+            write_text("\n".join(sliced_lines[size]) + "\n", sliced)
+            slice_yaml = work / f"{name}.yaml"
+            write_text(yaml.safe_dump(slice_config(
+                str(sliced), str(work / "outputs"), name, str(root / "configs" / "stopwords" / "domain.txt"))),
+                slice_yaml)
+            jobs.append((size, name, [str(slice_yaml)]))
+        for size, name, arguments in jobs:
+            log.info("bench: %s ...", size)
+            # A fresh process per size, so that peak memory is this size's own.
+            done = subprocess.run([sys.executable, "-m", "pipeline", "run", *arguments, "-q"], capture_output=True,
+                                  text=True)
+            if done.returncode != 0:
+                raise InputError(f"bench: the {size} run failed: {done.stderr.strip().splitlines()[-1]}")
+            manifest = json.loads((work / "outputs" / name / "manifest.json").read_text(encoding="utf-8"))
+            results.extend(rows(size, manifest))
+    return results

@@ -16,31 +16,22 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, SerializeAsAny, ValidationError, WrapValidator, field_validator
+from pydantic_core import PydanticCustomError
 
 from pipeline.errors import ConfigError
+from pipeline.models import BACKENDS
+from pipeline.readers import READERS
+from pipeline.readers.scio import ScioConfig
+from pipeline.readers.turn_rows import ColumnsConfig
+from pipeline.sections import NAME_PATTERN, ModelSection, Section, check_regex
 
 Role = Literal["official", "moderator", "journalist", "unknown"]
 Kind = Literal["statement", "question", "answer", "procedural", "unknown"]
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression ({exc})") from None
-    return pattern
-
-
-Regex = Annotated[str, Field(min_length=1)]
-
-
 class RunConfig(Section):
-    name: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field("default", pattern=NAME_PATTERN)
     output_dir: str = "outputs"
     seed: int = Field(20210301, ge=0, le=2**32 - 1)
 
@@ -52,92 +43,28 @@ class UnitsConfig(Section):
     min_words: int = Field(20, ge=1)
 
 
-class ColumnsConfig(Section):
-    """Column names of a CSV/JSONL of turns. Only ``text`` is required."""
-
-    text: str = "text"
-    speaker: str | None = "speaker"
-    date: str | None = "date"
-    conference: str | None = None
-    title: str | None = None
-    role: str | None = None
-    turn_index: str | None = None
-    extra: tuple[str, ...] = ()
-
-
-DEFAULT_BOILERPLATE: dict[str, str] = {
-    "navigation": r"^\s*ㄑ",
-    "read_in_chinese": r"^\s*Read in Chinese\s*$",
-    "pagination": r"^[\s<>\d]*\d[\s<>\d]*$",
-    "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
-    "photo_caption": r"^\s*/\d+\s",
-    "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
-    "comment_form": (
-        r"(?i)^\s*(\d+ Comment\(s\)|Adjust font size|Follow on Twitter|ChinaNews App|"
-        r"Print E-mail|Go to Forum|No comments\.|Add your comments|•|Racist, abusive|"
-        r"Send your stories)"
-    ),
-}
-
-DEFAULT_OUTLETS: tuple[str, ...] = (
-    "CCTV", "CGTN", "CNR", "CNBC", "CRNTT", "China Daily", "China News Service", "Xinhua",
-    "Xinhua News Agency", "People's Daily", "Economic Daily", "Yicai", "Thecover.cn",
-    "Red Star News", "Ta Kung Pao", "Asahi Shimbun", "Kyodo News", "NHK", "Reuters",
-    "Bloomberg", "AFP", "Associated Press", "New York Times", "Wall Street Journal",
-    "Financial Times", "Phoenix TV", "Hong Kong Commercial Daily", "The Paper",
-    "Science and Technology Daily", "China Youth Daily", "Guangming Daily", "21st Century Business Herald",
-    "Reporter", "Journalist", "Question", "Q",
-)
-
-DEFAULT_PROCEDURAL: tuple[str, ...] = (
-    r"(?i)\b(invite|will have|have .{1,40} answer|give the floor|hand (it )?over|pass .{0,20}to)\b",
-    r"(?i)\blet(?:'s| us| me)? .{0,40}\banswer\b",
-    r"(?i)\bask .{0,40} to (answer|respond)\b",
-)
-
-
-class ScioConfig(Section):
-    """Rules for SCIO web-page scrapes; every regex is named so dropped lines can say why."""
-
-    boilerplate: dict[str, Regex] = Field(default_factory=lambda: dict(DEFAULT_BOILERPLATE))
-    title_pattern: Regex = r"(?i)\b(SCIO|press conference|briefing)\b"
-    moderator_title_pattern: Regex = (
-        r"(?i)(Press Bureau|spokesperson of the (SCIO|State Council Information Office)|"
-        r"SCIO spokesperson)"
-    )
-    outlets: tuple[str, ...] = DEFAULT_OUTLETS
-    procedural_patterns: tuple[Regex, ...] = DEFAULT_PROCEDURAL
-    procedural_max_words: int = Field(40, ge=1)
-    max_label_words: int = Field(6, ge=1)
-
-    @field_validator("title_pattern", "moderator_title_pattern")
-    @classmethod
-    def _regex(cls, value: str) -> str:
-        return _check_regex(value)
-
-    @field_validator("boilerplate")
-    @classmethod
-    def _boilerplate(cls, value: dict[str, str]) -> dict[str, str]:
-        for pattern in value.values():
-            _check_regex(pattern)
-        return value
-
-    @field_validator("procedural_patterns")
-    @classmethod
-    def _procedural(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            _check_regex(pattern)
-        return value
+def _registered(value: str, registry: dict[str, Any]) -> str:
+    """The value if a registry holds it, else the error pydantic gives for a literal."""
+    if value not in registry:
+        names = [f"'{name}'" for name in registry]
+        expected = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+    return value
 
 
 class CorpusConfig(Section):
     inputs: tuple[str, ...] = Field(("data/transcripts/*.txt",), min_length=1)
-    format: Literal["scio", "csv", "jsonl"] = "scio"
+    format: str = "scio"  # a registered reader: pipeline/readers/
     columns: ColumnsConfig = ColumnsConfig()
     speakers: str | None = "configs/speakers.yaml"
     date_overrides: dict[str, dt.date] = Field(default_factory=dict)
     units: UnitsConfig = UnitsConfig()
     scio: ScioConfig = ScioConfig()
+
+    @field_validator("format")
+    @classmethod
+    def _registered_format(cls, value: str) -> str:
+        return _registered(value, READERS)
 
 
 class PhrasesConfig(Section):
@@ -176,79 +103,27 @@ class NormalizeConfig(Section):
     @field_validator("token_pattern")
     @classmethod
     def _regex(cls, value: str) -> str:
-        return _check_regex(value)
+        return check_regex(value)
 
 
-class GensimLdaParams(Section):
-    """gensim ``LdaModel``; many passes and iterations because units are short and few.
-
-    ``passes: auto`` makes about 20,000 document visits in all, at least 5 and at most 40
-    passes: 40 for corpora up to 500 units, where each pass teaches little, and a fixed 5
-    beyond 4,000 units, so fitting time grows in proportion to the corpus.
-    """
-
-    @field_validator("passes")
-    @classmethod
-    def _positive(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("passes must be at least 1 or 'auto'")
+def _backend_config(value: Any, handler) -> ModelSection:
+    """Validates a ``models`` entry with the config class of the backend its tag names."""
+    if isinstance(value, ModelSection):
         return value
-
-    def resolved_passes(self, n_units: int) -> int:
-        if isinstance(self.passes, int):
-            return self.passes
-        return int(min(40, max(5, -(-20_000 // max(n_units, 1)))))
-
-    passes: int | Literal["auto"] = "auto"
-    iterations: int = Field(400, ge=1)
-    alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
-    eta: Literal["symmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
-    gamma_threshold: float = Field(1e-3, gt=0)
-
-
-class SklearnLdaParams(Section):
-    """scikit-learn ``LatentDirichletAllocation`` (batch variational Bayes, one job)."""
-
-    max_iter: int = Field(100, ge=1)
-    doc_topic_prior: float | None = Field(0.1, gt=0)
-    topic_word_prior: float | None = Field(0.05, gt=0)
-    evaluate_every: int = -1
+    if not isinstance(value, dict) or "backend" not in value:
+        raise PydanticCustomError("union_tag_not_found", "Unable to extract tag using discriminator 'backend'")
+    backend = BACKENDS.get(value["backend"])
+    if backend is None:
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "Input tag '{tag}' found using 'backend' does not match any of the expected tags: {expected}",
+            {"tag": str(value["backend"]), "expected": ", ".join(f"'{b}'" for b in BACKENDS)},
+        )
+    return backend.config.model_validate(value)
 
 
-class SklearnNmfParams(Section):
-    """scikit-learn ``NMF`` on tf-idf, NNDSVDa start and coordinate descent."""
-
-    max_iter: int = Field(1000, ge=1)
-    tol: float = Field(1e-5, gt=0)
-    alpha_W: float = Field(0.0, ge=0)
-    alpha_H: float = Field(0.0, ge=0)
-    l1_ratio: float = Field(0.0, ge=0, le=1)
-
-
-class _ModelBase(Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    k: int = Field(ge=2)
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
-
-
-class GensimLdaModelConfig(_ModelBase):
-    backend: Literal["gensim_lda"]
-    params: GensimLdaParams = GensimLdaParams()
-
-
-class SklearnLdaModelConfig(_ModelBase):
-    backend: Literal["sklearn_lda"]
-    params: SklearnLdaParams = SklearnLdaParams()
-
-
-class SklearnNmfModelConfig(_ModelBase):
-    backend: Literal["sklearn_nmf"]
-    params: SklearnNmfParams = SklearnNmfParams()
-
-
-ModelConfig = Annotated[
-    GensimLdaModelConfig | SklearnLdaModelConfig | SklearnNmfModelConfig, Field(discriminator="backend")
-]
+# Any registered backend's entry, serialised with all of its own fields.
+ModelConfig = SerializeAsAny[Annotated[ModelSection, WrapValidator(_backend_config)]]
 
 
 class TablesConfig(Section):
@@ -296,11 +171,8 @@ class FiguresConfig(Section):
     max_groups: int = Field(10, ge=2)
 
 
-Backend = Literal["gensim_lda", "sklearn_lda", "sklearn_nmf"]
-
-
 class EvaluateConfig(Section):
-    """Diagnostics of each fitted model (see ``pipeline/evaluate.py`` for the definitions)."""
+    """Diagnostics of each fitted model (definitions in ``pipeline/diagnostics.py``)."""
 
     coherence_top_n: int = Field(10, ge=2)
     diversity_top_n: int = Field(25, ge=1)
@@ -325,19 +197,22 @@ class SweepConfig(Section):
 
     k: tuple[int, ...] | KRange = KRange(start=4, stop=16, step=2)
     seeds: int = Field(3, ge=1)
-    backends: tuple[Backend, ...] = Field(("gensim_lda", "sklearn_nmf"), min_length=1)
+    backends: tuple[str, ...] = Field(("gensim_lda", "sklearn_nmf"), min_length=1)
     n_jobs: int | None = Field(None, ge=1)
     stability_threshold: float = Field(0.5, ge=0, le=1)
+
+    @field_validator("backends")
+    @classmethod
+    def _registered_backends(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_registered(backend, BACKENDS) for backend in value)
 
     def k_values(self) -> tuple[int, ...]:
         return self.k.values() if isinstance(self.k, KRange) else tuple(sorted(set(self.k)))
 
 
-def _default_models() -> tuple[ModelConfig, ...]:
-    return (
-        GensimLdaModelConfig(name="lda", backend="gensim_lda", k=8),
-        SklearnNmfModelConfig(name="nmf", backend="sklearn_nmf", k=8),
-    )
+def _default_models() -> tuple[ModelSection, ...]:
+    return tuple(BACKENDS[m["backend"]].config.model_validate(m) for m in (
+        {"name": "lda", "backend": "gensim_lda", "k": 8}, {"name": "nmf", "backend": "sklearn_nmf", "k": 8}))
 
 
 class Config(Section):
@@ -428,12 +303,8 @@ def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-_BACKEND_TAGS = {"gensim_lda", "sklearn_lda", "sklearn_nmf"}
-
-
 def _describe(error: dict[str, Any]) -> str:
-    # Drop the union tag pydantic puts in the path (models.0.sklearn_nmf.k -> models.0.k).
-    loc = ".".join(str(part) for part in error["loc"] if part not in _BACKEND_TAGS)
+    loc = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{loc}: unknown key"
     given = error.get("input")

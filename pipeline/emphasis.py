@@ -13,7 +13,6 @@ Everything is vectorised on per-answer sums: a bootstrap replicate is a vector o
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -23,10 +22,11 @@ from scipy.stats import false_discovery_control
 
 from pipeline.config import CompareConfig
 from pipeline.errors import ConfigError
+from pipeline.schemas import CONTRASTS, GROUP_SHARES, ROBUSTNESS, topic_columns
+from pipeline.seeds import rng_for
 
-GROUP_COLUMNS = ["group", "topic", "topic_label", "share", "ci_low", "ci_high", "n_units", "n_answers", "flagged"]
-CONTRAST_COLUMNS = ["contrast", "topic", "topic_label", "diff", "ci_low", "ci_high", "p_perm", "q_bh",
-                    "group_a", "group_b", "n_answers_a", "n_answers_b"]
+GROUP_COLUMNS = list(GROUP_SHARES.columns)
+CONTRAST_COLUMNS = list(CONTRASTS.columns)
 _CHUNK = 256
 
 
@@ -51,11 +51,6 @@ def clusters(shares: np.ndarray, weights: np.ndarray, cluster_ids: Sequence[str]
     sums = np.zeros((len(uniques), shares.shape[1]))
     np.add.at(sums, codes, shares * weights[:, None])
     return Clusters(sums, np.bincount(codes, weights=weights, minlength=len(uniques)), len(shares))
-
-
-def rng_for(root_seed: int, *names: str) -> np.random.Generator:
-    """A generator for one named computation, so each table is reproducible on its own."""
-    return np.random.default_rng([root_seed, zlib.crc32("/".join(names).encode("utf-8"))])
 
 
 def bootstrap_means(c: Clusters, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -104,7 +99,7 @@ def _group_labels(table: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 def group_shares(
-    table: pd.DataFrame, columns: Sequence[str], topic_columns: list[str], cfg: CompareConfig, rng: np.random.Generator
+    table: pd.DataFrame, columns: Sequence[str], share_columns: list[str], cfg: CompareConfig, rng: np.random.Generator
 ) -> pd.DataFrame:
     """One row per group and topic: share, bootstrap interval, counts, small-group flag."""
     weights = _weights(table, cfg)
@@ -112,7 +107,7 @@ def group_shares(
     rows = []
     for group in sorted(labels.unique(), key=lambda g: _sort_key(table, labels, g, columns)):
         mask = (labels == group).to_numpy()
-        c = clusters(table.loc[mask, topic_columns].to_numpy(), weights[mask], table.answer_id[mask].tolist())
+        c = clusters(table.loc[mask, share_columns].to_numpy(), weights[mask], table.answer_id[mask].tolist())
         low, high = percentile_interval(bootstrap_means(c, cfg.bootstrap.replicates, rng), cfg.bootstrap.level)
         for topic, share in enumerate(c.mean()):
             rows.append({"group": group, "topic": topic, "topic_label": "", "share": share,
@@ -142,7 +137,7 @@ def check_contrasts(table: pd.DataFrame, cfg: CompareConfig) -> None:
                 )
 
 
-def contrasts(table: pd.DataFrame, topic_columns: list[str], cfg: CompareConfig, root_seed: int, model: str) -> pd.DataFrame:
+def contrasts(table: pd.DataFrame, share_columns: list[str], cfg: CompareConfig, root_seed: int, model: str) -> pd.DataFrame:
     weights = _weights(table, cfg)
     frames = []
     for name, spec in cfg.contrasts.items():
@@ -151,14 +146,14 @@ def contrasts(table: pd.DataFrame, topic_columns: list[str], cfg: CompareConfig,
         sides = []
         for value in (value_a, value_b):
             mask = (keys == _key(value)).to_numpy()
-            sides.append(clusters(table.loc[mask, topic_columns].to_numpy(), weights[mask], table.answer_id[mask].tolist()))
+            sides.append(clusters(table.loc[mask, share_columns].to_numpy(), weights[mask], table.answer_id[mask].tolist()))
         a, b = sides
         rng = rng_for(root_seed, model, "contrast", name)
         boot = bootstrap_means(a, cfg.bootstrap.replicates, rng) - bootstrap_means(b, cfg.bootstrap.replicates, rng)
         low, high = percentile_interval(boot, cfg.bootstrap.level)
         p = permutation_pvalues(a, b, cfg.permutations, rng)
         frames.append(pd.DataFrame({
-            "contrast": name, "topic": range(len(topic_columns)), "topic_label": "", "diff": a.mean() - b.mean(),
+            "contrast": name, "topic": range(len(share_columns)), "topic_label": "", "diff": a.mean() - b.mean(),
             "ci_low": low, "ci_high": high, "p_perm": p, "q_bh": false_discovery_control(p, method="bh"),
             "group_a": _key(value_a), "group_b": _key(value_b), "n_answers_a": a.n, "n_answers_b": b.n,
         }))
@@ -182,19 +177,19 @@ def emphasis_tables(
     table: pd.DataFrame, k: int, cfg: CompareConfig, root_seed: int, model: str
 ) -> dict[str, pd.DataFrame]:
     """All emphasis tables for one model's unit table (units with undefined mixtures left out)."""
-    topic_columns = [f"topic_{t}" for t in range(k)]
-    table = table.dropna(subset=topic_columns)
+    shares = topic_columns(k)
+    table = table.dropna(subset=shares)
     tables = {}
     for by in cfg.by:
         columns = [by] if isinstance(by, str) else list(by)
         name = group_file_name(columns)
-        tables[name] = group_shares(table, columns, topic_columns, cfg, rng_for(root_seed, model, name))
-    tables["contrasts"] = contrasts(table, topic_columns, cfg, root_seed, model)
+        tables[name] = group_shares(table, columns, shares, cfg, rng_for(root_seed, model, name))
+    tables["contrasts"] = contrasts(table, shares, cfg, root_seed, model)
     tables["design_counts"] = design_counts(table)
     return tables
 
 
-ROBUSTNESS_COLUMNS = ["contrast", "topic", "topic_label", "diff", "q_bh", "seeds", "seeds_holding", "share_holding"]
+ROBUSTNESS_COLUMNS = list(ROBUSTNESS.columns)
 
 
 def robustness(reference: pd.DataFrame, refits: list[tuple[pd.DataFrame, np.ndarray]], significance: float) -> pd.DataFrame:

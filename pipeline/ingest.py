@@ -9,7 +9,6 @@ from positions within it, never from hashes or dict order.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import re
 import unicodedata
 from collections import Counter
@@ -20,21 +19,15 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import CorpusConfig
+from pipeline import schemas
 from pipeline.errors import InputError
+from pipeline.readers import READERS, ReaderContext
 from pipeline.records import Kept, Page, SkippedFile
-from pipeline.tabular import parse_table
-from pipeline.transcripts import parse_scio_page
-from pipeline.turns import Person, ProceduralRules, SpeakerDirectory
+from pipeline.speakers import Person, ProceduralRules, SpeakerDirectory
 
-CONFERENCE_COLUMNS = ["conference_id", "title", "date", "year", "date_source", "source_files"]
-TURN_COLUMNS = [
-    "turn_id", "conference_id", "turn_index", "speaker", "role", "position", "outlet", "kind",
-    "question_turn_id", "n_paragraphs", "n_words", "duplicate_of", "source_file", "line_start", "line_end",
-]
-PARAGRAPH_COLUMNS = [
-    "paragraph_id", "turn_id", "conference_id", "date", "year", "speaker", "role", "kind",
-    "paragraph_index", "text", "n_words", "source_file", "line_start", "line_end", "duplicate_of",
-]
+CONFERENCE_COLUMNS = list(schemas.CONFERENCES.columns)
+TURN_COLUMNS = list(schemas.TURNS.columns)
+PARAGRAPH_COLUMNS = list(schemas.PARAGRAPHS.columns)
 _TITLE_PREFIX = re.compile(r"^(scio\s+)?((press\s+)?(conference|briefing)s?\s+)?(on\s+)?")
 
 
@@ -46,25 +39,6 @@ class Corpus:
     report: dict[str, Any] = field(hash=False)
 
 
-def decode_source(source_file: str, data: bytes) -> str | SkippedFile:
-    """The file's text (gunzipped when compressed), or why it cannot be read as UTF-8 text."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            return SkippedFile(source_file, f"damaged gzip file ({exc})")
-    if not data.strip():
-        return SkippedFile(source_file, "empty file")
-    if b"\x00" in data[:8192]:
-        return SkippedFile(source_file, "binary file (contains NUL bytes)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return SkippedFile(
-            source_file, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save it as UTF-8"
-        )
-
-
 def ingest(
     sources: Iterable[tuple[str, bytes]],
     cfg: CorpusConfig,
@@ -72,32 +46,24 @@ def ingest(
     *,
     unmatched_inputs: Iterable[str] = (),
 ) -> Corpus:
-    """Parses every source (name, bytes) in the configured format and builds the corpus.
+    """Reads every source (name, bytes) with the configured format's reader and builds the corpus.
 
     Unusable files are skipped with their reason in the report; raises ``InputError`` only
     when nothing usable is left.
     """
-    directory = SpeakerDirectory(registry, cfg.scio.outlets)
-    rules = ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words)
+    context = ReaderContext(
+        cfg, SpeakerDirectory(registry, cfg.scio.outlets),
+        ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words),
+    )
+    reader = READERS[cfg.format]
     pages: list[Page] = []
     skipped: list[SkippedFile] = []
     for source_file, data in sources:
-        text = decode_source(source_file, data)
-        if isinstance(text, SkippedFile):
-            skipped.append(text)
-            continue
-        if cfg.format == "scio":
-            page = parse_scio_page(text, source_file, cfg.scio, directory)
-            if all(turn.role == "unknown" for turn in page.turns):
-                skipped.append(SkippedFile(source_file, "no recognisable turns (no speaker labels or questions)"))
-                continue
-            pages.append(page)
+        parsed = reader.read(source_file, data, context)
+        if isinstance(parsed, SkippedFile):
+            skipped.append(parsed)
         else:
-            parsed = parse_table(text, source_file, cfg.format, cfg.columns, directory, rules)
-            if isinstance(parsed, SkippedFile):
-                skipped.append(parsed)
-            else:
-                pages.extend(parsed)
+            pages.extend(parsed)
     unmatched = list(unmatched_inputs)
     if not pages:
         reasons = [f"{s.source_file}: {s.reason}" for s in skipped] + [f"{g}: matches no file" for g in unmatched]
@@ -106,8 +72,8 @@ def ingest(
         f"corpus.date_overrides names {name!r}, which is not an input file"
         for name in apply_date_overrides(pages, cfg.date_overrides)
     ]
-    return build_corpus(pages, skipped, unmatched_inputs=unmatched, extra_columns=cfg.columns.extra
-                        if cfg.format != "scio" else (), notes=notes)
+    return build_corpus(pages, skipped, unmatched_inputs=unmatched,
+                        extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes)
 
 
 def normalized_title(title: str) -> str:
@@ -228,6 +194,8 @@ def build_corpus(
         pd.DataFrame(turns, columns=TURN_COLUMNS + extra_columns),
         pd.DataFrame(paragraphs, columns=PARAGRAPH_COLUMNS + extra_columns).astype({"year": "Int64"}),
     )
+    for frame, schema in zip(frames, (schemas.CONFERENCES, schemas.TURNS, schemas.PARAGRAPHS)):
+        schema.check(frame, "ingested corpus")
     report["totals"].update(
         conferences=len(conferences), turns=len(turns), paragraphs=len(paragraphs),
         duplicate_paragraphs=int((frames[2]["duplicate_of"] != "").sum()),

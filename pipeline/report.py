@@ -8,28 +8,22 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from pipeline.config import Config
-from pipeline.runs import Run
-from pipeline.tables import markdown_table
+from pipeline.config import CompareConfig, Config, EvaluateConfig
+from pipeline.figures import FigureSpec
+from pipeline.rundir import Run
+from pipeline.topic_tables import markdown_table
 
 Block = tuple[str, object]
 
 
-@dataclass(frozen=True)
-class Figure:
-    stem: str
-    caption: str
-
-
-def plain_reading(row: pd.Series, column: str, label: str, level: float) -> str:
+def plain_reading(row: pd.Series, column: str, label: str, compare: CompareConfig) -> str:
     """One sentence a reader can quote: who gives the topic how much more, with its interval."""
     direction = "more" if row["diff"] > 0 else "less"
-    interval = f"{level:.0%} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; BH q = {row['q_bh']:.3f}"
+    interval = f"{compare.bootstrap.level:.0%} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; BH q = {row['q_bh']:.3f}"
     if column == "speaker":
         sentence = (f"{row['group_a']} gives topic '{label}' {abs(row['diff']):.2f} {direction} of their answers "
                     f"than {row['group_b']} ({interval}).")
@@ -37,7 +31,7 @@ def plain_reading(row: pd.Series, column: str, label: str, level: float) -> str:
         sentence = (f"Answers with {column} {row['group_a']} give topic '{label}' {abs(row['diff']):.2f} {direction} "
                     f"of their content than those with {column} {row['group_b']} ({interval}).")
     small = min(row["n_answers_a"], row["n_answers_b"])
-    return sentence + (f" Caution: one side has only {small} answer(s)." if small < 3 else "")
+    return sentence + (f" Caution: one side has only {small} answer(s)." if small < compare.min_answers else "")
 
 
 def seed_reading(holding: int, seeds: int) -> str:
@@ -48,13 +42,13 @@ def seed_reading(holding: int, seeds: int) -> str:
     return f"Holds in {holding} of {seeds} seeds (same sign, q below the threshold)."
 
 
-def model_summary(metrics: Mapping[str, object]) -> str:
-    parts = [f"Topic diversity (top 25) {metrics['topic_diversity']:.2f}",
+def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> str:
+    parts = [f"Topic diversity (top {evaluate.diversity_top_n}) {metrics['topic_diversity']:.2f}",
              f"mean coherence c_v {metrics['mean_coherence_c_v']:.3f}, c_npmi {metrics['mean_coherence_c_npmi']:.3f}, "
              f"u_mass {metrics['mean_coherence_u_mass']:.3f}"]
     if metrics.get("mean_stability") is not None:
         parts.append(f"mean stability {metrics['mean_stability']:.2f} over {metrics['stability_seeds']} seeds "
-                     "(top-10 Jaccard after Hungarian matching; 1 = identical topics)")
+                     f"(top-{evaluate.stability_top_n} Jaccard after Hungarian matching; 1 = identical topics)")
     if "heldout_log_perplexity" in metrics:
         parts.append(f"log perplexity {metrics['log_perplexity']:.2f} in sample and "
                      f"{metrics['heldout_log_perplexity']:.2f} on {metrics['heldout_units']} held-out units")
@@ -62,7 +56,7 @@ def model_summary(metrics: Mapping[str, object]) -> str:
 
 
 def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
-            topics: Mapping[str, pd.DataFrame], figures: Mapping[str, list[Figure]]) -> list[Block]:
+            topics: Mapping[str, pd.DataFrame], figures: Sequence[FigureSpec]) -> list[Block]:
     manifest = run.manifest
     blocks: list[Block] = [
         ("h1", f"Topic report: run `{cfg.run.name}`"),
@@ -83,17 +77,17 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
                   "minister speaks in certain years only, so a speaker contrast is also a year contrast."),
             ("table", counts),
         ]
-    blocks += [("figure", f) for f in figures.get("", [])]
+    blocks += [("figure", f) for f in figures if f.section == ""]
     for name, model in run.models.items():
         metrics = model.metrics
         blocks += [
             ("h2", f"Model `{name}` ({metrics['backend']}, k = {metrics['k']}, seed {metrics['seed']})"),
             ("table", topics[name]),
-            ("p", model_summary(metrics)),
+            ("p", model_summary(metrics, cfg.evaluate)),
             ("table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
              .round(3).drop(columns=["topic"])),
         ]
-        blocks += [("figure", f) for f in figures.get(name, [])]
+        blocks += [("figure", f) for f in figures if f.section == name]
         contrasts = model.emphasis.get("contrasts")
         if contrasts is None or contrasts.empty:
             continue
@@ -107,8 +101,7 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
                 blocks.append(("p", text))
             held = model.emphasis.get("robustness")
             for _, row in significant.iterrows():
-                text = f"`{contrast_name}`: " + plain_reading(row, column, labels[name][int(row.topic)],
-                                                             cfg.compare.bootstrap.level)
+                text = f"`{contrast_name}`: " + plain_reading(row, column, labels[name][int(row.topic)], cfg.compare)
                 if held is not None:
                     seeds = held[(held.contrast == contrast_name) & (held.topic == row.topic)].iloc[0]
                     text += f" {seed_reading(int(seeds.seeds_holding), int(seeds.seeds))}"

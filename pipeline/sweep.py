@@ -18,9 +18,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import Config, ModelConfig, validate
-from pipeline.evaluate import coherence, jaccard_matrix, match_topics, top_terms, topic_diversity
-from pipeline.models import LOG_PERPLEXITY, derive_seed, fit_model
+from pipeline.config import Config, validate
+from pipeline.diagnostics import (
+    COHERENCE_MEASURES,
+    coherence,
+    heldout_split,
+    jaccard_matrix,
+    match_topics,
+    topic_diversity,
+)
+from pipeline.models import BACKENDS, fit_model
+from pipeline.provenance import sha256_bytes
+from pipeline.sections import ModelSection
+from pipeline.seeds import derive_seed
+from pipeline.term_measures import top_terms
 from pipeline.vectorize import Matrices
 
 RESULT_COLUMNS = ["data_key", "backend", "k", "seed", "c_v", "c_npmi", "u_mass", "diversity",
@@ -42,7 +53,15 @@ def jobs(cfg: Config) -> list[Job]:
     return [Job(b, k, s) for b in cfg.sweep.backends for k in cfg.sweep.k_values() for s in range(cfg.sweep.seeds)]
 
 
-def model_config(cfg: Config, backend: str, k: int) -> ModelConfig:
+def data_key(cfg: Config, normalization_key: str) -> str:
+    """Names the data and settings a results row belongs to: rows of another key are not mixed in."""
+    settings = json.dumps([normalization_key, cfg.run.seed, [model_config(cfg, b, 2).params.model_dump()
+                                                            for b in cfg.sweep.backends],
+                           cfg.evaluate.model_dump()], sort_keys=True)
+    return sha256_bytes(settings.encode("utf-8"))[:16]
+
+
+def model_config(cfg: Config, backend: str, k: int) -> ModelSection:
     """The config's own model of this backend (its params) at k, else the backend's defaults."""
     own = next((m for m in cfg.models if m.backend == backend), None)
     params = own.params.model_dump() if own else {}
@@ -52,18 +71,18 @@ def model_config(cfg: Config, backend: str, k: int) -> ModelConfig:
 def run_job(job: Job, cfg: Config, matrices: Matrices, texts: list[list[str]], data_key: str) -> dict[str, Any]:
     """Fits one grid point and measures it (runs in a worker process)."""
     model_cfg = model_config(cfg, job.backend, job.k)
-    seed = derive_seed(cfg.run.seed, f"sweep/{job.backend}/{job.k}/{job.seed_index}")
+    seed = derive_seed(cfg.run.seed, "sweep", job.backend, str(job.k), str(job.seed_index))
     ids = [str(i) for i in range(len(texts))]
     heldout = float("nan")
-    if job.backend in LOG_PERPLEXITY:
-        order = np.random.default_rng([seed, 1]).permutation(len(texts))
-        cut = max(1, round(cfg.evaluate.heldout_share * len(texts)))
-        result = fit_model(model_cfg, seed, matrices.subset(order[cut:]), [ids[i] for i in order[cut:]])
-        heldout = LOG_PERPLEXITY[job.backend](result.native, matrices.subset(order[:cut]))
+    heldout_likelihood = BACKENDS[job.backend].heldout_log_perplexity
+    if heldout_likelihood:
+        held, training = heldout_split(len(texts), cfg.evaluate.heldout_share, seed)
+        result = fit_model(model_cfg, seed, matrices.subset(training), [ids[i] for i in training])
+        heldout = heldout_likelihood(result.native, matrices.subset(held))
     else:
         result = fit_model(model_cfg, seed, matrices, ids)
     top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.coherence_top_n)
-    scores = {m: float(np.mean(coherence(top, texts, matrices.dictionary, m))) for m in ("c_v", "c_npmi", "u_mass")}
+    scores = {m: float(np.mean(coherence(top, texts, matrices.dictionary, m))) for m in COHERENCE_MEASURES}
     return {
         "data_key": data_key, "backend": job.backend, "k": job.k, "seed": job.seed_index, **scores,
         "diversity": topic_diversity(top_terms(result.topic_term, result.vocabulary, cfg.evaluate.diversity_top_n)),

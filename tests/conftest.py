@@ -10,9 +10,9 @@ import pytest
 from pipeline.config import ScioConfig, load_config
 from pipeline.ingest import Corpus, ingest
 from pipeline.records import Page
-from pipeline.transcripts import parse_scio_page
-from pipeline.turns import SpeakerDirectory
-from pipeline import runs
+from pipeline.readers.scio import parse_scio_page
+from pipeline.speakers import SpeakerDirectory
+from pipeline import inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPTS = ROOT / "data" / "transcripts"
@@ -25,7 +25,7 @@ def default_loaded():
 
 @pytest.fixture(scope="session")
 def registry(default_loaded):
-    return runs.read_registry(default_loaded)
+    return inputs.read_registry(default_loaded)
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +35,8 @@ def directory(registry):
 
 @pytest.fixture(scope="session")
 def bundled_corpus(default_loaded, registry) -> Corpus:
-    files, _ = runs.resolve_inputs(default_loaded)
-    return ingest(runs.read_sources(files, ROOT), default_loaded.config.corpus, registry)
+    files, _ = inputs.resolve_inputs(default_loaded)
+    return ingest(inputs.read_sources(files, ROOT), default_loaded.config.corpus, registry)
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import ColumnsConfig, CorpusConfig, ScioConfig
-from pipeline.ingest import build_corpus, decode_source, ingest
+from pipeline.ingest import build_corpus, ingest
+from pipeline.readers import decode_source
 from pipeline.records import SkippedFile
-from pipeline.transcripts import parse_scio_page
+from pipeline.readers.scio import parse_scio_page
 
 
 def substantive(corpus):

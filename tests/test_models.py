@@ -7,7 +7,8 @@ import pytest
 
 from pipeline.config import validate
 from pipeline.errors import ConfigError
-from pipeline.models import BACKENDS, check_k, derive_seed, fit_model
+from pipeline.models import BACKENDS, check_k, fit_model
+from pipeline.seeds import derive_seed
 from pipeline.vectorize import vectorize
 
 K, V, D, DOC_LEN = 5, 120, 400, 50

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
+from pipeline.config import CompareConfig
 from pipeline.report import plain_reading
 
 
@@ -93,11 +94,11 @@ def test_contrast_naming_an_unknown_group_lists_the_known_ones(default_runs, cap
 def test_plain_reading_of_a_contrast():
     row = pd.Series({"diff": 0.2134, "ci_low": 0.081, "ci_high": 0.333, "q_bh": 0.012, "group_a": "Jin Zhuanglong",
                      "group_b": "Xiao Yaqing", "n_answers_a": 4, "n_answers_b": 11})
-    assert plain_reading(row, "speaker", "Supply chains", 0.95) == (
+    assert plain_reading(row, "speaker", "Supply chains", CompareConfig()) == (
         "Jin Zhuanglong gives topic 'Supply chains' 0.21 more of their answers than Xiao Yaqing "
         "(95% CI 0.08 to 0.33; BH q = 0.012).")
     fewer = row.copy()
     fewer["diff"], fewer["group_a"], fewer["group_b"], fewer["n_answers_b"] = -0.1, "2021", "2023", 2
-    assert plain_reading(fewer, "year", "X", 0.95) == (
+    assert plain_reading(fewer, "year", "X", CompareConfig()) == (
         "Answers with year 2021 give topic 'X' 0.10 less of their content than those with year 2023 "
         "(95% CI 0.08 to 0.33; BH q = 0.012). Caution: one side has only 2 answer(s).")

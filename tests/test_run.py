@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from pipeline.evaluate import DIAGNOSTIC_COLUMNS
-from pipeline.runs import load_run
+from pipeline.diagnostics import DIAGNOSTIC_COLUMNS
+from pipeline.rundir import load_run
 
 MODELS = ("lda", "nmf")
 MODEL_FILES = ("topic_terms.csv", "topics.md", "unit_topics.csv", "answer_topics.csv",

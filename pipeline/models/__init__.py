@@ -1,18 +1,10 @@
-"""Topic-model backends, dispatched by the config's ``backend`` tag."""
+"""Topic-model backends, one module each, found by the config's ``backend`` tag.
 
-from pipeline.models import gensim_lda, sklearn_lda, sklearn_nmf
-from pipeline.models.base import FitFunction, TopicModelResult, check_k, derive_seed, fit_model
+Adding a backend: a module here that builds a ``Backend`` record and ``register``s it, and its
+import below (or, outside the package, ``register`` called before the config is loaded).
+"""
 
-BACKENDS: dict[str, FitFunction] = {
-    "gensim_lda": gensim_lda.fit,
-    "sklearn_lda": sklearn_lda.fit,
-    "sklearn_nmf": sklearn_nmf.fit,
-}
+from pipeline.models import gensim_lda, sklearn_lda, sklearn_nmf  # noqa: F401  (each registers itself)
+from pipeline.models.base import BACKENDS, Backend, Fit, TopicModelResult, backend_of, check_k, fit_model, register
 
-# Held-out evaluation for the probabilistic backends (NMF has no likelihood).
-LOG_PERPLEXITY = {
-    "gensim_lda": gensim_lda.log_perplexity,
-    "sklearn_lda": sklearn_lda.log_perplexity,
-}
-
-__all__ = ["BACKENDS", "LOG_PERPLEXITY", "TopicModelResult", "check_k", "derive_seed", "fit_model"]
+__all__ = ["BACKENDS", "Backend", "Fit", "TopicModelResult", "backend_of", "check_k", "fit_model", "register"]

@@ -1,18 +1,25 @@
-"""The one result shape every backend returns, and fitting by backend name."""
+"""The backend record, the registry of backends, and the one result shape they all return.
+
+A backend is one record (``Backend``) in one module of this package: its config class (tag
+and parameter model), its fit, its held-out likelihood if it has one, how its native model is
+saved and loaded, and its family. Nothing outside ``pipeline/models/`` names a backend.
+"""
 
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-from pipeline.config import ModelConfig
 from pipeline.errors import ConfigError
+from pipeline.sections import ModelSection
 from pipeline.vectorize import Matrices
+
+Family = Literal["lda", "nmf"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,39 @@ class Fit:
     native: Any
     iterations: int
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Everything the pipeline knows about one backend.
+
+    ``config`` is the class of its ``models`` entry (a ``ModelSection`` with a ``backend``
+    literal and ``params``); ``fit(cfg, seed, matrices)`` returns a ``Fit``;
+    ``heldout_log_perplexity(native, matrices)`` scores unseen units (None: no likelihood);
+    ``save(native, folder)`` and ``load(folder)`` keep the native model in a run directory.
+    ``family`` says which comparisons apply (LDA-NMF alignment pairs an ``lda`` with an ``nmf``).
+    """
+
+    name: str
+    family: Family
+    config: type[ModelSection]
+    fit: Callable[[Any, int, Matrices], Fit]
+    save: Callable[[Any, Path], None]
+    load: Callable[[Path], Any]
+    heldout_log_perplexity: Callable[[Any, Matrices], float] | None = None
+
+
+BACKENDS: dict[str, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    """Adds a backend; its tag becomes a valid ``models.N.backend`` in every config loaded after."""
+    BACKENDS[backend.name] = backend
+    return backend
+
+
+def backend_of(name: str) -> Backend:
+    return BACKENDS[name]
 
 
 @dataclass(frozen=True)
@@ -51,16 +91,12 @@ class TopicModelResult:
     zero_rows: list[int]
     native: Any = field(repr=False)
 
-
-FitFunction = Callable[[ModelConfig, int, Matrices], Fit]
-
-
-def derive_seed(root: int, name: str) -> int:
-    """A model's seed from the root seed and its name (stable when models are reordered)."""
-    return int(np.random.SeedSequence([root, zlib.crc32(name.encode("utf-8"))]).generate_state(1)[0])
+    @property
+    def family(self) -> Family:
+        return BACKENDS[self.backend].family
 
 
-def check_k(cfg: ModelConfig, index: int, n_units: int, n_terms: int) -> None:
+def check_k(cfg: ModelSection, index: int, n_units: int, n_terms: int) -> None:
     if cfg.k > n_units:
         raise ConfigError(f"models.{index}.k: {cfg.k} topics but only {n_units} units to model (k must be <= {n_units})")
     if cfg.k > n_terms:
@@ -76,11 +112,10 @@ def _rows_to_simplex(matrix: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return normalised, zero.tolist()
 
 
-def fit_model(cfg: ModelConfig, seed: int, matrices: Matrices, unit_ids: list[str]) -> TopicModelResult:
-    from pipeline.models import BACKENDS
-
+def fit_model(cfg: Any, seed: int, matrices: Matrices, unit_ids: list[str]) -> TopicModelResult:
+    """Fits the backend ``cfg.backend`` names and returns its result as plain arrays."""
     start = time.perf_counter()
-    fit = BACKENDS[cfg.backend](cfg, seed, matrices)
+    fit = BACKENDS[cfg.backend].fit(cfg, seed, matrices)
     seconds = time.perf_counter() - start
     topic_term, dead_topics = _rows_to_simplex(np.asarray(fit.topic_term, dtype=np.float64))
     if dead_topics:
@@ -92,3 +127,16 @@ def fit_model(cfg: ModelConfig, seed: int, matrices: Matrices, unit_ids: list[st
         params=cfg.params.model_dump(mode="json"), fit_seconds=round(seconds, 3),
         iterations=fit.iterations, metrics=fit.metrics, zero_rows=zero_rows, native=fit.native,
     )
+
+
+def save_joblib(native: Any, folder: Path) -> None:
+    """Saves a scikit-learn estimator (the default ``save`` for backends without their own)."""
+    import joblib
+
+    joblib.dump(native, folder / "model.joblib")
+
+
+def load_joblib(folder: Path) -> Any:
+    import joblib
+
+    return joblib.load(folder / "model.joblib")

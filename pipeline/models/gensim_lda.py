@@ -1,12 +1,52 @@
-"""LDA by gensim's ``LdaModel`` (online variational Bayes, Hoffman et al. 2010), one process."""
+"""LDA by gensim's ``LdaModel`` (online variational Bayes, Hoffman et al. 2010), one process.
+
+gensim's ``LdaMulticore`` with several workers is not reproducible even with a seed, so
+reported results use ``LdaModel``.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pipeline.config import GensimLdaModelConfig
-from pipeline.models.base import Fit
+import numpy as np
+from pydantic import Field, field_validator
+
+from pipeline.models.base import Backend, Fit, register
+from pipeline.sections import ModelSection, Section
 from pipeline.vectorize import Matrices
+
+
+class GensimLdaParams(Section):
+    """gensim ``LdaModel``; many passes and iterations because units are short and few.
+
+    ``passes: auto`` makes about 20,000 document visits in all, at least 5 and at most 40
+    passes: 40 for corpora up to 500 units, where each pass teaches little, and a fixed 5
+    beyond 4,000 units, so fitting time grows in proportion to the corpus.
+    """
+
+    @field_validator("passes")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("passes must be at least 1 or 'auto'")
+        return value
+
+    def resolved_passes(self, n_units: int) -> int:
+        if isinstance(self.passes, int):
+            return self.passes
+        return int(min(40, max(5, -(-20_000 // max(n_units, 1)))))
+
+    passes: int | Literal["auto"] = "auto"
+    iterations: int = Field(400, ge=1)
+    alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
+    eta: Literal["symmetric", "auto"] | Annotated[float, Field(gt=0)] = "auto"
+    gamma_threshold: float = Field(1e-3, gt=0)
+
+
+class GensimLdaModelConfig(ModelSection):
+    backend: Literal["gensim_lda"]
+    params: GensimLdaParams = GensimLdaParams()
 
 
 def fit(cfg: GensimLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
@@ -34,3 +74,19 @@ def log_perplexity(model, matrices: Matrices, gamma: np.ndarray | None = None) -
     words = matrices.counts.sum()
     # bound() wants each unit's gamma as a 1 x k row, as inference([doc]) returns it.
     return float(-model.bound(matrices.bow, gamma=None if gamma is None else gamma[:, None, :]) / words)
+
+
+def save(model, folder: Path) -> None:
+    model.save(str(folder / "model.gensim"))
+
+
+def load(folder: Path):
+    from gensim.models import LdaModel
+
+    return LdaModel.load(str(folder / "model.gensim"))
+
+
+BACKEND = register(Backend(
+    name="gensim_lda", family="lda", config=GensimLdaModelConfig, fit=fit, save=save, load=load,
+    heldout_log_perplexity=log_perplexity,
+))

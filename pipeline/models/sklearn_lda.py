@@ -1,12 +1,32 @@
-"""LDA by scikit-learn's ``LatentDirichletAllocation`` (batch variational Bayes, one job)."""
+"""LDA by scikit-learn's ``LatentDirichletAllocation`` (batch variational Bayes, one job).
+
+With ``n_jobs > 1`` it is slower than with one job on two cores, so it always uses one.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
-from pipeline.config import SklearnLdaModelConfig
-from pipeline.models.base import Fit
+import numpy as np
+from pydantic import Field
+
+from pipeline.models.base import Backend, Fit, load_joblib, register, save_joblib
+from pipeline.sections import ModelSection, Section
 from pipeline.vectorize import Matrices
+
+
+class SklearnLdaParams(Section):
+    """scikit-learn ``LatentDirichletAllocation`` (batch variational Bayes, one job)."""
+
+    max_iter: int = Field(100, ge=1)
+    doc_topic_prior: float | None = Field(0.1, gt=0)
+    topic_word_prior: float | None = Field(0.05, gt=0)
+    evaluate_every: int = -1
+
+
+class SklearnLdaModelConfig(ModelSection):
+    backend: Literal["sklearn_lda"]
+    params: SklearnLdaParams = SklearnLdaParams()
 
 
 def fit(cfg: SklearnLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
@@ -26,3 +46,9 @@ def fit(cfg: SklearnLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
 def log_perplexity(model, matrices: Matrices) -> float:
     """Log perplexity per word in nats: sklearn's perplexity is exp(-bound per word)."""
     return float(np.log(model.perplexity(matrices.counts)))
+
+
+BACKEND = register(Backend(
+    name="sklearn_lda", family="lda", config=SklearnLdaModelConfig, fit=fit, save=save_joblib, load=load_joblib,
+    heldout_log_perplexity=log_perplexity,
+))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.config import UnitsConfig
-from pipeline.corpus import select_units
+from pipeline.units import select_units
 
 
 def test_paragraph_units_are_official_non_duplicate_and_long_enough(bundled_corpus):

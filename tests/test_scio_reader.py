@@ -245,7 +245,7 @@ def test_rhetorical_question_closing_an_answer_stays_in_the_answer(parse):
     ],
 )
 def test_speaker_label(line, expected):
-    from pipeline.transcripts import speaker_label
+    from pipeline.readers.scio import speaker_label
 
     assert speaker_label(line, 6) == expected
 
@@ -264,7 +264,7 @@ def test_speaker_label(line, expected):
     ],
 )
 def test_page_date(lines, expected):
-    from pipeline.transcripts import page_date
+    from pipeline.readers.scio import page_date
 
     found = page_date(lines)
     assert (found.date, found.source) == expected

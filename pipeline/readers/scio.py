@@ -12,9 +12,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from pipeline.config import ScioConfig
-from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, Turn
-from pipeline.turns import (
+from pydantic import Field, field_validator
+
+from pipeline.readers.base import Reader, ReaderContext, decode_source, register
+from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
+from pipeline.sections import Regex, Section, check_regex
+from pipeline.speakers import (
     Person,
     ProceduralRules,
     SpeakerDirectory,
@@ -23,6 +26,71 @@ from pipeline.turns import (
     clean_name,
     is_question,
 )
+
+DEFAULT_BOILERPLATE: dict[str, str] = {
+    "navigation": r"^\s*ㄑ",
+    "read_in_chinese": r"^\s*Read in Chinese\s*$",
+    "pagination": r"^[\s<>\d]*\d[\s<>\d]*$",
+    "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
+    "photo_caption": r"^\s*/\d+\s",
+    "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
+    "comment_form": (
+        r"(?i)^\s*(\d+ Comment\(s\)|Adjust font size|Follow on Twitter|ChinaNews App|"
+        r"Print E-mail|Go to Forum|No comments\.|Add your comments|•|Racist, abusive|"
+        r"Send your stories)"
+    ),
+}
+
+DEFAULT_OUTLETS: tuple[str, ...] = (
+    "CCTV", "CGTN", "CNR", "CNBC", "CRNTT", "China Daily", "China News Service", "Xinhua",
+    "Xinhua News Agency", "People's Daily", "Economic Daily", "Yicai", "Thecover.cn",
+    "Red Star News", "Ta Kung Pao", "Asahi Shimbun", "Kyodo News", "NHK", "Reuters",
+    "Bloomberg", "AFP", "Associated Press", "New York Times", "Wall Street Journal",
+    "Financial Times", "Phoenix TV", "Hong Kong Commercial Daily", "The Paper",
+    "Science and Technology Daily", "China Youth Daily", "Guangming Daily", "21st Century Business Herald",
+    "Reporter", "Journalist", "Question", "Q",
+)
+
+DEFAULT_PROCEDURAL: tuple[str, ...] = (
+    r"(?i)\b(invite|will have|have .{1,40} answer|give the floor|hand (it )?over|pass .{0,20}to)\b",
+    r"(?i)\blet(?:'s| us| me)? .{0,40}\banswer\b",
+    r"(?i)\bask .{0,40} to (answer|respond)\b",
+)
+
+
+class ScioConfig(Section):
+    """Rules for SCIO web-page scrapes; every regex is named so dropped lines can say why."""
+
+    boilerplate: dict[str, Regex] = Field(default_factory=lambda: dict(DEFAULT_BOILERPLATE))
+    title_pattern: Regex = r"(?i)\b(SCIO|press conference|briefing)\b"
+    moderator_title_pattern: Regex = (
+        r"(?i)(Press Bureau|spokesperson of the (SCIO|State Council Information Office)|"
+        r"SCIO spokesperson)"
+    )
+    outlets: tuple[str, ...] = DEFAULT_OUTLETS
+    procedural_patterns: tuple[Regex, ...] = DEFAULT_PROCEDURAL
+    procedural_max_words: int = Field(40, ge=1)
+    max_label_words: int = Field(6, ge=1)
+
+    @field_validator("title_pattern", "moderator_title_pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        return check_regex(value)
+
+    @field_validator("boilerplate")
+    @classmethod
+    def _boilerplate(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            check_regex(pattern)
+        return value
+
+    @field_validator("procedural_patterns")
+    @classmethod
+    def _procedural(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            check_regex(pattern)
+        return value
+
 
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
@@ -317,3 +385,17 @@ def _split_unlabelled_questions(turns: list[Turn], directory: SpeakerDirectory) 
         else:
             result.append(turn)
     return [turn for turn in result if turn.paragraphs]
+
+
+def read(source_file: str, data: bytes, context: ReaderContext) -> list[Page] | SkippedFile:
+    """One SCIO page, or why it is skipped (undecodable, or no turn with a known role)."""
+    text = decode_source(source_file, data)
+    if isinstance(text, SkippedFile):
+        return text
+    page = parse_scio_page(text, source_file, context.corpus.scio, context.directory)
+    if all(turn.role == "unknown" for turn in page.turns):
+        return SkippedFile(source_file, "no recognisable turns (no speaker labels or questions)")
+    return [page]
+
+
+READER = register(Reader(name="scio", read=read))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import plots
+from pipeline import figures
 from pipeline.config import FiguresConfig
 from pipeline.labels import topic_labels
-from pipeline.runs import load_run
+from pipeline.rundir import load_run
 
 SPEAKERS = ["Jin Zhuanglong", "Tao Qing", "Tian Yulong", "Xiao Yaqing"]
 
@@ -27,7 +27,7 @@ def texts(items) -> list[str]:
 
 
 def test_top_terms_grid(model, labels):
-    fig = plots.top_terms_figure(model.topic_terms, labels, FiguresConfig())
+    fig = figures.top_terms_figure(model.topic_terms, labels, FiguresConfig())
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
     first_terms = model.topic_terms.query("topic == 0 and rank <= 8").term.tolist()
@@ -36,7 +36,7 @@ def test_top_terms_grid(model, labels):
 
 
 def test_emphasis_by_speaker_dots(model, labels):
-    fig = plots.emphasis_dot_figure(model.emphasis["by_speaker"], labels, FiguresConfig())
+    fig = figures.emphasis_dot_figure(model.emphasis["by_speaker"], labels, FiguresConfig())
     ax = fig.axes[0]
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
     legend = texts(fig.legends[0].get_texts())
@@ -48,7 +48,7 @@ def test_emphasis_by_speaker_dots(model, labels):
 
 
 def test_emphasis_by_year_small_multiples(model, labels):
-    fig = plots.emphasis_year_figure(model.emphasis["by_year"], labels, FiguresConfig())
+    fig = figures.emphasis_year_figure(model.emphasis["by_year"], labels, FiguresConfig())
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
     assert [float(x) for x in panels[-1].get_xticks()] == [2021.0, 2022.0, 2023.0]
@@ -56,7 +56,7 @@ def test_emphasis_by_year_small_multiples(model, labels):
 
 def test_contrast_difference_plot(model, labels):
     rows = model.emphasis["contrasts"].query("contrast == 'xiao_vs_tian'")
-    fig = plots.contrast_figure(rows, labels, FiguresConfig(), 0.05)
+    fig = figures.contrast_figure(rows, labels, FiguresConfig(), 0.05)
     ax = fig.axes[0]
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
     assert ax.get_xlabel() == "Difference in topic share: Xiao Yaqing minus Tian Yulong"
@@ -67,7 +67,7 @@ def test_contrast_difference_plot(model, labels):
 
 def test_heatmap_prints_every_share(model, labels):
     table = model.emphasis["by_speaker_year"]
-    fig = plots.heatmap_figure(table, labels, FiguresConfig())
+    fig = figures.heatmap_figure(table, labels, FiguresConfig())
     ax = fig.axes[0]
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
     assert texts(ax.get_xticklabels())[0] == "Jin Zhuanglong 2023"
@@ -76,7 +76,7 @@ def test_heatmap_prints_every_share(model, labels):
 
 
 def test_corpus_overview(model):
-    fig = plots.corpus_overview_figure(model.emphasis["design_counts"], FiguresConfig())
+    fig = figures.corpus_overview_figure(model.emphasis["design_counts"], FiguresConfig())
     ax = fig.axes[0]
     assert texts(ax.get_yticklabels()) == ["Jin Zhuanglong (1 answer)", "Tao Qing (1 answer)",
                                            "Tian Yulong (4 answers)", "Xiao Yaqing (11 answers)"]

@@ -5,12 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.config import UnitsConfig
+from pipeline.schemas import UNITS
 
-UNIT_COLUMNS = [
-    "unit_id", "answer_id", "conference_id", "date", "year", "speaker", "role", "position", "kind",
-    "question_turn_id", "question_outlet", "question_text", "text", "n_words", "source_file",
-    "line_start", "line_end",
-]
+UNIT_COLUMNS = list(UNITS.columns)
 
 
 def select_units(turns: pd.DataFrame, paragraphs: pd.DataFrame, cfg: UnitsConfig) -> pd.DataFrame:
@@ -44,7 +41,7 @@ def select_units(turns: pd.DataFrame, paragraphs: pd.DataFrame, cfg: UnitsConfig
     units["question_text"] = units.question_turn_id.map(_turn_texts(paragraphs)).fillna("")
     dates = paragraphs.drop_duplicates("turn_id").set_index("turn_id")[["date", "year"]]
     units = units.join(dates, on="answer_id")
-    return units[UNIT_COLUMNS].reset_index(drop=True)
+    return UNITS.check(units[UNIT_COLUMNS].reset_index(drop=True), "selected units")
 
 
 def _turn_texts(paragraphs: pd.DataFrame) -> pd.Series:

@@ -8,12 +8,10 @@ import pytest
 from gensim.corpora import Dictionary
 from gensim.models.coherencemodel import CoherenceModel
 
-from pipeline.emphasis import robustness
-from pipeline.evaluate import (
+from pipeline.diagnostics import (
     alignment,
     coherence,
     effective_number_of_words,
-    frex,
     jaccard_matrix,
     match_topics,
     stability,
@@ -21,6 +19,8 @@ from pipeline.evaluate import (
     topic_exclusivity,
     topic_size,
 )
+from pipeline.emphasis import robustness
+from pipeline.term_measures import frex
 
 TEXTS = [["chip", "wafer", "fab"], ["chip", "wafer"], ["steel", "coal", "emission"], ["steel", "coal"],
          ["chip", "fab", "export"], ["coal", "emission", "steel"]]

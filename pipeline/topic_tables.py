@@ -12,18 +12,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import TablesConfig
-from pipeline.evaluate import frex, lift, relevance, top_terms
 from pipeline.models import TopicModelResult
+from pipeline.schemas import topic_columns
+from pipeline.term_measures import frex, lift, relevance, top_terms
 
 DECIMALS = 6
 UNIT_META = ["unit_id", "answer_id", "conference_id", "date", "year", "speaker", "role", "position", "kind",
              "question_outlet"]
 ANSWER_META = ["answer_id", "conference_id", "date", "year", "speaker", "position", "kind",
                "question_turn_id", "question_outlet", "question_text"]
-
-
-def topic_columns(k: int) -> list[str]:
-    return [f"topic_{t}" for t in range(k)]
 
 
 def round_rows(matrix: np.ndarray, decimals: int = DECIMALS) -> np.ndarray:
@@ -61,14 +58,14 @@ def topic_terms(result: TopicModelResult, term_frequency: np.ndarray, cfg: Table
 
 
 def topics_overview(topic_term: np.ndarray, vocabulary: list[str], labels: Mapping[int, str],
-                    frex_weight: float) -> pd.DataFrame:
-    """One row per topic: its label and top 10 terms by probability and by FREX."""
-    by_weight = top_terms(topic_term, vocabulary, 10)
-    by_frex = top_terms(topic_term, vocabulary, 10, by="frex", frex_weight=frex_weight)
+                    frex_weight: float, n_terms: int = 10) -> pd.DataFrame:
+    """One row per topic: its label and top ``n_terms`` terms by probability and by FREX."""
+    by_weight = top_terms(topic_term, vocabulary, n_terms)
+    by_frex = top_terms(topic_term, vocabulary, n_terms, by="frex", frex_weight=frex_weight)
     return pd.DataFrame({
         "Topic": [labels[t] for t in range(len(topic_term))],
-        "Top 10 terms by probability": [", ".join(terms) for terms in by_weight],
-        "Top 10 terms by FREX": [", ".join(terms) for terms in by_frex],
+        f"Top {n_terms} terms by probability": [", ".join(terms) for terms in by_weight],
+        f"Top {n_terms} terms by FREX": [", ".join(terms) for terms in by_frex],
     })
 
 

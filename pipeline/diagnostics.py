@@ -1,7 +1,9 @@
-"""Measures of topics, as the literature defines them.
+"""Diagnostics of a fitted model, as the literature defines them: coherence, size,
+exclusivity, effective number of words, diversity, stability across refits, alignment of two
+models.
 
 All functions take plain arrays: ``topic_term`` is k x V with rows summing to 1 (p(w|k)),
-``term_frequency`` is the corpus's empirical p(w) (length V).
+``doc_topic`` is D x k.
 """
 
 from __future__ import annotations
@@ -10,53 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
-
-def top_terms(topic_term: np.ndarray, vocabulary: list[str], n: int, *, by: str = "weight",
-              frex_weight: float = 0.5) -> list[list[str]]:
-    """Each topic's top ``n`` terms by probability or by FREX (ties: probability, then term)."""
-    score = topic_term if by == "weight" else frex(topic_term, frex_weight)
-    terms = np.array(vocabulary)
-    return [list(terms[np.lexsort((terms, -topic_term[t], -score[t]))[:n]]) for t in range(len(topic_term))]
-
-
-def exclusivity(topic_term: np.ndarray) -> np.ndarray:
-    """p(w|k) / sum_j p(w|j): how much of a term's weight lies in topic k (k x V)."""
-    totals = topic_term.sum(axis=0, keepdims=True)
-    return np.divide(topic_term, totals, out=np.zeros_like(topic_term), where=totals > 0)
-
-
-def frex(topic_term: np.ndarray, weight: float = 0.5) -> np.ndarray:
-    """FREX: weighted harmonic mean of a term's exclusivity and frequency ranks within a topic.
-
-    As in stm's ``calcfrex`` (Roberts, Stewart & Airoldi 2016, "A model of text for
-    experimentation in the social sciences", JASA; Bischof & Airoldi 2012): each row's
-    exclusivity and p(w|k) are replaced by their empirical CDF values within the topic, and
-    FREX = 1 / (w / ECDF(excl) + (1 - w) / ECDF(freq)), with ``weight`` w on exclusivity
-    (stm's ``frexweight``, default 0.5). Values lie in (0, 1].
-    """
-    n_terms = topic_term.shape[1]
-    freq_cdf = rankdata(topic_term, method="max", axis=1) / n_terms
-    excl_cdf = rankdata(exclusivity(topic_term), method="max", axis=1) / n_terms
-    return 1.0 / (weight / excl_cdf + (1.0 - weight) / freq_cdf)
-
-
-def lift(topic_term: np.ndarray, term_frequency: np.ndarray) -> np.ndarray:
-    """Lift: p(w|k) / p(w), p(w) the term's empirical share of the corpus (Taddy 2012; stm)."""
-    return topic_term / term_frequency[None, :]
-
-
-def relevance(topic_term: np.ndarray, term_frequency: np.ndarray, lam: float = 0.6) -> np.ndarray:
-    """Relevance: lambda log p(w|k) + (1 - lambda) log(p(w|k) / p(w)).
-
-    Sievert & Shirley (2014), "LDAvis: A method for visualizing and interpreting topics";
-    their user study found lambda = 0.6 best for interpretation. Terms with p(w|k) = 0 get
-    -inf.
-    """
-    with np.errstate(divide="ignore"):
-        log_p = np.log(topic_term)
-    return lam * log_p + (1.0 - lam) * (log_p - np.log(term_frequency)[None, :])
+from pipeline.schemas import TOPIC_DIAGNOSTICS
+from pipeline.seeds import rng_for
+from pipeline.term_measures import frex, top_terms
 
 
 def topic_exclusivity(topic_term: np.ndarray, top_n: int = 10, weight: float = 0.7) -> np.ndarray:
@@ -136,6 +95,13 @@ def stability(reference: list[list[str]], others: list[list[list[str]]]) -> np.n
     return np.mean([match_topics(jaccard_matrix(reference, run))[1] for run in others], axis=0)
 
 
+def heldout_split(n_units: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit indices held out (``share`` of them, at least one) and the rest, in a seeded order."""
+    order = rng_for(seed, "heldout").permutation(n_units)
+    cut = max(1, round(share * n_units))
+    return order[:cut], order[cut:]
+
+
 def cosine_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     a = first / np.linalg.norm(first, axis=1, keepdims=True)
     b = second / np.linalg.norm(second, axis=1, keepdims=True)
@@ -143,8 +109,7 @@ def cosine_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 COHERENCE_MEASURES = ("c_v", "c_npmi", "u_mass")
-DIAGNOSTIC_COLUMNS = ["topic", "topic_label", "coherence_c_v", "coherence_c_npmi", "coherence_u_mass", "size",
-                      "exclusivity", "effective_words", "stability", "aligned_with"]
+DIAGNOSTIC_COLUMNS = list(TOPIC_DIAGNOSTICS.columns)
 
 
 def diagnostics(
@@ -181,3 +146,16 @@ def alignment(first: np.ndarray, second: np.ndarray) -> pd.DataFrame:
     rows = [{"topic_a": a, "topic_b": b, "cosine": similarity[a, b], "matched": matched[a] == b}
             for a in range(similarity.shape[0]) for b in range(similarity.shape[1])]
     return pd.DataFrame(rows)
+
+
+def aligned_with(pairs: pd.DataFrame, threshold: float) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """For an ``alignment`` table of two models: per topic of each model, the topics of the
+    other found by both (Hungarian match with cosine at or above ``threshold``), as
+    ``"model:topic (cosine)"``."""
+    found = pairs[pairs.matched & (pairs.cosine >= threshold)]
+    notes_a: dict[int, list[str]] = {}
+    notes_b: dict[int, list[str]] = {}
+    for row in found.itertuples():
+        notes_a.setdefault(int(row.topic_a), []).append(f"{row.model_b}:{int(row.topic_b)} ({row.cosine:.2f})")
+        notes_b.setdefault(int(row.topic_b), []).append(f"{row.model_a}:{int(row.topic_a)} ({row.cosine:.2f})")
+    return notes_a, notes_b

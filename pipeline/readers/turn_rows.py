@@ -17,11 +17,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.config import ColumnsConfig
+from functools import partial
+
+from pipeline.readers.base import Reader, ReaderContext, decode_source, register
 from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
-from pipeline.turns import ProceduralRules, SpeakerDirectory, assign_kinds, assign_roles, clean_name
+from pipeline.sections import Section
+from pipeline.speakers import ProceduralRules, SpeakerDirectory, assign_kinds, assign_roles, clean_name
 
 _ROLES = {"official", "moderator", "journalist"}
+
+
+class ColumnsConfig(Section):
+    """Column names of a CSV/JSONL of turns. Only ``text`` is required."""
+
+    text: str = "text"
+    speaker: str | None = "speaker"
+    date: str | None = "date"
+    conference: str | None = None
+    title: str | None = None
+    role: str | None = None
+    turn_index: str | None = None
+    extra: tuple[str, ...] = ()
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -151,3 +167,14 @@ def parse_table(
     pages[0].lines.update(lines)
     pages[0].warnings[:0] = warnings
     return pages
+
+
+def read(fmt: str, source_file: str, data: bytes, context: ReaderContext) -> list[Page] | SkippedFile:
+    text = decode_source(source_file, data)
+    if isinstance(text, SkippedFile):
+        return text
+    return parse_table(text, source_file, fmt, context.corpus.columns, context.directory, context.rules)
+
+
+CSV_READER = register(Reader(name="csv", read=partial(read, "csv"), uses_columns=True))
+JSONL_READER = register(Reader(name="jsonl", read=partial(read, "jsonl"), uses_columns=True))

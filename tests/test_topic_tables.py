@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pipeline import tables
+from pipeline import topic_tables as tables
 from pipeline.config import TablesConfig
-from pipeline.evaluate import exclusivity, frex, lift, relevance
+from pipeline.term_measures import exclusivity, frex, lift, relevance
 from pipeline.models import TopicModelResult
 
 BETA = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])

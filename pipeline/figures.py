@@ -1,14 +1,20 @@
-"""Figures for papers, drawn from the saved tables (never recomputed here).
+"""Figures for papers, drawn from the saved tables (never recomputed here), and the catalogue
+of a run's figures with their captions.
 
 One style for all: 8 pt text, the Okabe-Ito colour-blind-safe palette, widths of one paper
-column or a full page, constrained layout so no text is clipped. Every function returns a
-``Figure``; saving is the caller's business.
+column or a full page, constrained layout so no text is clipped. Every drawing function
+returns a ``Figure``; saving is the run directory's business. Every number in a caption or
+axis label comes from the config (interval level, small-group threshold, top-n).
+
+Adding a figure: its drawing function and its entry in ``catalogue``.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import matplotlib.patches
@@ -20,7 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from pipeline.config import FiguresConfig  # noqa: E402
+from pipeline.config import Config, FiguresConfig  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 STYLE = {
@@ -96,7 +102,7 @@ def _topic_axis(ax, labels: Mapping[int, str], topics: Sequence[int]) -> None:
 
 @_styled
 def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig,
-                        title: str = "") -> Figure:
+                        level: float = 0.95, title: str = "") -> Figure:
     """Dot-and-interval plot: topic on y, share on x, one colour per group; small groups hollow."""
     topics = sorted(by_group.topic.unique())
     groups = largest_groups(by_group, cfg.max_groups)
@@ -113,7 +119,7 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
         ax.scatter(rows.share, y, s=18, facecolors="white" if small else colour, edgecolors=colour, zorder=3,
                    label=f"{group} ({_answers(rows.n_answers.iloc[0])}{', small group' if small else ''})")
     _topic_axis(ax, labels, topics)
-    ax.set_xlabel("Mean topic share (95% cluster-bootstrap interval)")
+    ax.set_xlabel(f"Mean topic share ({level:.0%} cluster-bootstrap interval)")
     ax.set_xlim(left=0)
     if title:
         ax.set_title(title, loc="left")
@@ -228,10 +234,11 @@ def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> F
 
 
 @_styled
-def model_selection_figure(summary: pd.DataFrame, cfg: FiguresConfig) -> Figure:
+def model_selection_figure(summary: pd.DataFrame, cfg: FiguresConfig, diversity_top_n: int = 25) -> Figure:
     """Coherence, diversity, stability and (LDA) held-out perplexity against k, one line per
     backend, bands spanning the seeds' minimum to maximum."""
-    panels = [("c_v", "Coherence c_v"), ("c_npmi", "Coherence c_npmi"), ("diversity", "Topic diversity (top 25)"),
+    panels = [("c_v", "Coherence c_v"), ("c_npmi", "Coherence c_npmi"),
+              ("diversity", f"Topic diversity (top {diversity_top_n})"),
               ("stability", "Stability across seeds"), ("heldout_log_perplexity", "Held-out log perplexity (LDA)")]
     fig = _figure(cfg.page_width, 4.2)
     axes = fig.subplots(2, 3, squeeze=False).flat
@@ -255,15 +262,52 @@ def model_selection_figure(summary: pd.DataFrame, cfg: FiguresConfig) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, stem, dpi: int) -> None:
-    """PNG at ``dpi`` and PDF, with no timestamps so reruns give the same files."""
-    # "tight" also keeps left-aligned panel titles that outgrow their axes inside the image.
-    fig.savefig(f"{stem}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(f"{stem}.pdf", bbox_inches="tight",
-                metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
-    plt.close(fig)
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of a run: file stem, caption, the report section it belongs to (a model's
+    name, or "" for the corpus), and the call that draws it."""
+
+    stem: str
+    caption: str
+    section: str
+    function: Callable[..., Figure]
+    arguments: tuple[Any, ...]
 
 
-def render(stem, dpi: int, function, *args) -> None:
-    """Draws ``function(*args)`` and saves it (a unit of work that can run in another process)."""
-    save_figure(function(*args), stem, dpi)
+def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels: Mapping[str, Mapping[int, str]],
+              cfg: Config) -> list[FigureSpec]:
+    """Every figure of a run, from its saved tables (``models``: name -> ``ModelTables``)."""
+    figures_cfg, compare = cfg.figures, cfg.compare
+    interval = f"{compare.bootstrap.level:.0%} cluster-bootstrap interval"
+    specs: list[FigureSpec] = []
+    for index, (name, model) in enumerate(models.items()):
+        emphasis, topic_labels = model.emphasis, labels[name]
+        if index == 0:
+            specs.append(FigureSpec("corpus_overview", "Modelled units per speaker and year.", "",
+                                    corpus_overview_figure, (emphasis["design_counts"], figures_cfg)))
+        specs.append(FigureSpec(f"top_terms_{name}", f"Top terms per topic, model {name}.", name,
+                                top_terms_figure, (model.topic_terms, topic_labels, figures_cfg)))
+        if "by_speaker" in emphasis:
+            specs.append(FigureSpec(
+                f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name} (hollow: fewer than "
+                f"{compare.min_answers} answers).", name,
+                emphasis_dot_figure, (emphasis["by_speaker"], topic_labels, figures_cfg, compare.bootstrap.level)))
+        if "by_year" in emphasis:
+            specs.append(FigureSpec(f"emphasis_year_{name}", f"Topic shares by year, model {name}.",
+                                    name, emphasis_year_figure, (emphasis["by_year"], topic_labels, figures_cfg)))
+        if "by_speaker_year" in emphasis:
+            specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}.",
+                                    name, heatmap_figure, (emphasis["by_speaker_year"], topic_labels, figures_cfg)))
+        for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):
+            specs.append(FigureSpec(
+                f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
+                f"topic share with {interval}.", name,
+                contrast_figure, (rows, topic_labels, figures_cfg, compare.significance)))
+    if alignment is not None:
+        for (model_a, model_b), pairs in alignment.groupby(["model_a", "model_b"], sort=False):
+            specs.append(FigureSpec(
+                f"alignment_{model_a}_{model_b}", f"Agreement of {model_a} and {model_b} topics "
+                "(cosine similarity over the shared vocabulary, Hungarian matching).", model_b,
+                alignment_figure, (pairs, labels[model_a], labels[model_b], figures_cfg,
+                                   cfg.evaluate.alignment_threshold)))
+    return specs

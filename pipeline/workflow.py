@@ -1,0 +1,355 @@
+"""The stages wired together: ingest, prepare, fit, evaluate, compare, render, and sweep.
+
+Each function takes the validated config (or one of its sections) and returns in-memory
+results; files are read by ``inputs`` and written by ``rundir`` only. ``cli.py`` parses
+arguments and calls ``execute``, ``relabel`` or ``sweep``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from pipeline import inputs, rundir, schemas, sweep, topic_tables
+from pipeline.config import Config, LoadedConfig, validate
+from pipeline.diagnostics import aligned_with, alignment, diagnostics, heldout_split, jaccard_matrix, match_topics
+from pipeline.emphasis import check_contrasts, contrasts, emphasis_tables, robustness
+from pipeline.errors import ConfigError, InputError
+from pipeline.figures import catalogue, model_selection_figure
+from pipeline.ingest import Corpus, ingest
+from pipeline.labels import topic_labels, validate_labels
+from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
+from pipeline.normalize import Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
+from pipeline.provenance import StageTimer, manifest, sha256_bytes
+from pipeline.report import outline, to_html, to_markdown
+from pipeline.seeds import derive_seed
+from pipeline.term_measures import top_terms
+from pipeline.units import select_units
+from pipeline.vectorize import Matrices, vectorize
+
+log = logging.getLogger("pipeline")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Modelling units ready for any backend: their tokens, matrices and normalisation summary."""
+
+    units: pd.DataFrame
+    tokens: list[list[str]]
+    matrices: Matrices
+    normalization: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One fitted model and everything computed from it, before it is written."""
+
+    result: TopicModelResult
+    tables: dict[str, pd.DataFrame]
+    emphasis: dict[str, pd.DataFrame]
+    metrics: dict[str, Any]
+
+
+def log_corpus_summary(corpus: Corpus) -> None:
+    totals = corpus.report["totals"]
+    log.info(
+        "corpus: %d files parsed, %d skipped; %d conferences, %d turns, %d paragraphs (%d duplicates); "
+        "%d lines kept, %d dropped",
+        totals["files_parsed"], totals["files_skipped"], totals["conferences"], totals["turns"],
+        totals["paragraphs"], totals["duplicate_paragraphs"], totals["lines_kept"], totals["lines_dropped"],
+    )
+    for entry in corpus.report["files"]:
+        if entry["status"] == "skipped":
+            log.warning("skipped %s: %s", entry["source_file"], entry["reason"])
+        for warning in entry.get("warnings", []):
+            log.warning("%s: %s", entry["source_file"], warning)
+        if entry.get("unknown_speakers"):
+            log.warning("%s: unknown speakers (add them to the registry): %s",
+                        entry["source_file"], ", ".join(entry["unknown_speakers"]))
+    for pattern in corpus.report["unmatched_inputs"]:
+        log.warning("corpus.inputs: %s matches no file", pattern)
+    for note in corpus.report["notes"]:
+        log.warning(note)
+
+
+def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, bytes]], Corpus]:
+    """The input files as read, and the corpus built from them (its summary logged)."""
+    files, unmatched = inputs.resolve_inputs(loaded)
+    registry = inputs.read_registry(loaded)
+    with timer.stage("ingest"):
+        sources = inputs.read_sources(files, loaded.root)
+        corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched)
+    log_corpus_summary(corpus)
+    return sources, corpus
+
+
+def _normalized(loaded: LoadedConfig, units: pd.DataFrame, timer: StageTimer) -> tuple[Normalized, dict[str, Any]]:
+    """Token lists for the units, from the cache when texts and settings are unchanged."""
+    cfg = loaded.config.normalize
+    stopwords = stopword_set(cfg, inputs.read_stopword_files(loaded))
+    lemmatize = make_lemmatizer(cfg.lemmatizer)
+    key = cache_key(units.text, cfg, stopwords)
+    with timer.stage("normalize"):
+        normalized = rundir.load_normalized(loaded, key)
+        cached = normalized is not None
+        if cached:
+            log.info("normalize: skipped, token lists reused from cache %s (texts and settings unchanged)", key[:12])
+        else:
+            normalized = normalize_texts(units.text, cfg, stopwords, lemmatize)
+            rundir.save_normalized(loaded, key, normalized)
+    return normalized, {"cache_key": key, "from_cache": cached}
+
+
+def prepared(loaded: LoadedConfig, corpus: Corpus, timer: StageTimer) -> Prepared:
+    """Selected, normalised (units left empty are dropped and counted) and vectorised units."""
+    selected = select_units(corpus.turns, corpus.paragraphs, loaded.config.corpus.units)
+    normalized, cache = _normalized(loaded, selected, timer)
+    nonempty = [i for i, tokens in enumerate(normalized.tokens) if tokens]
+    units = selected.iloc[nonempty].reset_index(drop=True)
+    tokens = [normalized.tokens[i] for i in nonempty]
+    summary = {**normalized.report, **cache, "units_selected": len(selected), "units_modelled": len(units),
+               "units_dropped_empty": len(selected) - len(units)}
+    log.info("units: %d selected, %d empty after normalisation (dropped), %d modelled; vocabulary %d",
+             len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
+    with timer.stage("vectorize"):
+        matrices = vectorize(tokens)
+    return Prepared(units, tokens, matrices, summary)
+
+
+def model_seed(root: int, model_cfg: Any) -> int:
+    """The model's own seed if the config gives one, else one derived from the root and its name."""
+    return model_cfg.seed if model_cfg.seed is not None else derive_seed(root, model_cfg.name)
+
+
+def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]:
+    """Fits every configured model, with its tables, emphasis and diagnostics."""
+    units, tokens, matrices = data.units, data.tokens, data.matrices
+    check_contrasts(units, cfg.compare)
+    for index, model_cfg in enumerate(cfg.models):
+        check_k(model_cfg, index, len(units), len(matrices.vocabulary))
+    model_runs = []
+    for model_cfg in cfg.models:
+        with timer.stage(f"fit {model_cfg.name} ({model_cfg.backend}, k={model_cfg.k})"):
+            result = fit_model(model_cfg, model_seed(cfg.run.seed, model_cfg), matrices, list(units.unit_id))
+        with timer.stage(f"tables {model_cfg.name}"):
+            unit_table = topic_tables.unit_topics(units, result, [len(t) for t in tokens])
+            frames = {
+                "topic_terms": topic_tables.topic_terms(result, matrices.term_frequency, cfg.tables),
+                "unit_topics": unit_table,
+                "answer_topics": topic_tables.answer_topics(unit_table, units, result.k),
+                "representative_passages": topic_tables.representative_passages(
+                    unit_table, units, result.k, cfg.tables.representative_n),
+            }
+        with timer.stage(f"emphasis {model_cfg.name}"):
+            emphasis = emphasis_tables(unit_table, result.k, cfg.compare, cfg.run.seed, result.name)
+        with timer.stage(f"evaluate {model_cfg.name}"):
+            topic_diagnostics, evaluation, robust = evaluate_model(model_cfg, result, data, emphasis["contrasts"], cfg)
+        metrics = {
+            "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
+            "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
+            "n_units": len(units), "vocabulary_size": len(result.vocabulary),
+            "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
+        }
+        if result.zero_rows:
+            log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
+                        result.name, len(result.zero_rows))
+        model_runs.append(ModelRun(result, {**frames, "topic_diagnostics": topic_diagnostics},
+                                   {**emphasis, "robustness": robust}, metrics))
+    return model_runs
+
+
+def evaluate_model(model_cfg: Any, result: TopicModelResult, data: Prepared, reference_contrasts: pd.DataFrame,
+                   cfg: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """Diagnostics, stability over refits with other seeds, held-out perplexity, contrast robustness."""
+    from joblib import Parallel, delayed
+
+    units, tokens, matrices = data.units, data.tokens, data.matrices
+    n_tokens = np.array([len(t) for t in tokens], dtype=float)
+    heldout_likelihood = BACKENDS[model_cfg.backend].heldout_log_perplexity
+    heldout, training = heldout_split(len(tokens), cfg.evaluate.heldout_share, result.seed)
+    # Refits with other seeds (stability) and the held-out fit are independent: fit them in parallel.
+    fits = [(derive_seed(result.seed, "stability", str(i)), matrices, result.unit_ids)
+            for i in range(1, cfg.evaluate.stability_seeds)]
+    if heldout_likelihood:
+        fits.append((result.seed, matrices.subset(training), [result.unit_ids[i] for i in training]))
+    fitted = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1) if fits else 1)(
+        delayed(fit_model)(model_cfg, seed, subset, ids) for seed, subset, ids in fits)
+    refits = fitted[:-1] if heldout_likelihood else fitted
+    refit_top = [top_terms(r.topic_term, r.vocabulary, cfg.evaluate.stability_top_n) for r in refits]
+    table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top, tokens,
+                                 matrices.dictionary, n_tokens, cfg.evaluate)
+    if heldout_likelihood:
+        summary["heldout_log_perplexity"] = heldout_likelihood(fitted[-1].native, matrices.subset(heldout))
+        summary["heldout_units"] = len(heldout)
+    reference_top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.stability_top_n)
+    refit_contrasts = []
+    for refit, top in zip(refits, refit_top):
+        unit_table = topic_tables.unit_topics(units, refit, n_tokens.astype(int).tolist())
+        shares = schemas.topic_columns(refit.k)
+        refit_emphasis = contrasts(unit_table.dropna(subset=shares), shares, cfg.compare, cfg.run.seed, result.name)
+        refit_contrasts.append((refit_emphasis, match_topics(jaccard_matrix(reference_top, top))[0]))
+    return table, summary, robustness(reference_contrasts, refit_contrasts, cfg.compare.significance)
+
+
+def align(model_runs: list[ModelRun], threshold: float) -> tuple[list[ModelRun], pd.DataFrame]:
+    """The runs with each topic's ``aligned_with`` naming the topics found by both, and the
+    LDA-NMF agreement table for every pair of an LDA-family and an NMF-family model."""
+    frames, notes = [], {run.result.name: {} for run in model_runs}
+    for a in (r for r in model_runs if r.result.family == "lda"):
+        for b in (r for r in model_runs if r.result.family == "nmf"):
+            pairs = alignment(a.result.topic_term, b.result.topic_term).assign(
+                model_a=a.result.name, model_b=b.result.name)
+            frames.append(pairs)
+            for run, found in zip((a, b), aligned_with(pairs, threshold)):
+                for topic, names in found.items():
+                    notes[run.result.name].setdefault(topic, []).extend(names)
+    updated = []
+    for run in model_runs:
+        table = run.tables["topic_diagnostics"]
+        found = notes[run.result.name]
+        table = table.assign(aligned_with=[
+            "; ".join(filter(None, [current, *found.get(topic, [])]))
+            for topic, current in zip(table.topic, table.aligned_with)])
+        updated.append(dataclasses.replace(run, tables={**run.tables, "topic_diagnostics": table}))
+    columns = list(schemas.ALIGNMENT.columns)
+    return updated, (pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns))
+
+
+def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
+    """Runs the configured stages and writes the run directory in one atomic step."""
+    cfg = loaded.config
+    timer = StageTimer()
+    sources, corpus = ingested(loaded, timer)
+    data = prepared(loaded, corpus, timer) if with_models else None
+    model_runs, aligned = align(fit_models(cfg, data, timer), cfg.evaluate.alignment_threshold) if data else ([], None)
+    sections: dict[str, Any] = {}
+    if data is not None:
+        sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
+        sections["normalization"] = data.normalization
+        sections["models"] = {r.result.name: {k: v for k, v in r.metrics.items() if k != "zero_mixture_rows"}
+                              for r in model_runs}
+    # Stage timings are filled in as stages end, so the manifest written last has them all.
+    run_manifest = manifest(loaded, sources, timer, **sections)
+    target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
+    with rundir.staged_directory(target) as staging:
+        rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
+        for run in model_runs:
+            rundir.write_model(staging, run.result, run.tables, run.metrics, run.emphasis)
+        if aligned is not None:
+            rundir.write_table(aligned, schemas.ALIGNMENT, staging / "alignment.csv")
+        rundir.write_text(cfg.to_yaml(), staging / "config.yaml")
+        if with_models:
+            with timer.stage("figures and report"):
+                render(staging, run_manifest, cfg, {})
+        rundir.write_json(run_manifest, staging / "manifest.json")
+    log.info("wrote %s", inputs.display_path(target, loaded.root))
+    return target
+
+
+def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_labels: dict[str, dict[int, str]]) -> None:
+    """Labels, topics.md, figures and reports of a run directory, from its saved tables only."""
+    run = rundir.load_tables(folder, run_manifest)
+    labels, topics, labelled = {}, {}, {}
+    for name, model in run.models.items():
+        labels[name] = topic_labels(model.topic_terms, custom_labels.get(name))
+        vocabulary, topic_term = model.topic_term()
+        topics[name] = topic_tables.topics_overview(topic_term, vocabulary, labels[name], cfg.tables.frex_weight)
+        rundir.write_text(topic_tables.topics_markdown(name, model.metrics["backend"], model.metrics["seed"],
+                                                       topics[name]), model.folder / "topics.md")
+        emphasis = {table_name: frame.assign(topic_label=frame.topic.map(labels[name])) if "topic_label" in frame
+                    else frame for table_name, frame in model.emphasis.items()}
+        for table_name, frame in emphasis.items():
+            rundir.write_table(frame, schemas.emphasis_schema(table_name),
+                               folder / "emphasis" / name / f"{table_name}.csv")
+        diagnostics_table = model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
+        rundir.write_table(diagnostics_table, schemas.TOPIC_DIAGNOSTICS, model.folder / "topic_diagnostics.csv")
+        labelled[name] = dataclasses.replace(model, emphasis=emphasis, topic_diagnostics=diagnostics_table)
+    figures = catalogue(labelled, run.alignment, labels, cfg)
+    png = rundir.draw_figures(figures, folder / "figures", cfg.figures.dpi)
+    blocks = outline(dataclasses.replace(run, models=labelled), cfg, labels, topics, figures)
+    rundir.write_text(to_markdown(blocks), folder / "report.md")
+    rundir.write_text(to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")
+
+
+def relabel(run_dir: Path, labels_file: Path | None) -> Path:
+    """Re-renders a run's labelled tables, figures and reports; never refits or changes numbers."""
+    if not (run_dir / "manifest.json").is_file():
+        raise InputError(f"{run_dir} is not a run directory (no manifest.json)")
+    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")))
+    custom: dict[str, dict[int, str]] = {}
+    labels_meta = None
+    if labels_file is not None:
+        if not labels_file.is_file():
+            raise ConfigError(f"labels file not found: {labels_file}")
+        data = labels_file.read_bytes()
+        try:
+            parsed = yaml.safe_load(data.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"labels file {labels_file}: not valid YAML ({exc})") from None
+        custom = validate_labels(parsed, {m.name: m.k for m in cfg.models})
+        labels_meta = {"file": labels_file.as_posix(), "sha256": sha256_bytes(data)}
+    run_manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    run_manifest["labels"] = labels_meta
+    with rundir.staged_directory(run_dir) as staging:
+        rundir.copy_tree(run_dir, staging)
+        rundir.write_json(run_manifest, staging / "manifest.json")
+        render(staging, run_manifest, cfg, custom)
+    log.info("re-rendered %s%s", run_dir, f" with labels from {labels_file}" if labels_file else "")
+    return run_dir
+
+
+def _counted(results: Iterator[Any], progress: Any, as_line: Callable[[Any], str]) -> Iterator[str]:
+    for result in results:
+        progress.update()
+        yield as_line(result)
+
+
+def run_sweep(loaded: LoadedConfig) -> Path:
+    """Fits the sweep grid in parallel, streaming one row per fit; a rerun resumes it."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    cfg = loaded.config
+    timer = StageTimer()
+    data = prepared(loaded, ingested(loaded, timer)[1], timer)
+    for index, k in enumerate(cfg.sweep.k_values()):
+        check_k(sweep.model_config(cfg, cfg.sweep.backends[0], k), index, len(data.units), len(data.matrices.vocabulary))
+    data_key = sweep.data_key(cfg, data.normalization["cache_key"])
+    folder = loaded.resolve(cfg.run.output_dir) / cfg.run.name / "sweep"
+    results_path = folder / "results.csv"
+    previous = results_path.read_text(encoding="utf-8") if results_path.is_file() else ""
+    done, discarded = sweep.read_results(previous, data_key)
+    if discarded:
+        log.warning("sweep: %d rows of %s discarded (interrupted write or other data/settings)", discarded,
+                    inputs.display_path(results_path, loaded.root))
+    rundir.write_text(",".join(sweep.RESULT_COLUMNS) + "\n" + "".join(sweep.csv_row(r) for r in done.to_dict("records")),
+                      results_path)
+    finished = set(zip(done.backend, done.k, done.seed))
+    grid = sweep.jobs(cfg)
+    todo = [job for job in grid if job.key not in finished]
+    log.info("sweep: %d fits in the grid, %d already done, %d to run", len(grid), len(finished), len(todo))
+    with timer.stage("sweep fits"), tqdm(total=len(grid), initial=len(finished), desc="sweep", unit="fit",
+                                         disable=None) as progress:
+        stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered")(
+            delayed(sweep.run_job)(job, cfg, data.matrices, data.tokens, data_key) for job in todo)
+        rundir.append_lines(_counted(stream, progress, sweep.csv_row), results_path)
+    results, _ = sweep.read_results(results_path.read_text(encoding="utf-8"), data_key)
+    summary = sweep.summarise(results)
+    suggestions = sweep.suggest_k(summary, cfg.sweep.stability_threshold)
+    rundir.write_sweep(folder, summary, {
+        "rule": " ".join(sweep.suggest_k.__doc__.split("\n\n")[0].split()),
+        "stability_threshold": cfg.sweep.stability_threshold, "suggestions": suggestions,
+    }, model_selection_figure(summary, cfg.figures, cfg.evaluate.diversity_top_n), cfg.figures.dpi)
+    for backend, suggestion in suggestions.items():
+        print(f"suggested k for {backend}: {suggestion['k']} ({suggestion['reason']})")
+    log.info("wrote %s", inputs.display_path(folder, loaded.root))
+    return folder
