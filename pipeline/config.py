@@ -20,7 +20,7 @@ from pydantic import Field, SerializeAsAny, ValidationError, WrapValidator, fiel
 from pydantic_core import PydanticCustomError
 
 from pipeline.errors import ConfigError
-from pipeline.models import BACKENDS
+from pipeline.models import BACKENDS, DEFAULT_MODELS
 from pipeline.readers import READERS
 from pipeline.readers.scio import ScioConfig
 from pipeline.readers.turn_rows import ColumnsConfig
@@ -197,7 +197,7 @@ class SweepConfig(Section):
 
     k: tuple[int, ...] | KRange = KRange(start=4, stop=16, step=2)
     seeds: int = Field(3, ge=1)
-    backends: tuple[str, ...] = Field(("gensim_lda", "sklearn_nmf"), min_length=1)
+    backends: tuple[str, ...] = Field(tuple(m["backend"] for m in DEFAULT_MODELS), min_length=1)
     n_jobs: int | None = Field(None, ge=1)
     stability_threshold: float = Field(0.5, ge=0, le=1)
 
@@ -211,8 +211,7 @@ class SweepConfig(Section):
 
 
 def _default_models() -> tuple[ModelSection, ...]:
-    return tuple(BACKENDS[m["backend"]].config.model_validate(m) for m in (
-        {"name": "lda", "backend": "gensim_lda", "k": 8}, {"name": "nmf", "backend": "sklearn_nmf", "k": 8}))
+    return tuple(BACKENDS[m["backend"]].config.model_validate(m) for m in DEFAULT_MODELS)
 
 
 class Config(Section):

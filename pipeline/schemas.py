@@ -61,8 +61,8 @@ class Schema:
         if keys.isna().any(axis=None) or (keys.astype(str) == "").any(axis=None):
             raise SchemaError(f"{place}: key {', '.join(self.key)} is missing in some rows")
         if keys.duplicated().any():
-            raise SchemaError(f"{place}: key {', '.join(self.key)} repeats "
-                              f"(first: {tuple(keys[keys.duplicated()].iloc[0])})")
+            first = ", ".join(map(str, keys[keys.duplicated()].iloc[0]))
+            raise SchemaError(f"{place}: key {', '.join(self.key)} repeats (first: {first})")
         return frame
 
     def read_csv(self, path: Path, where: str = "") -> pd.DataFrame:

@@ -9,6 +9,7 @@ per finished job, so an interrupted sweep keeps its work and a rerun resumes it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import Config, validate
+from pipeline.config import Config
 from pipeline.diagnostics import (
     COHERENCE_MEASURES,
     coherence,
@@ -27,8 +28,7 @@ from pipeline.diagnostics import (
     match_topics,
     topic_diversity,
 )
-from pipeline.models import BACKENDS, fit_model
-from pipeline.provenance import sha256_bytes
+from pipeline.models import BACKENDS, Backend, fit_model
 from pipeline.sections import ModelSection
 from pipeline.seeds import derive_seed
 from pipeline.term_measures import top_terms
@@ -55,32 +55,33 @@ def jobs(cfg: Config) -> list[Job]:
 
 def data_key(cfg: Config, normalization_key: str) -> str:
     """Names the data and settings a results row belongs to: rows of another key are not mixed in."""
-    settings = json.dumps([normalization_key, cfg.run.seed, [model_config(cfg, b, 2).params.model_dump()
+    settings = json.dumps([normalization_key, cfg.run.seed, [model_config(cfg, BACKENDS[b], 2).params.model_dump()
                                                             for b in cfg.sweep.backends],
                            cfg.evaluate.model_dump()], sort_keys=True)
-    return sha256_bytes(settings.encode("utf-8"))[:16]
+    return hashlib.sha256(settings.encode("utf-8")).hexdigest()[:16]
 
 
-def model_config(cfg: Config, backend: str, k: int) -> ModelSection:
+def model_config(cfg: Config, backend: Backend, k: int) -> ModelSection:
     """The config's own model of this backend (its params) at k, else the backend's defaults."""
-    own = next((m for m in cfg.models if m.backend == backend), None)
+    own = next((m for m in cfg.models if m.backend == backend.name), None)
     params = own.params.model_dump() if own else {}
-    return validate({"models": [{"name": f"{backend}_k{k}", "backend": backend, "k": k, "params": params}]}).models[0]
+    return backend.config.model_validate({"name": f"{backend.name}_k{k}", "backend": backend.name, "k": k,
+                                          "params": params})
 
 
-def run_job(job: Job, cfg: Config, matrices: Matrices, texts: list[list[str]], data_key: str) -> dict[str, Any]:
+def run_job(job: Job, backend: Backend, cfg: Config, matrices: Matrices, texts: list[list[str]],
+            data_key: str) -> dict[str, Any]:
     """Fits one grid point and measures it (runs in a worker process)."""
-    model_cfg = model_config(cfg, job.backend, job.k)
+    model_cfg = model_config(cfg, backend, job.k)
     seed = derive_seed(cfg.run.seed, "sweep", job.backend, str(job.k), str(job.seed_index))
     ids = [str(i) for i in range(len(texts))]
     heldout = float("nan")
-    heldout_likelihood = BACKENDS[job.backend].heldout_log_perplexity
-    if heldout_likelihood:
+    if backend.heldout_log_perplexity:
         held, training = heldout_split(len(texts), cfg.evaluate.heldout_share, seed)
-        result = fit_model(model_cfg, seed, matrices.subset(training), [ids[i] for i in training])
-        heldout = heldout_likelihood(result.native, matrices.subset(held))
+        result = fit_model(model_cfg, seed, matrices.subset(training), [ids[i] for i in training], backend)
+        heldout = backend.heldout_log_perplexity(result.native, matrices.subset(held))
     else:
-        result = fit_model(model_cfg, seed, matrices, ids)
+        result = fit_model(model_cfg, seed, matrices, ids, backend)
     top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.coherence_top_n)
     scores = {m: float(np.mean(coherence(top, texts, matrices.dictionary, m))) for m in COHERENCE_MEASURES}
     return {

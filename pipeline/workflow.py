@@ -174,7 +174,8 @@ def evaluate_model(model_cfg: Any, result: TopicModelResult, data: Prepared, ref
 
     units, tokens, matrices = data.units, data.tokens, data.matrices
     n_tokens = np.array([len(t) for t in tokens], dtype=float)
-    heldout_likelihood = BACKENDS[model_cfg.backend].heldout_log_perplexity
+    backend = BACKENDS[model_cfg.backend]
+    heldout_likelihood = backend.heldout_log_perplexity
     heldout, training = heldout_split(len(tokens), cfg.evaluate.heldout_share, result.seed)
     # Refits with other seeds (stability) and the held-out fit are independent: fit them in parallel.
     fits = [(derive_seed(result.seed, "stability", str(i)), matrices, result.unit_ids)
@@ -182,7 +183,7 @@ def evaluate_model(model_cfg: Any, result: TopicModelResult, data: Prepared, ref
     if heldout_likelihood:
         fits.append((result.seed, matrices.subset(training), [result.unit_ids[i] for i in training]))
     fitted = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1) if fits else 1)(
-        delayed(fit_model)(model_cfg, seed, subset, ids) for seed, subset, ids in fits)
+        delayed(fit_model)(model_cfg, seed, subset, ids, backend) for seed, subset, ids in fits)
     refits = fitted[:-1] if heldout_likelihood else fitted
     refit_top = [top_terms(r.topic_term, r.vocabulary, cfg.evaluate.stability_top_n) for r in refits]
     table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top, tokens,
@@ -322,7 +323,8 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     timer = StageTimer()
     data = prepared(loaded, ingested(loaded, timer)[1], timer)
     for index, k in enumerate(cfg.sweep.k_values()):
-        check_k(sweep.model_config(cfg, cfg.sweep.backends[0], k), index, len(data.units), len(data.matrices.vocabulary))
+        check_k(sweep.model_config(cfg, BACKENDS[cfg.sweep.backends[0]], k), index, len(data.units),
+                len(data.matrices.vocabulary))
     data_key = sweep.data_key(cfg, data.normalization["cache_key"])
     folder = loaded.resolve(cfg.run.output_dir) / cfg.run.name / "sweep"
     results_path = folder / "results.csv"
@@ -340,7 +342,8 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     with timer.stage("sweep fits"), tqdm(total=len(grid), initial=len(finished), desc="sweep", unit="fit",
                                          disable=None) as progress:
         stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered")(
-            delayed(sweep.run_job)(job, cfg, data.matrices, data.tokens, data_key) for job in todo)
+            delayed(sweep.run_job)(job, BACKENDS[job.backend], cfg, data.matrices, data.tokens, data_key)
+            for job in todo)
         rundir.append_lines(_counted(stream, progress, sweep.csv_row), results_path)
     results, _ = sweep.read_results(results_path.read_text(encoding="utf-8"), data_key)
     summary = sweep.summarise(results)

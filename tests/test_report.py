@@ -102,3 +102,54 @@ def test_plain_reading_of_a_contrast():
     assert plain_reading(fewer, "year", "X", CompareConfig()) == (
         "Answers with year 2021 give topic 'X' 0.10 less of their content than those with year 2023 "
         "(95% CI 0.08 to 0.33; BH q = 0.012). Caution: one side has only 2 answer(s).")
+
+
+def figure_texts(figure) -> str:
+    import matplotlib.pyplot as plt
+    import matplotlib.text
+
+    texts = " ".join(t.get_text() for t in figure.findobj(matplotlib.text.Text))
+    plt.close(figure)
+    return texts
+
+
+def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_runs):
+    """Interval level, small-group threshold and diversity top-n, changed in the config, change
+    every caption, axis label and report sentence that mentions them."""
+    from pipeline.config import validate
+    from pipeline.figures import catalogue, model_selection_figure
+    from pipeline.labels import topic_labels
+    from pipeline.rundir import load_run
+
+    config = str(default_runs.parent / "configs" / "default.yaml")
+    assert main(["run", config, "-q", "--set", "run.name=levels", "--set", "compare.bootstrap.level=0.9",
+                 "--set", "compare.min_answers=2", "--set", "evaluate.diversity_top_n=10",
+                 "--set", "evaluate.stability_top_n=8"]) == 0
+    before = (default_runs / "a" / "report.md").read_text()
+    after = (default_runs / "levels" / "report.md").read_text()
+    for old, new in (("95% cluster-bootstrap interval", "90% cluster-bootstrap interval"),
+                     ("fewer than 3 answers", "fewer than 2 answers"),
+                     ("Topic diversity (top 25)", "Topic diversity (top 10)"),
+                     ("top-10 Jaccard", "top-8 Jaccard")):
+        assert old in before and old not in after and new in after, old
+    assert "95%" not in after
+
+    run = load_run(default_runs / "levels")
+    cfg = validate(run.config)
+    labels = {name: topic_labels(model.topic_terms) for name, model in run.models.items()}
+    texts = {spec.stem: figure_texts(spec.function(*spec.arguments))
+             for spec in catalogue(run.models, run.alignment, labels, cfg)}
+    assert "90% cluster-bootstrap interval" in texts["emphasis_speaker_nmf"]
+    assert not any("95%" in text for text in texts.values())
+    summary = pd.DataFrame({"backend": ["b"], "k": [4], "stability": [0.5],
+                            **{f"{m}_{s}": [0.1] for m in ("c_v", "c_npmi", "diversity", "heldout_log_perplexity")
+                               for s in ("mean", "min", "max")}})
+    assert "Topic diversity (top 10)" in figure_texts(model_selection_figure(summary, cfg.figures, 10))
+
+
+def test_caution_follows_the_configured_minimum_of_answers():
+    row = pd.Series({"diff": 0.2, "ci_low": 0.1, "ci_high": 0.3, "q_bh": 0.01, "group_a": "A", "group_b": "B",
+                     "n_answers_a": 2, "n_answers_b": 5})
+    assert "Caution: one side has only 2 answer(s)." in plain_reading(row, "speaker", "X", CompareConfig())
+    assert "Caution" not in plain_reading(row, "speaker", "X", CompareConfig(min_answers=2))
+    assert "90% CI" in plain_reading(row, "speaker", "X", CompareConfig(bootstrap={"level": 0.9}))

@@ -112,10 +112,15 @@ def _rows_to_simplex(matrix: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return normalised, zero.tolist()
 
 
-def fit_model(cfg: Any, seed: int, matrices: Matrices, unit_ids: list[str]) -> TopicModelResult:
-    """Fits the backend ``cfg.backend`` names and returns its result as plain arrays."""
+def fit_model(cfg: Any, seed: int, matrices: Matrices, unit_ids: list[str],
+              backend: Backend | None = None) -> TopicModelResult:
+    """Fits the backend ``cfg.backend`` names and returns its result as plain arrays.
+
+    ``backend`` (the record itself) is passed by callers that fit in worker processes, which
+    need not have the caller's registrations.
+    """
     start = time.perf_counter()
-    fit = BACKENDS[cfg.backend].fit(cfg, seed, matrices)
+    fit = (backend or BACKENDS[cfg.backend]).fit(cfg, seed, matrices)
     seconds = time.perf_counter() - start
     topic_term, dead_topics = _rows_to_simplex(np.asarray(fit.topic_term, dtype=np.float64))
     if dead_topics:
