@@ -93,7 +93,15 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
         work = Path(tmp)
         jobs = [("bundled", "bundled", [str(config), "--set", f"run.output_dir={work / 'outputs'}",
                                         "--set", "run.name=bundled"])]
-        sliced_lines = slices(gzip.decompress(scale.read_bytes()).decode("utf-8").splitlines(), sizes)
+        try:
+            scale_text = gzip.decompress(scale.read_bytes()).decode("utf-8")
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise InputError(f"bench: --scale {scale} is not a gzip file of UTF-8 JSONL ({exc})") from None
+        try:
+            sliced_lines = slices(scale_text.splitlines(), sizes)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"bench: --scale {scale}: every line must be a JSON object with a briefing_id "
+                             f"({type(exc).__name__}: {exc})") from None
         for size in sizes:
             name = "scale-" + size.rstrip("%")
             sliced = work / f"{name}.jsonl"

@@ -1,14 +1,19 @@
 """Command line: ``python -m pipeline {run,ingest,validate,sweep,bench,report} ...``.
 
-Argument parsing and dispatch only; the work is in ``workflow`` (and ``bench``). Problems with
-the config or inputs print one line (``error: ...``) and exit with code 2.
+Argument parsing and dispatch only; the work is in ``workflow`` (and ``bench``). This is the
+one error boundary: a problem with the config, the inputs, the run directory or the machine
+(disk full, read-only, I/O error) prints one line (``error: ...``) and exits with code 2; an
+interrupt (SIGINT, SIGTERM) stops the worker processes, leaves the previous run as it was and
+exits with 130 or 143. Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -67,14 +72,59 @@ def _dispatch(args: argparse.Namespace) -> None:
             workflow.execute(loaded)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup on the way out runs."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _stop_workers() -> None:
+    """Kills the worker processes of joblib's pool, which would otherwise outlive us for a while."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=False, kill_workers=True)
+
+
+_ADVICE = {errno.ENOSPC: "free some disk space", errno.EROFS: "choose a writable run.output_dir",
+           errno.EACCES: "check the permissions", errno.ENAMETOOLONG: "choose a shorter name"}
+
+
+def environment_error(exc: OSError) -> str:
+    """One line for a failure of the machine: what failed, on which file, and what to do."""
+    where = f" {exc.filename}" if exc.filename else ""
+    advice = _ADVICE.get(exc.errno, "check the file and the disk")
+    return f"{exc.strerror or exc}{':' if where else ''}{where} ({advice})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Our progress at INFO; libraries (gensim logs every pass at INFO) only at WARNING.
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    # SIGTERM handling needs the main thread (a notebook or test may call main() from another).
+    previous_handler = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
         _dispatch(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {environment_error(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        _stop_workers()
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        print(f"error: interrupted by {name}; nothing was written in place of the previous run", file=sys.stderr)
+        return 128 + (signal.SIGTERM if name == "SIGTERM" else signal.SIGINT)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return 0

@@ -13,10 +13,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import Field, SerializeAsAny, ValidationError, WrapValidator, field_validator
+from pydantic import Field, SerializeAsAny, ValidationError, WrapValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from pipeline.errors import ConfigError
@@ -31,7 +31,7 @@ Kind = Literal["statement", "question", "answer", "procedural", "unknown"]
 
 
 class RunConfig(Section):
-    name: str = Field("default", pattern=NAME_PATTERN)
+    name: str = Field("default", pattern=NAME_PATTERN, max_length=100)
     output_dir: str = "outputs"
     seed: int = Field(20210301, ge=0, le=2**32 - 1)
 
@@ -89,6 +89,9 @@ class VocabularyConfig(Section):
     keep_n: int | None = Field(None, ge=1)
 
 
+TOKEN_PROBE = "The industry grew 5% in 2021, the minister said."
+
+
 class NormalizeConfig(Section):
     token_pattern: str = r"[a-z0-9]+(?:[-'][a-z0-9]+)*"
     aliases: dict[str, str] = Field(default_factory=dict)
@@ -102,8 +105,13 @@ class NormalizeConfig(Section):
 
     @field_validator("token_pattern")
     @classmethod
-    def _regex(cls, value: str) -> str:
-        return check_regex(value)
+    def _tokenises(cls, value: str) -> str:
+        compiled = re.compile(check_regex(value))
+        if compiled.groups:
+            raise ValueError("a token pattern may not capture groups: write (?:...) instead of (...)")
+        if not compiled.findall(TOKEN_PROBE.lower()) and not compiled.findall(TOKEN_PROBE):
+            raise ValueError(f"the pattern finds no token in {TOKEN_PROBE!r}")
+        return value
 
 
 def _backend_config(value: Any, handler) -> ModelSection:
@@ -127,30 +135,43 @@ ModelConfig = SerializeAsAny[Annotated[ModelSection, WrapValidator(_backend_conf
 
 
 class TablesConfig(Section):
-    top_n: int = Field(20, ge=1)
+    top_n: int = Field(20, ge=1, le=1000)
     frex_weight: float = Field(0.5, ge=0, le=1)
     relevance_lambda: float = Field(0.6, ge=0, le=1)
-    representative_n: int = Field(5, ge=1)
+    representative_n: int = Field(5, ge=1, le=1000)
 
 
 GroupColumn = Literal["speaker", "year", "position", "conference_id", "question_outlet", "kind"]
 
 
 class BootstrapConfig(Section):
-    replicates: int = Field(2000, ge=100)
+    replicates: int = Field(2000, ge=100, le=100_000)
     level: float = Field(0.95, gt=0.5, lt=1)
 
 
 class CompareConfig(Section):
     """Emphasis comparisons: groups, cluster bootstrap over answers, contrasts."""
 
-    by: tuple[GroupColumn | tuple[GroupColumn, GroupColumn], ...] = ("speaker", "year", ("speaker", "year"))
+    by: tuple[str | tuple[str, ...], ...] = ("speaker", "year", ("speaker", "year"))
     weight_by_tokens: bool = False
     bootstrap: BootstrapConfig = BootstrapConfig()
-    permutations: int = Field(5000, ge=100)
+    permutations: int = Field(5000, ge=100, le=1_000_000)
     min_answers: int = Field(3, ge=1)
     significance: float = Field(0.05, gt=0, lt=1)
     contrasts: dict[str, dict[GroupColumn, tuple[str | int, str | int]]] = Field(default_factory=dict)
+
+    @field_validator("by")
+    @classmethod
+    def _groupings(cls, value: tuple) -> tuple:
+        known = get_args(GroupColumn)
+        for index, grouping in enumerate(value):
+            columns = (grouping,) if isinstance(grouping, str) else grouping
+            if not 1 <= len(columns) <= 2:
+                raise ValueError(f"grouping {index} has {len(columns)} columns; a grouping is one column or a pair")
+            for column in columns:
+                if column not in known:
+                    raise ValueError(f"grouping {index}: unknown column {column!r} (known: {', '.join(known)})")
+        return value
 
     @field_validator("contrasts")
     @classmethod
@@ -164,11 +185,11 @@ class CompareConfig(Section):
 
 
 class FiguresConfig(Section):
-    column_width: float = Field(3.5, gt=1)  # inches, one paper column
-    page_width: float = Field(7.0, gt=2)  # inches, full text width
-    dpi: int = Field(200, ge=72)
-    top_terms: int = Field(8, ge=3)
-    max_groups: int = Field(10, ge=2)
+    column_width: float = Field(3.5, gt=1, le=20)  # inches, one paper column
+    page_width: float = Field(7.0, gt=2, le=40)  # inches, full text width
+    dpi: int = Field(200, ge=72, le=1200)
+    top_terms: int = Field(8, ge=3, le=50)
+    max_groups: int = Field(10, ge=2, le=50)
 
 
 class EvaluateConfig(Section):
@@ -177,16 +198,22 @@ class EvaluateConfig(Section):
     coherence_top_n: int = Field(10, ge=2)
     diversity_top_n: int = Field(25, ge=1)
     heldout_share: float = Field(0.1, gt=0, lt=0.5)
-    stability_seeds: int = Field(5, ge=1)
+    stability_seeds: int = Field(5, ge=1, le=100)
     stability_top_n: int = Field(10, ge=2)
     alignment_threshold: float = Field(0.5, ge=0, le=1)
-    n_jobs: int | None = Field(None, ge=1)
+    n_jobs: int | None = Field(None, ge=1, le=256)
 
 
 class KRange(Section):
     start: int = Field(ge=2)
     stop: int = Field(ge=2)
     step: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "KRange":
+        if self.stop < self.start:
+            raise ValueError(f"stop ({self.stop}) is below start ({self.start}): the range of k is empty")
+        return self
 
     def values(self) -> tuple[int, ...]:
         return tuple(range(self.start, self.stop + 1, self.step))
@@ -196,10 +223,23 @@ class SweepConfig(Section):
     """A grid over k, seeds and backends for ``python -m pipeline sweep``."""
 
     k: tuple[int, ...] | KRange = KRange(start=4, stop=16, step=2)
-    seeds: int = Field(3, ge=1)
+    seeds: int = Field(3, ge=1, le=100)
     backends: tuple[str, ...] = Field(tuple(m["backend"] for m in DEFAULT_MODELS), min_length=1)
-    n_jobs: int | None = Field(None, ge=1)
+    n_jobs: int | None = Field(None, ge=1, le=256)
     stability_threshold: float = Field(0.5, ge=0, le=1)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _grid(cls, value: Any) -> Any:
+        """A range ``{start, stop, step}`` or a non-empty list of k, each at least 2."""
+        if isinstance(value, dict):
+            return KRange.model_validate(value)
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError("list at least one k")
+            if not all(isinstance(k, int) and k >= 2 for k in value):
+                raise ValueError(f"each k must be a whole number of at least 2 (got {list(value)})")
+        return value
 
     @field_validator("backends")
     @classmethod
@@ -302,6 +342,32 @@ def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(data: bytes, where: str) -> Any:
+    """YAML from a file's bytes; a file that is not UTF-8 or not valid YAML (or gives a key
+    twice) is a ``ConfigError`` naming ``where``."""
+    try:
+        return yaml.load(data.decode("utf-8-sig"), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                          "re-save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({_first_line(exc)})") from None
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
@@ -326,10 +392,7 @@ def load_config(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config {path}: not valid YAML ({_first_line(exc)})") from None
+    data = read_yaml(path.read_bytes(), f"config {path}")
     data = {} if data is None else data
     for override in overrides:
         if not isinstance(data, dict):

@@ -102,6 +102,10 @@ def group_shares(
     table: pd.DataFrame, columns: Sequence[str], share_columns: list[str], cfg: CompareConfig, rng: np.random.Generator
 ) -> pd.DataFrame:
     """One row per group and topic: share, bootstrap interval, counts, small-group flag."""
+    known = table[list(columns)].notna().all(axis=1) & (table[list(columns)].astype(str) != "").all(axis=1)
+    table = table[known]  # units with no value in a grouping column (an undated conference) are left out
+    if table.empty:
+        return pd.DataFrame(columns=GROUP_COLUMNS)
     weights = _weights(table, cfg)
     labels = _group_labels(table, columns)
     rows = []
@@ -129,7 +133,7 @@ def check_contrasts(table: pd.DataFrame, cfg: CompareConfig) -> None:
     """Every contrast names values that exist, else a one-line error listing the known ones."""
     for name, spec in cfg.contrasts.items():
         ((column, values),) = spec.items()
-        known = sorted({_key(v) for v in table[column]})
+        known = sorted({_key(v) for v in table[column].dropna()})
         for value in values:
             if _key(value) not in known:
                 raise ConfigError(

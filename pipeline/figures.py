@@ -282,20 +282,20 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels:
     specs: list[FigureSpec] = []
     for index, (name, model) in enumerate(models.items()):
         emphasis, topic_labels = model.emphasis, labels[name]
-        if index == 0:
+        if index == 0 and not emphasis["design_counts"].empty:
             specs.append(FigureSpec("corpus_overview", "Modelled units per speaker and year.", "",
                                     corpus_overview_figure, (emphasis["design_counts"], figures_cfg)))
         specs.append(FigureSpec(f"top_terms_{name}", f"Top terms per topic, model {name}.", name,
                                 top_terms_figure, (model.topic_terms, topic_labels, figures_cfg)))
-        if "by_speaker" in emphasis:
+        if not emphasis.get("by_speaker", pd.DataFrame()).empty:
             specs.append(FigureSpec(
                 f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name} (hollow: fewer than "
                 f"{compare.min_answers} answers).", name,
                 emphasis_dot_figure, (emphasis["by_speaker"], topic_labels, figures_cfg, compare.bootstrap.level)))
-        if "by_year" in emphasis:
+        if not emphasis.get("by_year", pd.DataFrame()).empty:
             specs.append(FigureSpec(f"emphasis_year_{name}", f"Topic shares by year, model {name}.",
                                     name, emphasis_year_figure, (emphasis["by_year"], topic_labels, figures_cfg)))
-        if "by_speaker_year" in emphasis:
+        if not emphasis.get("by_speaker_year", pd.DataFrame()).empty:
             specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}.",
                                     name, heatmap_figure, (emphasis["by_speaker_year"], topic_labels, figures_cfg)))
         for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-import yaml
-
-from pipeline.config import LoadedConfig
+from pipeline.config import LoadedConfig, read_yaml
 from pipeline.errors import ConfigError, InputError
 from pipeline.speakers import Person, registry_from_records
 
@@ -21,28 +19,42 @@ def display_path(path: Path, root: Path) -> str:
 
 
 def resolve_inputs(loaded: LoadedConfig) -> tuple[list[Path], list[str]]:
-    """Input files in sorted order, and the globs that matched nothing.
+    """Input files in the order of the patterns (each glob's matches sorted), each once, and the
+    globs that matched nothing.
 
-    A literal path that does not exist is an error; a glob matching nothing is reported.
+    A pattern naming an existing file is that file, even if its name holds glob characters
+    (``t[1].txt``); otherwise a pattern with glob characters is a glob (``**`` recursive). Files
+    reached twice (two patterns, symlinks, a symlink loop under ``**``) are read once, by their
+    real path. A literal path that does not exist is an error; a glob matching nothing is
+    reported.
     """
-    files: dict[Path, None] = {}
+    files: dict[Path, Path] = {}
     unmatched: list[str] = []
     for pattern in loaded.config.corpus.inputs:
         absolute = loaded.resolve(pattern)
-        if glob.has_magic(pattern):
+        if absolute.is_file():
+            matches = [absolute]
+        elif glob.has_magic(pattern):
             matches = sorted(Path(p) for p in glob.glob(str(absolute), recursive=True) if Path(p).is_file())
             if not matches:
                 unmatched.append(pattern)
-            files.update(dict.fromkeys(matches))
-        elif absolute.is_file():
-            files[absolute] = None
         else:
             raise InputError(f"corpus.inputs: file not found: {pattern} (looked in {absolute.parent})")
-    return list(files), unmatched
+        for path in matches:
+            files.setdefault(path.resolve(), path)
+    return list(files.values()), unmatched
 
 
 def read_sources(files: list[Path], root: Path) -> list[tuple[str, bytes]]:
-    return [(display_path(path, root), path.read_bytes()) for path in files]
+    """Each file's name (relative to the project) and bytes; a failed read names the file."""
+    sources = []
+    for path in files:
+        try:
+            sources.append((display_path(path, root), path.read_bytes()))
+        except OSError as exc:
+            raise InputError(f"corpus.inputs: cannot read {display_path(path, root)}: "
+                             f"{exc.strerror or exc} (check the file and the disk)") from None
+    return sources
 
 
 def read_registry(loaded: LoadedConfig) -> dict[str, Person]:
@@ -52,11 +64,10 @@ def read_registry(loaded: LoadedConfig) -> dict[str, Person]:
     path = loaded.resolve(speakers)
     if not path.is_file():
         raise ConfigError(f"corpus.speakers: speaker registry not found: {speakers}")
+    data = read_yaml(path.read_bytes(), f"corpus.speakers: {speakers}") or {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        records = data["speakers"]
-        return registry_from_records(records)
-    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        return registry_from_records(data["speakers"])
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
             f"corpus.speakers: {speakers} must hold 'speakers:' entries with name and role ({type(exc).__name__}: {exc})"
         ) from None
@@ -68,5 +79,10 @@ def read_stopword_files(loaded: LoadedConfig) -> list[str]:
         path = loaded.resolve(name)
         if not path.is_file():
             raise ConfigError(f"normalize.stopwords.files: stopword file not found: {name}")
-        words.extend(path.read_text(encoding="utf-8").splitlines())
+        data = path.read_bytes()
+        try:
+            words.extend(data.decode("utf-8-sig").splitlines())
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"normalize.stopwords.files: {name} is not UTF-8 (byte 0x{data[exc.start]:02x} at "
+                              f"offset {exc.start}); re-save it as UTF-8") from None
     return words

@@ -8,11 +8,13 @@ of the same name.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import logging
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pipeline import schemas
-from pipeline.config import LoadedConfig
+from pipeline.config import LoadedConfig, read_yaml
 from pipeline.errors import InputError
 from pipeline.models import BACKENDS, TopicModelResult
 from pipeline.normalize import Normalized
@@ -60,10 +61,67 @@ def append_lines(lines: Iterator[str], path: Path) -> None:
             out.flush()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _leftovers(target: Path, kind: str) -> list[tuple[Path, int]]:
+    """Hidden siblings ``.NAME.<kind>-PID`` of ``target`` left by runs whose process is gone."""
+    found = []
+    for path in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            found.append((path, int(pid)))
+    return sorted(found)
+
+
+def recover(target: Path) -> None:
+    """Repairs what a killed run of this name left: restores the previous run if the process
+    died between the two renames of the swap, and removes its staging directories."""
+    for previous, _ in _leftovers(target, "previous"):
+        if target.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            previous.rename(target)
+            log.warning("restored %s: a run of this name was killed while replacing it", target.name)
+    for staging, pid in _leftovers(target, "partial"):
+        shutil.rmtree(staging, ignore_errors=True)
+        log.info("removed %s, left by an interrupted run (process %d)", staging.name, pid)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (where the platform allows it)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError):  # no pthread_sigmask, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextmanager
 def staged_directory(target: Path) -> Iterator[Path]:
-    """Yields an empty hidden sibling of ``target``; on success it replaces ``target``."""
+    """Yields an empty hidden sibling of ``target``; on success it replaces ``target``.
+
+    On any exception (an interrupt included) the staging directory is removed and ``target``
+    is left as it was. The swap's two renames run with SIGINT and SIGTERM held; a SIGKILL
+    between them is repaired by ``recover`` at the next run of the same name.
+    """
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} exists and is not a directory; remove it or choose another run.name")
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover(target)
     staging = target.parent / f".{target.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -73,10 +131,25 @@ def staged_directory(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     previous = target.parent / f".{target.name}.previous-{os.getpid()}"
-    if target.exists():
-        target.rename(previous)
-    staging.rename(target)
+    with _signals_held():
+        if target.exists():
+            target.rename(previous)
+        staging.rename(target)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def check_writable(output_dir: Path) -> None:
+    """Fails early, before any work, if runs cannot be written under ``output_dir``."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"run.output_dir: {output_dir} is a file, not a folder; choose another run.output_dir")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"run.output_dir: cannot write in {output_dir} ({exc.strerror or exc}); "
+                         "choose a writable run.output_dir") from None
 
 
 def copy_tree(source: Path, into: Path) -> None:
@@ -188,8 +261,16 @@ class ModelTables:
 
     def topic_term(self) -> tuple[list[str], np.ndarray]:
         """The vocabulary and the k x V topic-term matrix (rows sum to 1)."""
-        vocabulary = (self.folder / "vocabulary.txt").read_text(encoding="utf-8").splitlines()
-        return vocabulary, np.load(self.folder / "topic_term.npy", allow_pickle=False)
+        try:
+            vocabulary = (self.folder / "vocabulary.txt").read_text(encoding="utf-8").splitlines()
+            matrix = np.load(self.folder / "topic_term.npy", allow_pickle=False)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"model {self.name}: topic_term.npy or vocabulary.txt is missing or damaged "
+                              f"({' '.join(str(exc).split())}); rerun the config to rebuild the run") from None
+        if matrix.shape != (self.k, len(vocabulary)):
+            raise SchemaError(f"model {self.name}: topic_term.npy is {matrix.shape}, expected ({self.k}, "
+                              f"{len(vocabulary)}) from metrics.json and vocabulary.txt")
+        return vocabulary, matrix
 
 
 @dataclass
@@ -211,7 +292,16 @@ def _read_json(path: Path, root: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SchemaError(f"{path.relative_to(root)}: cannot be read ({' '.join(str(exc).split())})") from None
+        raise SchemaError(f"{root}: {path.relative_to(root).as_posix()} cannot be read "
+                          f"({' '.join(str(exc).split())}); rerun the config to rebuild the run") from None
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A run directory's manifest, or ``SchemaError`` if it is damaged."""
+    manifest = _read_json(path / "manifest.json", path)
+    if not isinstance(manifest, dict):
+        raise SchemaError(f"{path}: manifest.json does not hold a manifest; rerun the config to rebuild the run")
+    return manifest
 
 
 def _table(schema: Schema, path: Path, root: Path) -> pd.DataFrame:
@@ -227,8 +317,12 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
     models = {}
     for folder in sorted((path / "models").glob("*")) if (path / "models").is_dir() else []:
         emphasis_folder = path / "emphasis" / folder.name
+        metrics = _read_json(folder / "metrics.json", path)
+        if not isinstance(metrics, dict) or {"k", "backend", "seed"} - set(metrics):
+            raise SchemaError(f"{path}: models/{folder.name}/metrics.json lacks k, backend or seed; "
+                              "rerun the config to rebuild the run")
         models[folder.name] = ModelTables(
-            name=folder.name, folder=folder, metrics=_read_json(folder / "metrics.json", path),
+            name=folder.name, folder=folder, metrics=metrics,
             **{name: _table(schema, folder / f"{name}.csv", path) for name, schema in schemas.MODEL_TABLES.items()},
             emphasis={p.stem: _table(schemas.emphasis_schema(p.stem), p, path)
                       for p in sorted(emphasis_folder.glob("*.csv"))},
@@ -238,7 +332,7 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
         raise SchemaError(f"{path}: config.yaml is missing")
     return Run(
         path=path,
-        config=yaml.safe_load(config.read_text(encoding="utf-8")),
+        config=read_yaml(config.read_bytes(), f"{path}/config.yaml"),
         manifest=manifest,
         conferences=_table(schemas.CONFERENCES, corpus / "conferences.csv", path),
         turns=_table(schemas.TURNS, corpus / "turns.csv", path),
@@ -264,4 +358,4 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     if not (path / "manifest.json").is_file():
         raise InputError(f"{path} is not a run directory (no manifest.json); run `python -m pipeline run CONFIG` first")
-    return load_tables(path, _read_json(path / "manifest.json", path))
+    return load_tables(path, read_manifest(path))

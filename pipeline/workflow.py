@@ -8,7 +8,6 @@ arguments and calls ``execute``, ``relabel`` or ``sweep``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pipeline import inputs, rundir, schemas, sweep, topic_tables
-from pipeline.config import Config, LoadedConfig, validate
+from pipeline.config import Config, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import aligned_with, alignment, diagnostics, heldout_split, jaccard_matrix, match_topics
 from pipeline.emphasis import check_contrasts, contrasts, emphasis_tables, robustness
 from pipeline.errors import ConfigError, InputError
@@ -111,10 +109,23 @@ def _normalized(loaded: LoadedConfig, units: pd.DataFrame, timer: StageTimer) ->
 
 def prepared(loaded: LoadedConfig, corpus: Corpus, timer: StageTimer) -> Prepared:
     """Selected, normalised (units left empty are dropped and counted) and vectorised units."""
-    selected = select_units(corpus.turns, corpus.paragraphs, loaded.config.corpus.units)
+    rules = loaded.config.corpus.units
+    selected = select_units(corpus.turns, corpus.paragraphs, rules)
+    if selected.empty:
+        raise InputError(
+            f"no units to model: no {rules.level} of a turn with role {' or '.join(rules.roles)} and kind "
+            f"{' or '.join(rules.kinds)} has corpus.units.min_words = {rules.min_words} words or more "
+            "(lower min_words, or check roles and kinds in corpus/turns.csv of `python -m pipeline ingest`)")
     normalized, cache = _normalized(loaded, selected, timer)
     nonempty = [i for i, tokens in enumerate(normalized.tokens) if tokens]
+    if not nonempty:
+        raise InputError(f"no units to model: all {len(selected)} selected units are empty after normalisation "
+                         "(check normalize.token_pattern, the stopwords and normalize.vocabulary)")
     units = selected.iloc[nonempty].reset_index(drop=True)
+    undated = int(units.year.isna().sum())
+    if undated:
+        log.warning("%d units come from undated conferences: they are modelled but left out of comparisons by "
+                    "year (corpus/conferences.csv shows which conferences have no date)", undated)
     tokens = [normalized.tokens[i] for i in nonempty]
     summary = {**normalized.report, **cache, "units_selected": len(selected), "units_modelled": len(units),
                "units_dropped_empty": len(selected) - len(units)}
@@ -228,6 +239,9 @@ def align(model_runs: list[ModelRun], threshold: float) -> tuple[list[ModelRun],
 def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
     """Runs the configured stages and writes the run directory in one atomic step."""
     cfg = loaded.config
+    target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
+    rundir.check_writable(target.parent)
+    rundir.recover(target)
     timer = StageTimer()
     sources, corpus = ingested(loaded, timer)
     data = prepared(loaded, corpus, timer) if with_models else None
@@ -240,7 +254,9 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
                               for r in model_runs}
     # Stage timings are filled in as stages end, so the manifest written last has them all.
     run_manifest = manifest(loaded, sources, timer, **sections)
-    target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
+    if not with_models and (target / "models").is_dir():
+        raise ConfigError(f"run.name: {inputs.display_path(target, loaded.root)} holds a complete run, which "
+                          "`ingest` would replace with corpus tables only; choose another run.name")
     with rundir.staged_directory(target) as staging:
         rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
         for run in model_runs:
@@ -283,22 +299,21 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
 
 def relabel(run_dir: Path, labels_file: Path | None) -> Path:
     """Re-renders a run's labelled tables, figures and reports; never refits or changes numbers."""
+    rundir.recover(run_dir)
     if not (run_dir / "manifest.json").is_file():
         raise InputError(f"{run_dir} is not a run directory (no manifest.json)")
-    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")))
+    if not (run_dir / "config.yaml").is_file():
+        raise InputError(f"{run_dir}: config.yaml is missing; the run cannot be re-rendered (rerun it)")
+    cfg = validate(read_yaml((run_dir / "config.yaml").read_bytes(), f"{run_dir}/config.yaml"))
     custom: dict[str, dict[int, str]] = {}
     labels_meta = None
     if labels_file is not None:
         if not labels_file.is_file():
             raise ConfigError(f"labels file not found: {labels_file}")
         data = labels_file.read_bytes()
-        try:
-            parsed = yaml.safe_load(data.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"labels file {labels_file}: not valid YAML ({exc})") from None
-        custom = validate_labels(parsed, {m.name: m.k for m in cfg.models})
+        custom = validate_labels(read_yaml(data, f"labels file {labels_file}"), {m.name: m.k for m in cfg.models})
         labels_meta = {"file": labels_file.as_posix(), "sha256": sha256_bytes(data)}
-    run_manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    run_manifest = rundir.read_manifest(run_dir)
     run_manifest["labels"] = labels_meta
     with rundir.staged_directory(run_dir) as staging:
         rundir.copy_tree(run_dir, staging)
@@ -320,6 +335,7 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     from tqdm import tqdm
 
     cfg = loaded.config
+    rundir.check_writable(loaded.resolve(cfg.run.output_dir))
     timer = StageTimer()
     data = prepared(loaded, ingested(loaded, timer)[1], timer)
     for index, k in enumerate(cfg.sweep.k_values()):

@@ -7,7 +7,8 @@ paragraphs and the fate of every source line), or says in a ``SkippedFile`` why 
 
 from __future__ import annotations
 
-import gzip
+import codecs
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,13 +49,48 @@ def register(reader: Reader) -> Reader:
     return reader
 
 
+# A gzip input may expand to at most this many bytes, and at most this many times its size
+# (text compresses 3 to 10 times; a "gzip bomb" of zeros a thousand times).
+MAX_EXPANDED_BYTES = 4 * 1024**3
+MAX_EXPANSION_RATIO = 100
+
+
+def gunzip(data: bytes) -> bytes:
+    """Decompresses in chunks and stops as soon as the output passes the limits above."""
+    limit = min(MAX_EXPANDED_BYTES, max(len(data), 1024**2) * MAX_EXPANSION_RATIO)
+    decompressor = zlib.decompressobj(wbits=31)
+    parts, size, pending = [], 0, data
+    while pending and not decompressor.eof:
+        chunk = decompressor.decompress(pending, 1024**2)
+        size += len(chunk)
+        if size > limit:
+            raise ValueError(f"expands to more than {limit // 1024**2} MiB ({MAX_EXPANSION_RATIO} times its size); "
+                             "decompress it yourself if it is genuine")
+        parts.append(chunk)
+        pending = decompressor.unconsumed_tail
+    if not decompressor.eof:
+        raise ValueError("the compressed stream ends early (truncated file)")
+    return b"".join(parts)
+
+
 def decode_source(source_file: str, data: bytes) -> str | SkippedFile:
-    """The file's text (gunzipped when compressed), or why it cannot be read as UTF-8 text."""
+    """The file's text (gunzipped when compressed), or why it cannot be read as text.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16 with a byte-order mark (as Windows
+    editors save "Unicode" text) are read.
+    """
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            return SkippedFile(source_file, f"damaged gzip file ({exc})")
+            data = gunzip(data)
+        except (zlib.error, ValueError) as exc:
+            return SkippedFile(source_file, f"damaged or oversized gzip file: {exc}")
+    elif source_file.endswith(".gz"):
+        return SkippedFile(source_file, "damaged gzip file: named .gz but has no gzip header")
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: judged as bytes below
     if not data.strip():
         return SkippedFile(source_file, "empty file")
     if b"\x00" in data[:8192]:

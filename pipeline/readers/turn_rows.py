@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +37,8 @@ class ColumnsConfig(Section):
     role: str | None = None
     turn_index: str | None = None
     extra: tuple[str, ...] = ()
+
+
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -48,17 +49,22 @@ class _Row:
     line_end: int
 
 
-def _csv_rows(text: str) -> tuple[list[str], Iterator[_Row]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    fieldnames = list(reader.fieldnames or [])
+# A turn may be a whole speech in one cell: allow fields far beyond the csv module's 128 KiB.
+csv.field_size_limit(2**31 - 1)
 
-    def rows() -> Iterator[_Row]:
+
+def _csv_rows(text: str, source_file: str) -> tuple[list[str], list[_Row]] | SkippedFile:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: list[_Row] = []
+    try:
+        fieldnames = list(reader.fieldnames or [])
         end = reader.line_num
         for row in reader:
             start, end = end + 1, reader.line_num
-            yield _Row(row, start, end)
-
-    return fieldnames, rows()
+            rows.append(_Row(row, start, end))
+    except csv.Error as exc:
+        return SkippedFile(source_file, f"not a readable CSV file (line {reader.line_num}: {exc})")
+    return fieldnames, rows
 
 
 def _jsonl_rows(text: str, dropped: dict[int, Disposition]) -> tuple[list[str], list[_Row]]:
@@ -87,6 +93,21 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
+def _unusable_value(values: dict[str, Any], columns: ColumnsConfig) -> str | None:
+    """The rule a row is dropped by when a mapped field holds no usable text, else None.
+
+    The text must be a string (or empty); other fields may be strings or numbers.
+    """
+    text = values.get(columns.text)
+    if text is not None and not isinstance(text, str):
+        return f"{columns.text}_not_text ({type(text).__name__})"
+    for column in (columns.speaker, columns.date, columns.conference, columns.title, columns.role,
+                   columns.turn_index, *columns.extra):
+        if column is not None and isinstance(values.get(column), (list, dict)):
+            return f"{column}_not_text ({type(values[column]).__name__})"
+    return None
+
+
 def _text(values: dict[str, Any], column: str | None) -> str:
     if column is None:
         return ""
@@ -105,7 +126,10 @@ def parse_table(
     """Parses a CSV or JSONL file of turns into one ``Page`` per conference."""
     lines: dict[int, Disposition] = {}
     if fmt == "csv":
-        fieldnames, rows = _csv_rows(text)
+        parsed = _csv_rows(text, source_file)
+        if isinstance(parsed, SkippedFile):
+            return parsed
+        fieldnames, rows = parsed
         lines[1] = Dropped("csv_header")
     else:
         fieldnames, rows = _jsonl_rows(text, lines)
@@ -120,6 +144,11 @@ def parse_table(
     groups: dict[str, list[tuple[_Row, Turn]]] = {}
     for row in rows:
         values = row.values
+        unusable = _unusable_value(values, columns)
+        if unusable:
+            for number in range(row.line_start, row.line_end + 1):
+                lines[number] = Dropped(unusable)
+            continue
         paragraphs = [
             Paragraph(" ".join(part.split()), row.line_start, row.line_end)
             for part in _PARAGRAPH_BREAK.split(_text(values, columns.text))

@@ -1,0 +1,340 @@
+"""Hostile input, damaged runs, a failing machine and interrupts: one `error:` line and exit 2
+(or a clean run where the input is legitimate), the previous run untouched, no staging
+directory or worker process left behind."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import rundir
+from pipeline.cli import main
+from tests.conftest import ROOT, make_project
+from tests.test_cli import digest
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main([*args, "-q"])
+    return code, capsys.readouterr().err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def with_previous(project, default_runs):
+    """A project whose outputs/a is a finished run (a copy of the session's default run)."""
+    shutil.copytree(default_runs / "a", project / "outputs" / "a")
+    return project
+
+
+def csv_project(project: Path, text_of_dates: dict[str, str]) -> Path:
+    """The example CSV with each conference's date replaced as given."""
+    table = pd.read_csv(ROOT / "data" / "examples" / "turns.csv", dtype=str, keep_default_na=False)
+    table["date"] = table.conference.map(text_of_dates).fillna(table.date)
+    (project / "data" / "examples").mkdir(parents=True, exist_ok=True)
+    table.to_csv(project / "data" / "examples" / "turns.csv", index=False)
+    shutil.copy(ROOT / "configs" / "csv_example.yaml", project / "configs" / "csv_example.yaml")
+    return project / "configs" / "csv_example.yaml"
+
+
+# --- Config values that cannot work: refused before any work, naming the key -------------------
+
+@pytest.mark.parametrize(("override", "names"), [
+    ("compare.bootstrap.replicates=1000000000", "compare.bootstrap.replicates: Input should be less than or equal"),
+    ("compare.permutations=1e12", "compare.permutations"),
+    ("figures.dpi=100000", "figures.dpi: Input should be less than or equal to 1200"),
+    ("sweep.k={start: 10, stop: 4}", "sweep.k: Value error, stop (4) is below start (10)"),
+    ("sweep.k=[]", "sweep.k: Value error, list at least one k"),
+    ("run.name=" + "r" * 250, "run.name: String should have at most 100 characters"),
+    ("normalize.token_pattern=([a-z]+)(\\d*)", "normalize.token_pattern: Value error, a token pattern may not capture"),
+    ("normalize.token_pattern=zzzq", "normalize.token_pattern: Value error, the pattern finds no token"),
+    ("compare.by=[outlet]", "compare.by: Value error, grouping 0: unknown column 'outlet'"),
+    ("compare.by=[[speaker, year, kind]]", "compare.by: Value error, grouping 0 has 3 columns"),
+])
+def test_values_that_cannot_work_are_refused_in_one_line(project, capsys, override, names):
+    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"), "--set", override)
+    assert code == 2 and names in one_error_line(err)
+    assert not (project / "outputs").exists()
+
+
+def test_a_key_given_twice_in_yaml_is_an_error(project, capsys):
+    config = project / "configs" / "twice.yaml"
+    config.write_text("run:\n  name: x\ncorpus:\n  units:\n    min_words: 5\n    min_words: 50\n")
+    code, err = run_cli(capsys, "validate", str(config))
+    assert code == 2 and "key 'min_words' appears twice in one mapping" in one_error_line(err)
+
+
+def test_a_latin1_stopword_file_is_named(project, capsys):
+    (project / "configs" / "stopwords" / "domain.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"))
+    assert code == 2 and "normalize.stopwords.files: configs/stopwords/domain.txt is not UTF-8" in one_error_line(err)
+
+
+# --- Data the pipeline must survive --------------------------------------------------------------
+
+@pytest.mark.parametrize("bad_date", ["2024-02-30", "yesterday", "19/01/2024"])
+def test_unparseable_dates_make_an_undated_conference_left_out_of_years(project, capsys, bad_date):
+    config = csv_project(project, {"2024-briefing": bad_date})
+    code, err = run_cli(capsys, "run", str(config))
+    assert code == 0, err
+    assert "come from undated conferences" in err
+    run = rundir.load_run(project / "outputs" / "csv_example")
+    undated = run.conferences[run.conferences.date == ""]
+    assert len(undated) == 1 and undated.date_source.tolist() == ["none"] and undated.year.isna().all()
+    by_year = run.models["nmf"].emphasis["by_year"]
+    assert not by_year.empty and "<NA>" not in set(by_year.group) and "nan" not in set(by_year.group)
+
+
+def test_a_corpus_with_no_dates_at_all_still_runs(project, capsys):
+    table = pd.read_csv(ROOT / "data" / "examples" / "turns.csv", dtype=str)
+    config = csv_project(project, dict.fromkeys(table.conference, ""))
+    code, err = run_cli(capsys, "run", str(config))
+    assert code == 0, err
+    emphasis = rundir.load_run(project / "outputs" / "csv_example").models["nmf"].emphasis
+    assert emphasis["by_year"].empty and not emphasis["by_speaker"].empty
+
+
+def test_jsonl_fields_that_are_not_text_are_dropped_by_a_named_rule(project, capsys):
+    lines = ['{"text": 42, "speaker": "A", "date": "2024-01-01"}',
+             '{"text": ["a", "b"], "speaker": "B", "date": "2024-01-01"}',
+             '{"text": null, "speaker": "C", "date": "2024-01-01"}',
+             '{"text": "Why is that?", "speaker": ["D"], "date": "2024-01-01"}',
+             '{"text": "What is the plan for chips?", "speaker": "Reporter", "date": "2024-01-01"}']
+    (project / "data" / "odd.jsonl").write_text("\n".join(lines) + "\n")
+    config = project / "configs" / "jsonl.yaml"
+    config.write_text("corpus:\n  inputs: [data/odd.jsonl]\n  format: jsonl\n  speakers: null\n")
+    code, err = run_cli(capsys, "ingest", str(config))
+    assert code == 0, err
+    report = rundir.load_run(project / "outputs" / "default").ingest_report["files"][0]
+    assert report["lines_dropped"] == {"empty_text": 1, "speaker_not_text (list)": 1, "text_not_text (int)": 1,
+                                       "text_not_text (list)": 1}
+    assert report["lines_kept"] == 1
+
+
+def test_a_csv_field_of_10_mb_is_read(project, capsys):
+    text = "The ministry will support chips and steel. " * 240_000
+    (project / "data" / "big.csv").write_text(f'text,speaker,role,date\n"{text}",Official Wang,official,2024-01-19\n')
+    config = project / "configs" / "big.yaml"
+    config.write_text("corpus:\n  inputs: [data/big.csv]\n  format: csv\n  speakers: null\n"
+                      "  columns: {role: role}\n")
+    code, err = run_cli(capsys, "ingest", str(config))
+    assert code == 0, err
+    assert rundir.load_run(project / "outputs" / "default").paragraphs.n_words.tolist() == [len(text.split())]
+
+
+@pytest.mark.parametrize(("overrides", "says"), [
+    (["corpus.units.min_words=100000"], "no units to model: no paragraph of a turn with role official"),
+    (["normalize.token_pattern=industry|qzq", "normalize.stopwords.extra=[industry]"],
+     "no units to model: all 100 selected units are empty after normalisation"),
+])
+def test_nothing_left_to_model_is_one_line(with_previous, capsys, overrides, says):
+    before = digest(with_previous / "outputs" / "a")
+    sets = [part for override in overrides for part in ("--set", override)]
+    code, err = run_cli(capsys, "run", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a", *sets)
+    assert code == 2 and says in one_error_line(err)
+    assert digest(with_previous / "outputs" / "a") == before
+
+
+def test_gzip_bomb_damaged_gzip_and_utf16(project, capsys):
+    transcripts = project / "data" / "transcripts"
+    (transcripts / "bomb.txt.gz").write_bytes(gzip.compress(b"\0" * (300 * 1024**2)))
+    compressed = gzip.compress((transcripts / "001_c093ce8fa639adc9.txt").read_bytes())
+    (transcripts / "cut.txt.gz").write_bytes(compressed[: len(compressed) // 2])
+    (transcripts / "broken.txt.gz").write_bytes(b"plain text named .gz")
+    original = transcripts / "001_c093ce8fa639adc9.txt"
+    (transcripts / "wide.txt").write_bytes(original.read_text(encoding="utf-8").encode("utf-16"))
+    config = project / "configs" / "mixed.yaml"
+    config.write_text("corpus:\n  inputs: [data/transcripts/*.txt, data/transcripts/*.gz]\n")
+    code, err = run_cli(capsys, "ingest", str(config))
+    assert code == 0, err
+    files = {f["source_file"].rsplit("/", 1)[-1]: f for f in
+             rundir.load_run(project / "outputs" / "default").ingest_report["files"]}
+    assert "expands to more than 100 MiB" in files["bomb.txt.gz"]["reason"]
+    assert "gzip" in files["cut.txt.gz"]["reason"] and "gzip" in files["broken.txt.gz"]["reason"]
+    assert files["wide.txt"]["status"] == "parsed"
+    assert files["wide.txt"]["lines_kept"] == files["001_c093ce8fa639adc9.txt"]["lines_kept"]
+
+
+def test_glob_characters_in_a_literal_name_and_a_symlink_loop(project, capsys):
+    transcripts = project / "data" / "transcripts"
+    shutil.copy(transcripts / "001_c093ce8fa639adc9.txt", project / "data" / "t[1].txt")
+    config = project / "configs" / "literal.yaml"
+    config.write_text("corpus:\n  inputs: ['data/t[1].txt']\n")
+    code, err = run_cli(capsys, "ingest", str(config))
+    assert code == 0, err
+    os.symlink("..", transcripts / "loop")
+    config.write_text("corpus:\n  inputs: ['data/**/*.txt']\n")
+    code, err = run_cli(capsys, "ingest", str(config), "--set", "run.name=loop")
+    assert code == 0, err
+    files = [f["source_file"] for f in rundir.load_run(project / "outputs" / "loop").ingest_report["files"]]
+    assert len(files) == len(set(files)) == 6  # five transcripts and t[1].txt, each read once
+
+
+# --- The machine fails --------------------------------------------------------------------------
+
+def test_disk_full_while_writing_keeps_the_previous_run(with_previous, capsys, monkeypatch):
+    before = digest(with_previous / "outputs" / "a")
+    real_to_csv = pd.DataFrame.to_csv
+
+    def full_disk(self, path=None, *args, **kwargs):
+        if str(path).endswith("unit_topics.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_to_csv(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    code, err = run_cli(capsys, "run", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a")
+    assert code == 2 and "No space left on device" in one_error_line(err) and "free some disk space" in err
+    assert digest(with_previous / "outputs" / "a") == before
+    assert not list((with_previous / "outputs").glob(".a.*"))
+
+
+def test_a_read_error_names_the_file(project, capsys, monkeypatch):
+    real_read = Path.read_bytes
+
+    def failing(self):
+        if self.name == "002_5a7b69949656f48e.txt":
+            raise OSError(errno.EIO, "Input/output error", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", failing)
+    code, err = run_cli(capsys, "ingest", str(project / "configs" / "default.yaml"))
+    assert code == 2
+    assert "cannot read data/transcripts/002_5a7b69949656f48e.txt: Input/output error" in one_error_line(err)
+
+
+def test_output_dir_that_is_a_file_or_unwritable(project, capsys, monkeypatch):
+    (project / "outputs").write_text("not a folder")
+    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"))
+    assert code == 2 and "run.output_dir: " in one_error_line(err) and "is a file" in err
+    (project / "outputs").unlink()
+    real_write = Path.write_bytes
+
+    def read_only(self, data):
+        if self.name.startswith(".write-test"):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", read_only)
+    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"))
+    assert code == 2 and "Read-only file system" in one_error_line(err)
+
+
+def test_bench_with_a_scale_file_that_is_not_gzip(project, capsys):
+    scale = project / "scale.jsonl.gz"
+    scale.write_text('{"briefing_id": 1}\n')
+    code, err = run_cli(capsys, "bench", str(project / "configs" / "default.yaml"), "--scale", str(scale))
+    assert code == 2 and "is not a gzip file" in one_error_line(err)
+
+
+# --- Damaged run directories --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("damage", "says"), [
+    (lambda run: (run / "models" / "nmf" / "topic_terms.csv").unlink(), "models/nmf/topic_terms.csv is missing"),
+    (lambda run: (run / "config.yaml").unlink(), "config.yaml is missing"),
+    (lambda run: (run / "manifest.json").write_text('{"config_sha256": "ab'), "manifest.json cannot be read"),
+    (lambda run: (run / "models" / "lda" / "topic_term.npy").write_bytes(b"\x93NUMPY garbage"),
+     "topic_term.npy or vocabulary.txt is missing or damaged"),
+    (lambda run: (run / "models" / "lda" / "metrics.json").write_text("[]"), "metrics.json lacks k, backend or seed"),
+])
+def test_report_on_a_damaged_run(with_previous, capsys, damage, says):
+    run = with_previous / "outputs" / "a"
+    damage(run)
+    before = digest(run)
+    code, err = run_cli(capsys, "report", str(run))
+    assert code == 2 and says in one_error_line(err)
+    assert digest(run) == before and not list((with_previous / "outputs").glob(".a.*"))
+
+
+def test_a_malformed_labels_file_is_one_line(with_previous, capsys):
+    labels = with_previous / "labels.yaml"
+    labels.write_text("nmf: {0: [unclosed\n")
+    code, err = run_cli(capsys, "report", str(with_previous / "outputs" / "a"), "--labels", str(labels))
+    assert code == 2 and "labels file" in one_error_line(err) and "not valid YAML" in err
+
+
+def test_ingest_never_replaces_a_complete_run(with_previous, capsys):
+    before = digest(with_previous / "outputs" / "a")
+    code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a")
+    assert code == 2 and "holds a complete run" in one_error_line(err)
+    assert digest(with_previous / "outputs" / "a") == before
+
+
+# --- Interrupts ---------------------------------------------------------------------------------
+
+def start_run(project: Path, *overrides: str) -> subprocess.Popen:
+    """The default run in its own process group, so every worker it starts can be found."""
+    command = [sys.executable, "-m", "pipeline", "run", "configs/default.yaml", "--set", "run.name=a", *overrides]
+    return subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def wait_for(process: subprocess.Popen, text: str) -> None:
+    for line in process.stderr:
+        if text in line:
+            return
+    raise AssertionError(f"the run ended before printing {text!r}")
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("stage", ["evaluate lda ...", "figures and report ..."])
+def test_sigterm_stops_everything_and_keeps_the_previous_run(with_previous, stage):
+    outside = {p for p in with_previous.rglob("*") if "outputs" not in p.parts}
+    before = digest(with_previous / "outputs" / "a")
+    process = start_run(with_previous)
+    wait_for(process, stage)
+    time.sleep(0.5)  # inside the stage: workers are running
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert "error: interrupted by SIGTERM" in process.stderr.read()
+    time.sleep(2)
+    assert not group_alive(process.pid), "a process of the run is still alive 2 s after it ended"
+    assert digest(with_previous / "outputs" / "a") == before
+    assert not list((with_previous / "outputs").glob(".a.*"))
+    assert {p for p in with_previous.rglob("*") if "outputs" not in p.parts} == outside
+
+
+def test_sigkill_leftovers_are_removed_by_the_next_run(with_previous, capsys):
+    process = start_run(with_previous)
+    wait_for(process, "figures and report ...")  # the staging directory exists while it is written
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert list((with_previous / "outputs").glob(".a.partial-*"))
+    code, err = run_cli(capsys, "run", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a",
+                        "--set", "corpus.units.min_words=100000")
+    assert code == 2  # even a run that fails after the start cleans up
+    code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=b")
+    assert code == 0 and not list((with_previous / "outputs").glob(".a.*"))
+
+
+def test_a_swap_cut_by_sigkill_is_restored_at_the_next_start(with_previous, capsys):
+    outputs = with_previous / "outputs"
+    before = digest(outputs / "a")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    # What a SIGKILL between the two renames leaves: the old run moved aside, the new one staged.
+    (outputs / "a").rename(outputs / f".a.previous-{dead.stdout.strip()}")
+    (outputs / f".a.partial-{dead.stdout.strip()}").mkdir()
+    code, err = run_cli(capsys, "report", str(outputs / "a"))
+    assert code == 0, err  # restored before anything else looks at it
+    assert digest(outputs / "a").keys() == before.keys()
+    assert not list(outputs.glob(".a.*"))
