@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         _stop_workers()
         name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        print(f"error: interrupted by {name}; nothing was written in place of the previous run", file=sys.stderr)
+        print(f"error: interrupted by {name}; no half-written run is left behind", file=sys.stderr)
         return 128 + (signal.SIGTERM if name == "SIGTERM" else signal.SIGINT)
     finally:
         if previous_handler is not None:

@@ -97,17 +97,26 @@ def recover(target: Path) -> None:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (where the platform allows it)."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """SIGINT and SIGTERM arriving in the block are delivered when it ends.
+
+    Their handlers are swapped for one that only records them (blocking the signals would
+    not do: a process-directed signal goes to any thread that does not block it, and worker
+    pools run threads). Outside the main thread handlers cannot be set, and nothing is held.
+    """
+    received: list[int] = []
     try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError):  # no pthread_sigmask, or not the main thread
+        previous = {s: signal.signal(s, lambda signum, frame: received.append(signum))
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
 
 
 @contextmanager
@@ -135,7 +144,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
         if target.exists():
             target.rename(previous)
         staging.rename(target)
-    shutil.rmtree(previous, ignore_errors=True)
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def check_writable(output_dir: Path) -> None:

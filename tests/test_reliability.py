@@ -249,6 +249,7 @@ def test_bench_with_a_scale_file_that_is_not_gzip(project, capsys):
     (lambda run: (run / "models" / "lda" / "topic_term.npy").write_bytes(b"\x93NUMPY garbage"),
      "topic_term.npy or vocabulary.txt is missing or damaged"),
     (lambda run: (run / "models" / "lda" / "metrics.json").write_text("[]"), "metrics.json lacks k, backend or seed"),
+    (lambda run: (run / "models" / "lda" / "vocabulary.txt").write_text("one\ntwo\n"), "topic_term.npy is (8,"),
 ])
 def test_report_on_a_damaged_run(with_previous, capsys, damage, says):
     run = with_previous / "outputs" / "a"
@@ -257,6 +258,14 @@ def test_report_on_a_damaged_run(with_previous, capsys, damage, says):
     code, err = run_cli(capsys, "report", str(run))
     assert code == 2 and says in one_error_line(err)
     assert digest(run) == before and not list((with_previous / "outputs").glob(".a.*"))
+
+
+def test_re_rendering_never_loads_the_native_model(with_previous, capsys):
+    for model in (with_previous / "outputs" / "a" / "models").iterdir():
+        for native in model.glob("model.*"):
+            native.write_bytes(b"corrupt")
+    code, err = run_cli(capsys, "report", str(with_previous / "outputs" / "a"))
+    assert code == 0, err
 
 
 def test_a_malformed_labels_file_is_one_line(with_previous, capsys):
@@ -296,7 +305,7 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("stage", ["evaluate lda ...", "figures and report ..."])
+@pytest.mark.parametrize("stage", ["fit lda", "evaluate lda ...", "figures and report ..."])
 def test_sigterm_stops_everything_and_keeps_the_previous_run(with_previous, stage):
     outside = {p for p in with_previous.rglob("*") if "outputs" not in p.parts}
     before = digest(with_previous / "outputs" / "a")
@@ -325,6 +334,41 @@ def test_sigkill_leftovers_are_removed_by_the_next_run(with_previous, capsys):
     assert code == 2  # even a run that fails after the start cleans up
     code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=b")
     assert code == 0 and not list((with_previous / "outputs").glob(".a.*"))
+
+
+def test_the_swap_holds_sigterm_until_both_renames_are_done(tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "old").write_text("old")
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: received.append(target.exists() and (target / "new").exists()))
+    real_rename = Path.rename
+
+    def signalled_rename(self, destination):
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives between the renames: held until the swap is done
+        return real_rename(self, destination)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Path, "rename", signalled_rename)
+            with rundir.staged_directory(target) as staging:
+                (staging / "new").write_text("new")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received and all(received)  # handled only once the new run was in place
+    assert (target / "new").read_text() == "new" and not (target / "old").exists()
+
+
+def test_an_undated_transcript_page_is_left_out_of_years(project, capsys):
+    page = project / "data" / "transcripts" / "004_e5707ab19b1a1ef0.txt"
+    page.write_text(page.read_text(encoding="utf-8").replace("Print E-mail, February 3, 2023", "Print E-mail"),
+                    encoding="utf-8")
+    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"), "--set", "evaluate.stability_seeds=1",
+                        "--set", "compare.contrasts={}")
+    assert code == 0, err
+    run = rundir.load_run(project / "outputs" / "default")
+    assert run.conferences.date.eq("").sum() == 1
+    assert set(run.models["nmf"].emphasis["by_year"].group) == {"2021", "2022", "2023"}
 
 
 def test_a_swap_cut_by_sigkill_is_restored_at_the_next_start(with_previous, capsys):
