@@ -85,7 +85,7 @@ class VocabularyConfig(Section):
     """Pruning as gensim ``Dictionary.filter_extremes``: counts are of units, not tokens."""
 
     no_below: int = Field(2, ge=1)
-    no_above: float = Field(0.5, gt=0, le=1)
+    no_above: float = Field(1.0, gt=0, le=1)
     keep_n: int | None = Field(None, ge=1)
 
 
@@ -93,7 +93,7 @@ TOKEN_PROBE = "The industry grew 5% in 2021, the minister said."
 
 
 class NormalizeConfig(Section):
-    token_pattern: str = r"[a-z0-9]+(?:[-'][a-z0-9]+)*"
+    token_pattern: str = r"[^\W_]+(?:[-'’][^\W_]+)*"
     aliases: dict[str, str] = Field(default_factory=dict)
     multiword_expressions: tuple[str, ...] = ()
     lemmatizer: Literal["simplemma", "wordnet", "none"] = "simplemma"
@@ -109,7 +109,7 @@ class NormalizeConfig(Section):
         compiled = re.compile(check_regex(value))
         if compiled.groups:
             raise ValueError("a token pattern may not capture groups: write (?:...) instead of (...)")
-        if not compiled.findall(TOKEN_PROBE.lower()) and not compiled.findall(TOKEN_PROBE):
+        if not compiled.findall(TOKEN_PROBE):
             raise ValueError(f"the pattern finds no token in {TOKEN_PROBE!r}")
         return value
 
@@ -196,10 +196,17 @@ class EvaluateConfig(Section):
     """Diagnostics of each fitted model (definitions in ``pipeline/diagnostics.py``)."""
 
     coherence_top_n: int = Field(10, ge=2)
+    # Plain-text files (globs) to score coherence on instead of the modelled units: each
+    # blank-line-separated paragraph is a reference document, normalised like the units.
+    coherence_reference: tuple[str, ...] = ()
     diversity_top_n: int = Field(25, ge=1)
     heldout_share: float = Field(0.1, gt=0, lt=0.5)
-    stability_seeds: int = Field(5, ge=1, le=100)
+    stability_seeds: int = Field(5, ge=1, le=100)  # restarts: the best by the fit's objective is reported
+    resamples: int = Field(5, ge=0, le=100)  # refits on subsamples for resampling stability
+    resample_share: float = Field(0.8, gt=0.2, lt=1)
     stability_top_n: int = Field(10, ge=2)
+    min_match_jaccard: float = Field(0.25, ge=0, le=1)  # below it a refit's topic is "no match"
+    stability_threshold: float = Field(0.6, ge=0, le=1)  # below it a model is exploratory
     alignment_threshold: float = Field(0.5, ge=0, le=1)
     n_jobs: int | None = Field(None, ge=1, le=256)
 

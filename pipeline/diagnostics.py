@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from pipeline.schemas import TOPIC_DIAGNOSTICS
 from pipeline.seeds import rng_for
@@ -21,7 +22,7 @@ from pipeline.term_measures import frex, top_terms
 def topic_exclusivity(topic_term: np.ndarray, top_n: int = 10, weight: float = 0.7) -> np.ndarray:
     """Per-topic exclusivity as stm's ``exclusivity(model, M = 10, frexw = 0.7)``.
 
-    The sum of FREX scores (weight 0.7 on exclusivity) over the topic's ``top_n`` most
+    The sum of FREX scores (weight 0.7 on frequency, no shrinkage, as stm) over the topic's ``top_n`` most
     probable terms (Roberts et al. 2014, "Structural topic models for open-ended survey
     responses"; Bischof & Airoldi 2012). Higher means the topic's top words belong to it.
     """
@@ -102,6 +103,47 @@ def heldout_split(n_units: int, share: float, seed: int) -> tuple[np.ndarray, np
     return order[:cut], order[cut:]
 
 
+def resamples(n_units: int, share: float, count: int, seed: int) -> list[np.ndarray]:
+    """``count`` seeded subsamples of ``share`` of the units (sorted indices, without replacement),
+    as Greene, O'Callaghan & Cunningham (2014) refit a model on to measure its stability."""
+    size = max(1, round(share * n_units))
+    return [np.sort(rng_for(seed, "resample", str(i)).choice(n_units, size=size, replace=False))
+            for i in range(count)]
+
+
+def completion_halves(counts: sp.csr_matrix, seed: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Each unit's tokens in a seeded random order, split into an observed first half and a
+    held-out second half (the document-completion split of Wallach et al. 2009)."""
+    rng = rng_for(seed, "completion")
+    observed, held = sp.lil_matrix(counts.shape), sp.lil_matrix(counts.shape)
+    for row in range(counts.shape[0]):
+        start, end = counts.indptr[row], counts.indptr[row + 1]
+        tokens = rng.permutation(np.repeat(counts.indices[start:end], counts.data[start:end].astype(int)))
+        half = len(tokens) // 2
+        for target, part in ((observed, tokens[:half]), (held, tokens[half:])):
+            terms, number = np.unique(part, return_counts=True)
+            target[row, terms] = number
+    return observed.tocsr(), held.tocsr()
+
+
+def completion_log_perplexity(doc_topic: np.ndarray, topic_term: np.ndarray, held: sp.csr_matrix) -> float:
+    """Log perplexity per held-out word by document completion (Wallach, Murray, Salakhutdinov
+    & Mimno 2009, "Evaluation methods for topic models", ICML): minus the mean over held-out
+    words of log sum_k theta_dk phi_kw, with theta_d inferred from the unit's observed half and
+    the topics phi fixed. Lower is better; compare with ``unigram_log_perplexity`` and log V."""
+    held = held.tocoo()
+    probability = np.einsum("nk,kn->n", doc_topic[held.row], topic_term[:, held.col])
+    return float(-(held.data * np.log(probability)).sum() / held.data.sum())
+
+
+def unigram_log_perplexity(training_counts: np.ndarray, held: sp.csr_matrix) -> float:
+    """The same score for a unigram model of the training units (add-one-half smoothing): a
+    topic model that does not beat it has learned nothing a word list would not."""
+    probability = (training_counts + 0.5) / (training_counts.sum() + 0.5 * len(training_counts))
+    held = held.tocoo()
+    return float(-(held.data * np.log(probability[held.col])).sum() / held.data.sum())
+
+
 def cosine_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     a = first / np.linalg.norm(first, axis=1, keepdims=True)
     b = second / np.linalg.norm(second, axis=1, keepdims=True)
@@ -112,29 +154,45 @@ COHERENCE_MEASURES = ("c_v", "c_npmi", "u_mass")
 DIAGNOSTIC_COLUMNS = list(TOPIC_DIAGNOSTICS.columns)
 
 
+# gensim's default sliding windows (coherencemodel.py, SLIDING_WINDOW_SIZES); u_mass counts
+# co-occurrence in whole units.
+COHERENCE_WINDOWS = {"c_v": 110, "c_npmi": 10, "u_mass": "unit"}
+
+
 def diagnostics(
     topic_term: np.ndarray, vocabulary: list[str], doc_topic: np.ndarray, refit_top_terms: list[list[list[str]]],
-    texts: list[list[str]], dictionary, n_tokens: np.ndarray, cfg,
+    resample_top_terms: list[list[list[str]]], texts: list[list[str]], dictionary, n_tokens: np.ndarray, cfg,
+    reference: str = "the modelled units",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-topic diagnostics and the model's summary measures.
 
-    ``refit_top_terms`` are the top terms of the same model refitted with other seeds
-    (``cfg.stability_seeds - 1`` runs); ``cfg`` is the ``evaluate`` config section.
+    ``refit_top_terms`` are the top terms of the same model refitted with other seeds on all
+    units, ``resample_top_terms`` of refits on subsamples of the units (Greene et al. 2014);
+    ``texts`` are the reference texts for coherence (``reference`` says what they are);
+    ``cfg`` is the ``evaluate`` config section.
     """
     top = top_terms(topic_term, vocabulary, cfg.coherence_top_n)
     scores = {m: coherence(top, texts, dictionary, m) for m in COHERENCE_MEASURES}
-    stable = stability(top_terms(topic_term, vocabulary, cfg.stability_top_n), refit_top_terms)
+    own_top = top_terms(topic_term, vocabulary, cfg.stability_top_n)
+    seeds, resampled = stability(own_top, refit_top_terms), stability(own_top, resample_top_terms)
     table = pd.DataFrame({
         "topic": range(len(topic_term)), "topic_label": "",
         **{f"coherence_{m}": v for m, v in scores.items()},
         "size": topic_size(doc_topic, n_tokens), "exclusivity": topic_exclusivity(topic_term),
-        "effective_words": effective_number_of_words(topic_term), "stability": stable, "aligned_with": "",
+        "effective_words": effective_number_of_words(topic_term), "stability": seeds,
+        "resample_stability": resampled, "aligned_with": "", "exploratory": False,
     }, columns=DIAGNOSTIC_COLUMNS)
+    lengths = [len(t) for t in texts]
     summary = {
         "topic_diversity": topic_diversity(top_terms(topic_term, vocabulary, cfg.diversity_top_n)),
         **{f"mean_coherence_{m}": float(np.mean(v)) for m, v in scores.items()},
-        "mean_stability": float(np.nanmean(stable)) if len(refit_top_terms) else None,
+        "coherence_setup": {"top_n": cfg.coherence_top_n, "windows": COHERENCE_WINDOWS, "reference": reference,
+                            "reference_units": len(texts), "reference_mean_tokens": round(float(np.mean(lengths)), 1)},
+        "mean_stability": float(np.nanmean(seeds)) if refit_top_terms else None,
         "stability_seeds": len(refit_top_terms) + 1,
+        "mean_resample_stability": float(np.nanmean(resampled)) if resample_top_terms else None,
+        "resamples": len(resample_top_terms),
+        "tokens_per_parameter": float(n_tokens.sum() / (topic_term.shape[0] * topic_term.shape[1])),
     }
     return table, summary
 

@@ -200,8 +200,9 @@ def robustness(reference: pd.DataFrame, refits: list[tuple[pd.DataFrame, np.ndar
     """For each contrast and topic: in how many seeds the finding holds.
 
     A seed holds when its topic matched to the reference topic (``refits`` pairs each
-    refit's contrasts with its topic matching) has a difference of the same sign and
-    BH q below ``significance``; the reference run counts as one seed.
+    refit's contrasts with its topic matching, -1 where no refit topic is similar enough to
+    count as the same topic) has a difference of the same sign and BH q below
+    ``significance``; the reference run counts as one seed, an unmatched topic never holds.
     """
     rows = []
     for name, ref in reference.groupby("contrast", sort=False):
@@ -209,6 +210,9 @@ def robustness(reference: pd.DataFrame, refits: list[tuple[pd.DataFrame, np.ndar
         for topic, row in ref.iterrows():
             holds = [bool(row.q_bh < significance)]
             for contrasts_of_refit, matches in refits:
+                if matches[topic] < 0:
+                    holds.append(False)
+                    continue
                 other = contrasts_of_refit[contrasts_of_refit.contrast == name].set_index("topic").loc[matches[topic]]
                 holds.append(bool(np.sign(other["diff"]) == np.sign(row["diff"]) and other.q_bh < significance))
             rows.append({"contrast": name, "topic": topic, "topic_label": "", "diff": row["diff"], "q_bh": row.q_bh,

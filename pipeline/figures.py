@@ -11,6 +11,7 @@ Adding a figure: its drawing function and its entry in ``catalogue``.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,7 +240,8 @@ def model_selection_figure(summary: pd.DataFrame, cfg: FiguresConfig, diversity_
     backend, bands spanning the seeds' minimum to maximum."""
     panels = [("c_v", "Coherence c_v"), ("c_npmi", "Coherence c_npmi"),
               ("diversity", f"Topic diversity (top {diversity_top_n})"),
-              ("stability", "Stability across seeds"), ("heldout_log_perplexity", "Held-out log perplexity (LDA)")]
+              ("stability", "Resampling stability"),
+              ("heldout_log_perplexity", "Held-out log perplexity (LDA, completion)")]
     fig = _figure(cfg.page_width, 4.2)
     axes = fig.subplots(2, 3, squeeze=False).flat
     for ax, (measure, title) in zip(axes, panels):
@@ -282,6 +284,7 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels:
     specs: list[FigureSpec] = []
     for index, (name, model) in enumerate(models.items()):
         emphasis, topic_labels = model.emphasis, labels[name]
+        start = len(specs)
         if index == 0 and not emphasis["design_counts"].empty:
             specs.append(FigureSpec("corpus_overview", "Modelled units per speaker and year.", "",
                                     corpus_overview_figure, (emphasis["design_counts"], figures_cfg)))
@@ -303,6 +306,10 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels:
                 f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
                 f"topic share with {interval}.", name,
                 contrast_figure, (rows, topic_labels, figures_cfg, compare.significance)))
+        if model.metrics.get("exploratory"):
+            note = f"Exploratory model ({model.metrics['exploratory_reason']}): "
+            specs[start:] = [spec if spec.section == "" else dataclasses.replace(spec, caption=note + spec.caption)
+                             for spec in specs[start:]]
     if alignment is not None:
         for (model_a, model_b), pairs in alignment.groupby(["model_a", "model_b"], sort=False):
             specs.append(FigureSpec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import re
 from pathlib import Path
 
 from pipeline.config import LoadedConfig, read_yaml
@@ -86,3 +87,20 @@ def read_stopword_files(loaded: LoadedConfig) -> list[str]:
             raise ConfigError(f"normalize.stopwords.files: {name} is not UTF-8 (byte 0x{data[exc.start]:02x} at "
                               f"offset {exc.start}); re-save it as UTF-8") from None
     return words
+
+
+def read_reference_texts(loaded: LoadedConfig) -> list[str]:
+    """The paragraphs of ``evaluate.coherence_reference``'s files (blank lines separate them)."""
+    paragraphs: list[str] = []
+    for pattern in loaded.config.evaluate.coherence_reference:
+        matches = sorted(glob.glob(str(loaded.resolve(pattern)), recursive=True))
+        if not matches:
+            raise ConfigError(f"evaluate.coherence_reference: {pattern} matches no file")
+        for name in matches:
+            data = Path(name).read_bytes()
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"evaluate.coherence_reference: {name} is not UTF-8 (offset {exc.start})") from None
+            paragraphs += [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return paragraphs

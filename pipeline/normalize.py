@@ -1,10 +1,14 @@
 """Unit texts to token lists, offline and deterministic.
 
-Order of steps: NFKC and lower case; NLTK regexp tokenisation (keeps ``5g``, ``covid-19``,
-``14th``); aliases; lemmas; configured multi-word expressions (NLTK ``MWETokenizer``);
-stopwords, short tokens and bare numbers dropped; learned phrases (gensim ``Phrases``,
-npmi); vocabulary pruning (gensim ``Dictionary.filter_extremes``). The report says what each
-step removed, so a researcher can see what the models saw.
+Order of steps: NFKC; NLTK regexp tokenisation on the text as written (Unicode letters kept:
+``antónio``); case (``term_of``): all-capital acronyms keep their case (``US``, ``UN``,
+``WHO``, ``G20``, ``5G``) and are never stopwords, everything else is lower-cased; aliases;
+lemmas, except for acronyms, hyphenated compounds (``china-us``) and capitalised words inside
+a sentence (proper names: ``Viet Nam`` stays ``viet nam``); configured multi-word expressions
+(NLTK ``MWETokenizer``); learned phrases (gensim ``Phrases``, npmi) within the stretches
+between configured expressions, so the two can never collide; stopwords, short tokens and bare
+numbers dropped; vocabulary pruning (gensim ``Dictionary.filter_extremes``). The report says
+what each step removed, so a researcher can see what the models saw.
 """
 
 from __future__ import annotations
@@ -21,7 +25,33 @@ from typing import Any
 from pipeline.config import NormalizeConfig
 from pipeline.errors import ConfigError
 
+# Part of the token cache key: bump it when a change here changes the tokens of the same text.
+NORMALIZER_VERSION = "3"
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?:;\"“”]\s*$")
+
+
+def is_acronym(token: str) -> bool:
+    """All capitals, with two or more letters or a digit: US, UN, WHO, EU, G20, 5G (not I, A)."""
+    letters = [c for c in token if c.isalpha()]
+    return (bool(letters) and all(c.isupper() for c in letters) and "-" not in token
+            and (len(letters) >= 2 or any(c.isdigit() for c in token)))
+
+
+def term_of(token: str, sentence_start: bool) -> tuple[str, bool]:
+    """A token's term and whether it may be lemmatised.
+
+    Acronyms keep their case and are not lemmatised; a hyphenated compound or a capitalised
+    word inside a sentence (a name) is lower-cased and not lemmatised ("China-US" -> china-us,
+    not china-we); any other word is lower-cased and lemmatised. A possessive 's goes first.
+    """
+    token = _POSSESSIVE.sub("", token) or token
+    if is_acronym(token):
+        return token, False
+    if "-" in token or (token[:1].isupper() and not sentence_start):
+        return token.lower(), False
+    return token.lower(), True
 Lemmatizer = Callable[[str], str]
 
 
@@ -62,28 +92,43 @@ def normalize_texts(
     from nltk.tokenize import MWETokenizer, RegexpTokenizer
 
     tokenizer = RegexpTokenizer(cfg.token_pattern)
-    raw = [tokenizer.tokenize(unicodedata.normalize("NFKC", text).lower()) for text in texts]
-    types = sorted({token for tokens in raw for token in tokens})
-    aliased = {token: cfg.aliases.get(token, token) for token in types}
-    # Aliases and phrases are already canonical; lemmatising "new_energy_vehicle" or "5g" would only damage them.
-    lemma = {
-        token: alias if alias != token or "_" in alias or any(c.isdigit() for c in alias) else lemmatize(alias)
-        for token, alias in aliased.items()
-    }
+    raw: list[list[tuple[str, bool]]] = []
+    for text in texts:
+        text = unicodedata.normalize("NFKC", text)
+        raw.append([term_of(text[start:end], start == 0 or bool(_SENTENCE_END.search(text[:start])))
+                    for start, end in tokenizer.span_tokenize(text)])
+    aliases = {key.lower(): value for key, value in cfg.aliases.items()}
+    lemmas: dict[tuple[str, bool], str] = {}
+    for term, lemmatisable in {t for unit in raw for t in unit}:
+        alias = aliases.get(term.lower())
+        # Aliases and phrases are already canonical; lemmatising "new_energy_vehicle" or "5g" would only damage them.
+        if alias is not None:
+            lemmas[(term, lemmatisable)] = alias
+        elif lemmatisable and not any(c.isdigit() for c in term):
+            lemmas[(term, lemmatisable)] = lemmatize(term)
+        else:
+            lemmas[(term, lemmatisable)] = term
     expressions = [expression.lower().split() for expression in cfg.multiword_expressions]
     # Matched on lemmas ("integrated circuits" -> integrate circuit) but named as configured.
     spelled = {"_".join(lemmatize(w) for w in words): "_".join(words) for words in expressions}
     mwe = MWETokenizer([tuple(joined.split("_")) for joined in spelled], separator="_")
-    units = [[spelled.get(t, t) for t in mwe.tokenize([lemma[t] for t in tokens])] for tokens in raw]
+    units = [[spelled.get(t, t) for t in mwe.tokenize([lemmas[t] for t in tokens])] for tokens in raw]
+    configured = set(spelled.values())
     dropped: Counter[str] = Counter()
     learned: list[dict[str, Any]] = []
     if cfg.phrases.enabled:
         # Learned before stopwords go, so words that were never adjacent never pair up
-        # ("Central Committee and the State Council" must not give committee_state).
-        phrases = Phrases(units, min_count=cfg.phrases.min_count, threshold=cfg.phrases.threshold,
+        # ("Central Committee and the State Council" must not give committee_state), and only
+        # within the stretches between configured expressions, which are left out: gensim keys
+        # the pair (supply, chain) as "supply_chain", so counting a configured "supply_chain" too
+        # would inflate the pair's count and give an npmi above 1.
+        stretches = [stretch for unit in units for stretch in _stretches(unit, configured)
+                     if stretch[0] not in configured]
+        phrases = Phrases(stretches, min_count=cfg.phrases.min_count, threshold=cfg.phrases.threshold,
                           scoring="npmi", delimiter="_", connector_words=frozenset()).freeze()
         before = sum(map(len, units))
-        units = [phrases[tokens] for tokens in units]
+        units = [[t for stretch in _stretches(unit, configured) for t in
+                  (stretch if stretch[0] in configured else phrases[stretch])] for unit in units]
         dropped["merged_into_phrases"] = before - sum(map(len, units))
         learned = [{"phrase": p, "npmi": round(float(s), 4)}
                    for p, s in sorted(phrases.phrasegrams.items(), key=lambda item: (-item[1], item[0]))]
@@ -100,7 +145,7 @@ def normalize_texts(
         return "_".join(parts) or token.split("_")[0]
 
     def keep(token: str) -> bool:
-        if token in stopwords:
+        if token in stopwords and not is_acronym(token):
             dropped["stopword"] += 1
         elif _NUMBER.match(token) and cfg.drop_numbers:
             dropped["number"] += 1
@@ -112,6 +157,9 @@ def normalize_texts(
 
     filtered = [[t for t in map(trim, unit) if keep(t)] for unit in units]
     dictionary = Dictionary(filtered)
+    too_common = cfg.vocabulary.no_above * len(filtered)
+    pruned_common = sorted(({"term": dictionary[i], "units": n} for i, n in dictionary.dfs.items() if n > too_common),
+                           key=lambda entry: (-entry["units"], entry["term"]))
     dictionary.filter_extremes(no_below=cfg.vocabulary.no_below, no_above=cfg.vocabulary.no_above,
                                keep_n=cfg.vocabulary.keep_n)
     kept_terms = set(dictionary.token2id)
@@ -123,6 +171,7 @@ def normalize_texts(
         "units": len(tokens),
         "units_empty": sum(1 for unit in tokens if not unit),
         "tokens_raw": sum(map(len, raw)),
+        "pruned_too_common": pruned_common,
         "tokens_kept": sum(counts.values()),
         "tokens_dropped": dict(sorted(dropped.items())),
         "vocabulary_size": len(kept_terms),
@@ -132,6 +181,17 @@ def normalize_texts(
         "top_terms": [{"term": t, "count": c} for t, c in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:30]],
     }
     return Normalized(tokens, report)
+
+
+def _stretches(unit: list[str], configured: set[str]) -> list[list[str]]:
+    """A unit cut before and after each configured expression (which stands alone)."""
+    stretches: list[list[str]] = [[]]
+    for token in unit:
+        if token in configured:
+            stretches += [[token], []]
+        else:
+            stretches[-1].append(token)
+    return [stretch for stretch in stretches if stretch]
 
 
 def stopword_set(cfg: NormalizeConfig, file_words: Iterable[str]) -> frozenset[str]:
@@ -151,7 +211,7 @@ def cache_key(texts: Iterable[str], cfg: NormalizeConfig, stopwords: frozenset[s
     from importlib import metadata
 
     digest = hashlib.sha256()
-    for part in (cfg.model_dump_json(), json.dumps(sorted(stopwords)), metadata.version("simplemma"),
+    for part in (NORMALIZER_VERSION, cfg.model_dump_json(), json.dumps(sorted(stopwords)), metadata.version("simplemma"),
                  metadata.version("gensim"), metadata.version("nltk")):
         digest.update(part.encode("utf-8") + b"\x00")
     for text in texts:

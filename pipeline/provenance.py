@@ -21,7 +21,7 @@ from pipeline.inputs import display_path
 
 log = logging.getLogger("pipeline")
 
-PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "gensim", "nltk", "simplemma",
+PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "gensim", "tomotopy", "nltk", "simplemma",
             "matplotlib", "pydantic", "PyYAML", "joblib")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from pipeline.config import CompareConfig, Config, EvaluateConfig
+from pipeline.config import CompareConfig, Config, EvaluateConfig, VocabularyConfig
 from pipeline.figures import FigureSpec
 from pipeline.rundir import Run
 from pipeline.topic_tables import markdown_table
@@ -48,11 +48,46 @@ def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> st
              f"u_mass {metrics['mean_coherence_u_mass']:.3f}"]
     if metrics.get("mean_stability") is not None:
         parts.append(f"mean stability {metrics['mean_stability']:.2f} over {metrics['stability_seeds']} seeds "
-                     f"(top-{evaluate.stability_top_n} Jaccard after Hungarian matching; 1 = identical topics)")
+                     f"(top-{evaluate.stability_top_n} Jaccard after Hungarian matching; 1 = identical topics; the "
+                     "reported fit is the best of these restarts by the model's own objective)")
+    if metrics.get("mean_resample_stability") is not None:
+        parts.append(f"resampling stability {metrics['mean_resample_stability']:.2f} over {metrics['resamples']} "
+                     f"refits on {evaluate.resample_share:.0%} subsamples of the units")
     if "heldout_log_perplexity" in metrics:
-        parts.append(f"log perplexity {metrics['log_perplexity']:.2f} in sample and "
-                     f"{metrics['heldout_log_perplexity']:.2f} on {metrics['heldout_units']} held-out units")
-    return "; ".join(parts) + ". Per topic:"
+        parts.append(
+            f"held-out log perplexity per word {metrics['heldout_log_perplexity']:.2f} by document completion on "
+            f"{metrics['heldout_units']} held-out units ({metrics['heldout_words']} words scored from the other "
+            f"half of each unit; Wallach et al. 2009), against {metrics['heldout_unigram_log_perplexity']:.2f} for "
+            f"a unigram model and {metrics['heldout_uniform_log_perplexity']:.2f} (log V) for uniform word choice; "
+            f"lower is better")
+    parts.append(f"{metrics['tokens_per_parameter']:.2f} tokens per topic-word parameter (tokens / (k × V))")
+    return "; ".join(parts) + "."
+
+
+def vocabulary_summary(normalization: Mapping[str, object], vocabulary: VocabularyConfig) -> str:
+    """What the models saw: vocabulary size, the pruning rules, and every term pruned as too common."""
+    pruned = normalization.get("pruned_too_common") or []
+    listed = ", ".join(f"{entry['term']} ({entry['units']} units)" for entry in pruned) or "none"
+    return (f"Vocabulary: {normalization['vocabulary_size']} terms in {normalization['units']} units "
+            f"({normalization['tokens_kept']} tokens). Pruning keeps terms in at least {vocabulary.no_below} units"
+            + (f" and at most {vocabulary.no_above:.0%} of units; terms pruned as too common: {listed}."
+               if vocabulary.no_above < 1 else "; no term is pruned for being common (normalize.vocabulary.no_above: 1).")
+            )
+
+
+def coherence_setup(metrics: Mapping[str, object]) -> str:
+    setup = metrics["coherence_setup"]
+    windows = setup["windows"]
+    return (f"Coherence is gensim's CoherenceModel on each topic's top {setup['top_n']} terms, scored on "
+            f"{setup['reference']} ({setup['reference_units']} texts, {setup['reference_mean_tokens']} tokens on average): "
+            f"c_v with a sliding window of {windows['c_v']} tokens (wider than a text shorter than that, where it "
+            f"counts co-occurrence in the whole text), c_npmi with a window of {windows['c_npmi']}, u_mass by "
+            "co-occurrence in a text.")
+
+
+def exploratory_note(metrics: Mapping[str, object]) -> str:
+    return (f"Exploratory model: {metrics['exploratory_reason']}. Its topics may not reappear in a refit, so "
+            "its comparisons below are descriptions of this fit, not findings.")
 
 
 def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
@@ -66,6 +101,8 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
         ("h2", "Corpus"),
         ("table", run.conferences[["conference_id", "date", "date_source", "title"]]),
     ]
+    if manifest.get("normalization"):
+        blocks.append(("p", vocabulary_summary(manifest["normalization"], cfg.normalize.vocabulary)))
     any_model = next(iter(run.models.values()), None)
     if any_model is not None and "design_counts" in any_model.emphasis:
         design = any_model.emphasis["design_counts"]
@@ -83,7 +120,8 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
         blocks += [
             ("h2", f"Model `{name}` ({metrics['backend']}, k = {metrics['k']}, seed {metrics['seed']})"),
             ("table", topics[name]),
-            ("p", model_summary(metrics, cfg.evaluate)),
+            *([("p", exploratory_note(metrics))] if metrics.get("exploratory") else []),
+            ("p", model_summary(metrics, cfg.evaluate) + " " + coherence_setup(metrics) + " Per topic:"),
             ("table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
              .round(3).drop(columns=["topic"])),
         ]
@@ -102,6 +140,8 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             held = model.emphasis.get("robustness")
             for _, row in significant.iterrows():
                 text = f"`{contrast_name}`: " + plain_reading(row, column, labels[name][int(row.topic)], cfg.compare)
+                if metrics.get("exploratory"):
+                    text = "(Exploratory model, not a finding.) " + text
                 if held is not None:
                     seeds = held[(held.contrast == contrast_name) & (held.topic == row.topic)].iloc[0]
                     text += f" {seed_reading(int(seeds.seeds_holding), int(seeds.seeds))}"

@@ -203,11 +203,12 @@ def write_corpus(conferences: pd.DataFrame, turns: pd.DataFrame, paragraphs: pd.
     write_json(report, into / "corpus" / "ingest_report.json")
 
 
-def write_model(into: Path, result: TopicModelResult, tables: dict[str, pd.DataFrame], metrics: dict[str, Any],
-                emphasis: dict[str, pd.DataFrame]) -> None:
-    """One model's tables, metrics, topic-term matrix and vocabulary, native model, emphasis tables.
+def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, tables: dict[str, pd.DataFrame],
+                metrics: dict[str, Any], emphasis: dict[str, pd.DataFrame]) -> None:
+    """One model's tables, metrics, topic-term matrix, vocabulary with counts, native model and
+    emphasis tables.
 
-    ``topic_term.npy`` and ``vocabulary.txt`` are what re-rendering needs, so it never loads
+    ``topic_term.npy`` and ``vocabulary.csv`` are what re-rendering needs, so it never loads
     the native model.
     """
     folder = into / "models" / result.name
@@ -215,7 +216,8 @@ def write_model(into: Path, result: TopicModelResult, tables: dict[str, pd.DataF
         write_table(frame, schemas.MODEL_TABLES[name], folder / f"{name}.csv")
     write_json(metrics, folder / "metrics.json")
     np.save(folder / "topic_term.npy", result.topic_term, allow_pickle=False)
-    write_text("\n".join(result.vocabulary) + "\n", folder / "vocabulary.txt")
+    write_table(pd.DataFrame({"term": result.vocabulary, "count": term_counts.astype(int)}), schemas.VOCABULARY,
+                folder / "vocabulary.csv")
     BACKENDS[result.backend].save(result.native, folder)
     for name, frame in emphasis.items():
         write_table(frame, schemas.emphasis_schema(name), into / "emphasis" / result.name / f"{name}.csv")
@@ -268,17 +270,21 @@ class ModelTables:
         """The native model, as its backend saved it (e.g. gensim ``LdaModel``, an sklearn estimator)."""
         return BACKENDS[self.metrics["backend"]].load(self.folder)
 
+    def vocabulary(self) -> pd.DataFrame:
+        """The model's terms (in the matrix's column order) with their counts in the corpus."""
+        return _table(schemas.VOCABULARY, self.folder / "vocabulary.csv", self.folder.parent.parent)
+
     def topic_term(self) -> tuple[list[str], np.ndarray]:
         """The vocabulary and the k x V topic-term matrix (rows sum to 1)."""
+        vocabulary = self.vocabulary().term.tolist()
         try:
-            vocabulary = (self.folder / "vocabulary.txt").read_text(encoding="utf-8").splitlines()
             matrix = np.load(self.folder / "topic_term.npy", allow_pickle=False)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise SchemaError(f"model {self.name}: topic_term.npy or vocabulary.txt is missing or damaged "
+        except (OSError, ValueError) as exc:
+            raise SchemaError(f"model {self.name}: topic_term.npy is missing or damaged "
                               f"({' '.join(str(exc).split())}); rerun the config to rebuild the run") from None
         if matrix.shape != (self.k, len(vocabulary)):
             raise SchemaError(f"model {self.name}: topic_term.npy is {matrix.shape}, expected ({self.k}, "
-                              f"{len(vocabulary)}) from metrics.json and vocabulary.txt")
+                              f"{len(vocabulary)}) from metrics.json and vocabulary.csv")
         return vocabulary, matrix
 
 

@@ -113,7 +113,8 @@ REPRESENTATIVE_PASSAGES = _schema("representative_passages", ("topic", "rank"),
                                   "topic:int rank:int share:float unit_id speaker date source text")
 TOPIC_DIAGNOSTICS = _schema("topic_diagnostics", ("topic",),
                             "topic:int topic_label coherence_c_v:float coherence_c_npmi:float coherence_u_mass:float "
-                            "size:float exclusivity:float effective_words:float stability:float aligned_with")
+                            "size:float exclusivity:float effective_words:float stability:float "
+                            "resample_stability:float aligned_with exploratory:bool")
 GROUP_SHARES = _schema("group_shares", ("group", "topic"),
                        "group topic:int topic_label share:float ci_low:float ci_high:float n_units:int "
                        "n_answers:int flagged:bool")
@@ -129,6 +130,8 @@ ALIGNMENT = _schema("alignment", ("model_a", "topic_a", "model_b", "topic_b"),
 
 SWEEP_SUMMARY = _schema("sweep_summary", ("backend", "k"), "backend k:int seeds:int stability:float",
                         patterns={r".+_(mean|se|min|max)": "float"})
+
+VOCABULARY = _schema("vocabulary", ("term",), "term count:int")
 
 MODEL_TABLES = {s.name: s for s in (TOPIC_TERMS, UNIT_TOPICS, ANSWER_TOPICS, REPRESENTATIVE_PASSAGES,
                                     TOPIC_DIAGNOSTICS)}

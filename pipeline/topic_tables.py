@@ -38,12 +38,14 @@ def round_rows(matrix: np.ndarray, decimals: int = DECIMALS) -> np.ndarray:
     return rounded
 
 
-def topic_terms(result: TopicModelResult, term_frequency: np.ndarray, cfg: TablesConfig) -> pd.DataFrame:
-    """Top ``cfg.top_n`` terms per topic by p(w|k), with FREX, lift and relevance."""
+def topic_terms(result: TopicModelResult, term_counts: np.ndarray, cfg: TablesConfig) -> pd.DataFrame:
+    """Top ``cfg.top_n`` terms per topic by p(w|k), with FREX (stm's, shrunk by the corpus's
+    term counts), lift and relevance."""
     beta = result.topic_term
+    term_frequency = term_counts / term_counts.sum()
     measures = {
         "weight": beta,
-        "frex": frex(beta, cfg.frex_weight),
+        "frex": frex(beta, cfg.frex_weight, term_counts),
         "lift": lift(beta, term_frequency),
         "relevance": relevance(beta, term_frequency, cfg.relevance_lambda),
     }
@@ -57,11 +59,11 @@ def topic_terms(result: TopicModelResult, term_frequency: np.ndarray, cfg: Table
     return pd.DataFrame(rows, columns=["topic", "rank", "term", "weight", "frex", "lift", "relevance"])
 
 
-def topics_overview(topic_term: np.ndarray, vocabulary: list[str], labels: Mapping[int, str],
-                    frex_weight: float, n_terms: int = 10) -> pd.DataFrame:
+def topics_overview(topic_term: np.ndarray, vocabulary: list[str], term_counts: np.ndarray,
+                    labels: Mapping[int, str], frex_weight: float, n_terms: int = 10) -> pd.DataFrame:
     """One row per topic: its label and top ``n_terms`` terms by probability and by FREX."""
     by_weight = top_terms(topic_term, vocabulary, n_terms)
-    by_frex = top_terms(topic_term, vocabulary, n_terms, by="frex", frex_weight=frex_weight)
+    by_frex = top_terms(topic_term, vocabulary, n_terms, by="frex", frex_weight=frex_weight, term_counts=term_counts)
     return pd.DataFrame({
         "Topic": [labels[t] for t in range(len(topic_term))],
         f"Top {n_terms} terms by probability": [", ".join(terms) for terms in by_weight],

@@ -21,16 +21,31 @@ class Matrices:
     bow: list[list[tuple[int, int]]]
     counts: sp.csr_matrix
     tfidf: sp.csr_matrix
+    idf: np.ndarray  # the corpus's inverse document frequencies (sklearn's smoothed idf)
 
     def subset(self, rows: np.ndarray) -> "Matrices":
         """The same vocabulary and dictionary over a subset of units (e.g. a held-out split)."""
         return Matrices(self.vocabulary, self.dictionary, [self.bow[i] for i in rows], self.counts[rows],
-                        self.tfidf[rows])
+                        self.tfidf[rows], self.idf)
+
+    def with_counts(self, counts: sp.csr_matrix) -> "Matrices":
+        """Other units (e.g. the observed halves of held-out units) over this vocabulary and idf."""
+        from sklearn.preprocessing import normalize
+
+        counts = sp.csr_matrix(counts, dtype=np.float64)
+        bow = [list(zip(row.indices.tolist(), row.data.astype(int).tolist())) for row in counts]
+        return Matrices(self.vocabulary, self.dictionary, bow, counts,
+                        normalize(counts.multiply(self.idf[None, :]).tocsr()), self.idf)
+
+    @property
+    def term_counts(self) -> np.ndarray:
+        """Each term's count over all units."""
+        return np.asarray(self.counts.sum(axis=0)).ravel()
 
     @property
     def term_frequency(self) -> np.ndarray:
         """Empirical p(w): each term's share of all tokens."""
-        totals = np.asarray(self.counts.sum(axis=0)).ravel()
+        totals = self.term_counts
         return totals / totals.sum()
 
 
@@ -42,5 +57,7 @@ def vectorize(tokens: list[list[str]]) -> Matrices:
     dictionary = Dictionary(tokens)
     bow = [dictionary.doc2bow(unit) for unit in tokens]
     counts = corpus2csc(bow, num_terms=len(dictionary), num_docs=len(bow), dtype=np.float64).T.tocsr()
-    tfidf = TfidfTransformer().fit_transform(counts).tocsr()
-    return Matrices([dictionary[i] for i in range(len(dictionary))], dictionary, bow, counts, tfidf)
+    transformer = TfidfTransformer()
+    tfidf = transformer.fit_transform(counts).tocsr()
+    return Matrices([dictionary[i] for i in range(len(dictionary))], dictionary, bow, counts, tfidf,
+                    transformer.idf_)

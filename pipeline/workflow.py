@@ -19,7 +19,18 @@ import pandas as pd
 
 from pipeline import inputs, rundir, schemas, sweep, topic_tables
 from pipeline.config import Config, LoadedConfig, read_yaml, validate
-from pipeline.diagnostics import aligned_with, alignment, diagnostics, heldout_split, jaccard_matrix, match_topics
+from pipeline.diagnostics import (
+    aligned_with,
+    alignment,
+    completion_halves,
+    completion_log_perplexity,
+    diagnostics,
+    heldout_split,
+    jaccard_matrix,
+    match_topics,
+    resamples,
+    unigram_log_perplexity,
+)
 from pipeline.emphasis import check_contrasts, contrasts, emphasis_tables, robustness
 from pipeline.errors import ConfigError, InputError
 from pipeline.figures import catalogue, model_selection_figure
@@ -45,6 +56,7 @@ class Prepared:
     tokens: list[list[str]]
     matrices: Matrices
     normalization: dict[str, Any]
+    coherence_reference: tuple[str, list[list[str]]] | None = None  # what the texts are, and their tokens
 
 
 @dataclass(frozen=True)
@@ -133,12 +145,66 @@ def prepared(loaded: LoadedConfig, corpus: Corpus, timer: StageTimer) -> Prepare
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
         matrices = vectorize(tokens)
-    return Prepared(units, tokens, matrices, summary)
+    return Prepared(units, tokens, matrices, summary, _coherence_reference(loaded))
+
+
+def _coherence_reference(loaded: LoadedConfig) -> tuple[str, list[list[str]]] | None:
+    """The reference corpus for coherence, normalised like the units, if the config names one."""
+    patterns = loaded.config.evaluate.coherence_reference
+    if not patterns:
+        return None
+    cfg = loaded.config.normalize
+    texts = inputs.read_reference_texts(loaded)
+    normalized = normalize_texts(texts, cfg, stopword_set(cfg, inputs.read_stopword_files(loaded)),
+                                 make_lemmatizer(cfg.lemmatizer))
+    tokens = [unit for unit in normalized.tokens if unit]
+    if not tokens:
+        raise ConfigError(f"evaluate.coherence_reference: {', '.join(patterns)} holds no text to score coherence on")
+    return f"the reference corpus {', '.join(patterns)}", tokens
 
 
 def model_seed(root: int, model_cfg: Any) -> int:
     """The model's own seed if the config gives one, else one derived from the root and its name."""
     return model_cfg.seed if model_cfg.seed is not None else derive_seed(root, model_cfg.name)
+
+
+@dataclass(frozen=True)
+class Fits:
+    """Every fit of one model: the restarts with different seeds (``reported`` is the best by
+    the backend's own objective, the rest measure seed stability), refits on subsamples
+    (resampling stability), and a refit without the held-out units (document completion)."""
+
+    base_seed: int  # the model's own seed: it also seeds the subsamples and the held-out split
+    reported: TopicModelResult
+    other_seeds: list[TopicModelResult]
+    scores: list[float]
+    resampled: list[TopicModelResult]
+    heldout_units: np.ndarray
+    training_fit: TopicModelResult | None
+
+
+def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
+    """Fits the restarts, resamples and held-out refit of one model side by side."""
+    from joblib import Parallel, delayed
+
+    backend, evaluate = BACKENDS[model_cfg.backend], cfg.evaluate
+    base = model_seed(cfg.run.seed, model_cfg)
+    ids, n = list(data.units.unit_id), len(data.units)
+    seeds = [base] + [derive_seed(base, "stability", str(i)) for i in range(1, evaluate.stability_seeds)]
+    jobs = [(seed, data.matrices, ids) for seed in seeds]
+    samples = [rows for rows in resamples(n, evaluate.resample_share, evaluate.resamples, base) if len(rows) >= model_cfg.k]
+    jobs += [(base, data.matrices.subset(rows), [ids[i] for i in rows]) for rows in samples]
+    heldout, training = heldout_split(n, evaluate.heldout_share, base)
+    with_heldout = backend.infer is not None and len(training) >= model_cfg.k
+    if with_heldout:
+        jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
+    fitted = Parallel(n_jobs=min(len(jobs), evaluate.n_jobs or -1))(
+        delayed(fit_model)(model_cfg, seed, matrices, unit_ids, backend) for seed, matrices, unit_ids in jobs)
+    restarts = fitted[:len(seeds)]
+    scores = [backend.score(r.metrics) for r in restarts]
+    best = int(np.argmax(scores))
+    return Fits(base, restarts[best], restarts[:best] + restarts[best + 1:], scores,
+                fitted[len(seeds):len(seeds) + len(samples)], heldout, fitted[-1] if with_heldout else None)
 
 
 def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]:
@@ -150,11 +216,12 @@ def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]
     model_runs = []
     for model_cfg in cfg.models:
         with timer.stage(f"fit {model_cfg.name} ({model_cfg.backend}, k={model_cfg.k})"):
-            result = fit_model(model_cfg, model_seed(cfg.run.seed, model_cfg), matrices, list(units.unit_id))
+            fits = fit_all(model_cfg, cfg, data)
+        result = fits.reported
         with timer.stage(f"tables {model_cfg.name}"):
             unit_table = topic_tables.unit_topics(units, result, [len(t) for t in tokens])
             frames = {
-                "topic_terms": topic_tables.topic_terms(result, matrices.term_frequency, cfg.tables),
+                "topic_terms": topic_tables.topic_terms(result, matrices.term_counts, cfg.tables),
                 "unit_topics": unit_table,
                 "answer_topics": topic_tables.answer_topics(unit_table, units, result.k),
                 "representative_passages": topic_tables.representative_passages(
@@ -163,53 +230,78 @@ def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]
         with timer.stage(f"emphasis {model_cfg.name}"):
             emphasis = emphasis_tables(unit_table, result.k, cfg.compare, cfg.run.seed, result.name)
         with timer.stage(f"evaluate {model_cfg.name}"):
-            topic_diagnostics, evaluation, robust = evaluate_model(model_cfg, result, data, emphasis["contrasts"], cfg)
+            topic_diagnostics, evaluation, robust = evaluate_model(fits, data, emphasis["contrasts"], cfg)
         metrics = {
             "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
             "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
             "n_units": len(units), "vocabulary_size": len(result.vocabulary),
+            "restart_scores": [round(score, 6) for score in fits.scores],
             "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
         }
         if result.zero_rows:
             log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
                         result.name, len(result.zero_rows))
+        if evaluation["exploratory"]:
+            log.warning("model %s is exploratory: %s", result.name, evaluation["exploratory_reason"])
         model_runs.append(ModelRun(result, {**frames, "topic_diagnostics": topic_diagnostics},
                                    {**emphasis, "robustness": robust}, metrics))
     return model_runs
 
 
-def evaluate_model(model_cfg: Any, result: TopicModelResult, data: Prepared, reference_contrasts: pd.DataFrame,
-                   cfg: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
-    """Diagnostics, stability over refits with other seeds, held-out perplexity, contrast robustness."""
-    from joblib import Parallel, delayed
+def stability_gate(summary: dict[str, Any], threshold: float) -> str:
+    """Why a model is exploratory ("" when it is not): its seed or resampling stability is below
+    the threshold, so its topics, and every comparison built on them, may not reappear."""
+    reasons = [f"{label} {summary[key]:.2f} < {threshold:g}"
+               for key, label in (("mean_stability", "seed stability"), ("mean_resample_stability",
+                                                                            "resampling stability"))
+               if summary.get(key) is not None and summary[key] < threshold]
+    return "; ".join(reasons)
 
+
+def evaluate_model(fits: Fits, data: Prepared, reference_contrasts: pd.DataFrame,
+                   cfg: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """Diagnostics, seed and resampling stability, held-out likelihood by document completion,
+    contrast robustness across seeds, and the stability gate."""
     units, tokens, matrices = data.units, data.tokens, data.matrices
+    result, evaluate = fits.reported, cfg.evaluate
     n_tokens = np.array([len(t) for t in tokens], dtype=float)
-    backend = BACKENDS[model_cfg.backend]
-    heldout_likelihood = backend.heldout_log_perplexity
-    heldout, training = heldout_split(len(tokens), cfg.evaluate.heldout_share, result.seed)
-    # Refits with other seeds (stability) and the held-out fit are independent: fit them in parallel.
-    fits = [(derive_seed(result.seed, "stability", str(i)), matrices, result.unit_ids)
-            for i in range(1, cfg.evaluate.stability_seeds)]
-    if heldout_likelihood:
-        fits.append((result.seed, matrices.subset(training), [result.unit_ids[i] for i in training]))
-    fitted = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1) if fits else 1)(
-        delayed(fit_model)(model_cfg, seed, subset, ids, backend) for seed, subset, ids in fits)
-    refits = fitted[:-1] if heldout_likelihood else fitted
-    refit_top = [top_terms(r.topic_term, r.vocabulary, cfg.evaluate.stability_top_n) for r in refits]
-    table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top, tokens,
-                                 matrices.dictionary, n_tokens, cfg.evaluate)
-    if heldout_likelihood:
-        summary["heldout_log_perplexity"] = heldout_likelihood(fitted[-1].native, matrices.subset(heldout))
-        summary["heldout_units"] = len(heldout)
-    reference_top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.stability_top_n)
+    top_of = lambda fit: top_terms(fit.topic_term, fit.vocabulary, evaluate.stability_top_n)  # noqa: E731
+    refit_top = [top_of(r) for r in fits.other_seeds]
+    reference, texts = data.coherence_reference or ("the modelled units", tokens)
+    table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top,
+                                 [top_of(r) for r in fits.resampled], texts, matrices.dictionary, n_tokens, evaluate,
+                                 reference)
+    summary["restarts"] = len(fits.scores)
+    if fits.training_fit is not None:
+        summary.update(heldout_scores(fits, matrices))
+    reason = stability_gate(summary, evaluate.stability_threshold)
+    summary.update(exploratory=bool(reason), exploratory_reason=reason)
+    table = table.assign(exploratory=bool(reason))
+    reference_top = top_of(result)
     refit_contrasts = []
-    for refit, top in zip(refits, refit_top):
+    for refit, top in zip(fits.other_seeds, refit_top):
         unit_table = topic_tables.unit_topics(units, refit, n_tokens.astype(int).tolist())
         shares = schemas.topic_columns(refit.k)
         refit_emphasis = contrasts(unit_table.dropna(subset=shares), shares, cfg.compare, cfg.run.seed, result.name)
-        refit_contrasts.append((refit_emphasis, match_topics(jaccard_matrix(reference_top, top))[0]))
+        matched, similarity = match_topics(jaccard_matrix(reference_top, top))
+        refit_contrasts.append((refit_emphasis, np.where(similarity >= evaluate.min_match_jaccard, matched, -1)))
     return table, summary, robustness(reference_contrasts, refit_contrasts, cfg.compare.significance)
+
+
+def heldout_scores(fits: Fits, matrices: Matrices) -> dict[str, Any]:
+    """Document completion on the held-out units with the refit that never saw them, beside a
+    unigram model of the same training units and the uniform log V."""
+    fit = fits.training_fit
+    held_counts = matrices.counts[fits.heldout_units]
+    observed, held = completion_halves(held_counts, fits.base_seed)
+    theta = BACKENDS[fit.backend].infer(fit.native, matrices.with_counts(observed))
+    training_counts = np.asarray(matrices.counts.sum(axis=0)).ravel() - np.asarray(held_counts.sum(axis=0)).ravel()
+    return {
+        "heldout_log_perplexity": completion_log_perplexity(theta, fit.topic_term, held),
+        "heldout_unigram_log_perplexity": unigram_log_perplexity(training_counts, held),
+        "heldout_uniform_log_perplexity": float(np.log(len(matrices.vocabulary))),
+        "heldout_units": len(fits.heldout_units), "heldout_words": int(held.sum()),
+    }
 
 
 def align(model_runs: list[ModelRun], threshold: float) -> tuple[list[ModelRun], pd.DataFrame]:
@@ -260,7 +352,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
     with rundir.staged_directory(target) as staging:
         rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
         for run in model_runs:
-            rundir.write_model(staging, run.result, run.tables, run.metrics, run.emphasis)
+            rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics, run.emphasis)
         if aligned is not None:
             rundir.write_table(aligned, schemas.ALIGNMENT, staging / "alignment.csv")
         rundir.write_text(cfg.to_yaml(), staging / "config.yaml")
@@ -279,7 +371,8 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
     for name, model in run.models.items():
         labels[name] = topic_labels(model.topic_terms, custom_labels.get(name))
         vocabulary, topic_term = model.topic_term()
-        topics[name] = topic_tables.topics_overview(topic_term, vocabulary, labels[name], cfg.tables.frex_weight)
+        topics[name] = topic_tables.topics_overview(topic_term, vocabulary, model.vocabulary()["count"].to_numpy(),
+                                                    labels[name], cfg.tables.frex_weight)
         rundir.write_text(topic_tables.topics_markdown(name, model.metrics["backend"], model.metrics["seed"],
                                                        topics[name]), model.folder / "topics.md")
         emphasis = {table_name: frame.assign(topic_label=frame.topic.map(labels[name])) if "topic_label" in frame

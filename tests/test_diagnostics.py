@@ -93,3 +93,60 @@ def test_robustness_counts_seeds_where_the_matched_topic_holds():
     # Topic 0 holds in the reference and in the refit whose topic 1 matches it (0.25, q .02), not the other.
     assert table.seeds_holding.tolist() == [2, 0] and table.seeds.tolist() == [3, 3]
     assert table.share_holding.tolist() == pytest.approx([2 / 3, 0.0])
+
+
+def test_document_completion_and_unigram_by_hand():
+    import scipy.sparse as sp
+
+    from pipeline.diagnostics import completion_log_perplexity, unigram_log_perplexity
+
+    topic_term = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    theta = np.array([[0.5, 0.5], [1.0, 0.0]])
+    held = sp.csr_matrix(np.array([[2, 0, 1], [0, 1, 0]]))
+    # Unit 0: p(w0) = .5*.7 + .5*.1 = .4 (twice), p(w2) = .5*.1 + .5*.8 = .45; unit 1: p(w1) = .2.
+    expected = -(2 * np.log(0.4) + np.log(0.45) + np.log(0.2)) / 4
+    assert completion_log_perplexity(theta, topic_term, held) == pytest.approx(expected)
+    training = np.array([5.0, 3.0, 0.0])  # add-one-half: (5.5, 3.5, 0.5) / 9.5
+    expected = -(2 * np.log(5.5 / 9.5) + np.log(0.5 / 9.5) + np.log(3.5 / 9.5)) / 4
+    assert unigram_log_perplexity(training, held) == pytest.approx(expected)
+
+
+def test_completion_halves_and_resamples_are_seeded_partitions():
+    import scipy.sparse as sp
+
+    from pipeline.diagnostics import completion_halves, resamples
+
+    counts = sp.csr_matrix(np.array([[3, 0, 2], [1, 4, 0], [0, 0, 1]]))
+    observed, held = completion_halves(counts, seed=7)
+    assert (observed + held - counts).nnz == 0  # every token in exactly one half
+    assert observed.sum(axis=1).A1.tolist() == [2, 2, 0] and held.sum(axis=1).A1.tolist() == [3, 3, 1]
+    again = completion_halves(counts, seed=7)
+    assert (again[0] - observed).nnz == 0
+    samples = resamples(10, 0.8, 3, seed=1)
+    assert [len(s) for s in samples] == [8, 8, 8] and all(len(set(s)) == 8 for s in samples)
+    assert len({tuple(s) for s in samples}) == 3 and [list(s) for s in resamples(10, 0.8, 3, seed=1)] == [
+        list(s) for s in samples]
+
+
+def test_robustness_says_no_match_below_the_minimum_similarity():
+    reference = pd.DataFrame({"contrast": ["c", "c"], "topic": [0, 1], "diff": [0.2, -0.1], "q_bh": [0.01, 0.02]})
+    refit = reference.copy()
+    matched = robustness(reference, [(refit, np.array([0, -1]))], 0.05)
+    assert matched.seeds_holding.tolist() == [2, 1]  # topic 1 had no match in the refit: it does not hold
+
+
+def test_coherence_on_a_separate_reference_corpus(project, capsys):
+    from pipeline.cli import main
+    from pipeline.rundir import load_run
+
+    reference = project / "data" / "reference.txt"
+    reference.write_text("\n\n".join(["Chips and wafers are made in fabs by the industry."] * 20
+                                     + ["Steel output and coal use fell as emissions targets bit."] * 20))
+    code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "evaluate.stability_seeds=1",
+                 "--set", "evaluate.resamples=0", "--set", "evaluate.coherence_reference=[data/reference.txt]"])
+    assert code == 0, capsys.readouterr().err
+    run = load_run(project / "outputs" / "default")
+    setup = run.models["nmf"].metrics["coherence_setup"]
+    assert setup["reference"] == "the reference corpus data/reference.txt" and setup["reference_units"] == 40
+    assert "scored on the reference corpus data/reference.txt (40 texts" in (
+        project / "outputs" / "default" / "report.md").read_text()

@@ -53,11 +53,11 @@ def fitted(planted):
 
 
 # Thresholds. On this draw a correct fit matches every planted topic with cosine >= 0.97
-# (both LDAs) and >= 0.94 (NMF, which factorises tf-idf and so up-weights rarer words);
+# (the LDAs) and >= 0.94 (NMF, which factorises tf-idf and so up-weights rarer words);
 # a fit stuck in a local optimum that merges two topics scores about 0.7 on one of them,
 # and the same fitted rows shuffled against the vocabulary score <= 0.45. The thresholds
 # sit between: a broken or shuffled implementation cannot pass them.
-THRESHOLD = {"gensim_lda": 0.9, "sklearn_lda": 0.9, "sklearn_nmf": 0.85}
+THRESHOLD = {"gensim_lda": 0.9, "sklearn_lda": 0.9, "sklearn_nmf": 0.85, "tomotopy_lda": 0.9}
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
@@ -99,9 +99,9 @@ def test_same_seed_same_result(planted, backend):
     _, matrices = planted
     ids = [f"u{i}" for i in range(D)]
     cfg = model_config(backend)
-    if backend != "sklearn_nmf":
-        cfg = cfg.model_copy(update={"params": cfg.params.model_copy(
-            update={"passes": 2} if backend == "gensim_lda" else {"max_iter": 5})})
+    quick = {"gensim_lda": {"passes": 2}, "sklearn_lda": {"max_iter": 5}, "tomotopy_lda": {"iterations": 50}}
+    if backend in quick:
+        cfg = cfg.model_copy(update={"params": cfg.params.model_copy(update=quick[backend])})
     first, second = (fit_model(cfg, 123, matrices, ids) for _ in range(2))
     assert np.array_equal(first.topic_term, second.topic_term)
     assert np.array_equal(first.doc_topic, second.doc_topic)

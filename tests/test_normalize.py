@@ -19,7 +19,15 @@ def tokens_of(text: str, **settings) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("5G and 6G networks", ["5g", "6g", "network"]),
+        ("5G and 6G networks", ["5G", "6G", "network"]),  # acronyms keep their case
+        # Entities: acronyms that are also stopwords survive; names and compounds are not lemmatised.
+        ("the US and the UN", ["US", "UN"]),
+        ("WHO, EU and G20 members", ["WHO", "EU", "G20", "member"]),
+        ("China-US trade", ["china-us", "trade"]),
+        ("They met António Guterres", ["meet", "antónio", "guterres"]),
+        ("Trade with Viet Nam grew", ["trade", "viet", "nam", "grow"]),
+        ("China's exports", ["china", "export"]),
+        ("Us and who", []),  # the pronouns themselves are still stopwords
         ("COVID-19 controls", ["covid-19", "control"]),
         ("the 14th Five-Year Plan", ["14th", "five-year", "plan"]),
         ("ＦＵＬＬ－ＷＩＤＴＨ chips", ["full-width", "chip"]),  # NFKC
@@ -89,3 +97,21 @@ def test_cache_key_changes_with_texts_settings_and_stopwords():
     assert base != cache_key(["a b"], cfg.model_copy(update={"min_token_length": 3}), frozenset({"x"}))
     assert base != cache_key(["a b"], cfg, frozenset({"y"}))
     assert cache_key(["ab", "c"], cfg, frozenset()) != cache_key(["a", "bc"], cfg, frozenset())
+
+
+def test_terms_pruned_as_too_common_are_listed():
+    cfg = NormalizeConfig(phrases={"enabled": False}, vocabulary={"no_below": 1, "no_above": 0.5})
+    texts = ["chips and steel", "chips and coal", "chips and wind"]
+    report = normalize_texts(texts, cfg, stopword_set(cfg, []), make_lemmatizer("none")).report
+    assert report["pruned_too_common"] == [{"term": "chips", "units": 3}]
+
+
+def test_learned_phrases_never_collide_with_configured_expressions():
+    """A configured expression is not counted as the pair it spells, so npmi stays <= 1."""
+    cfg = NormalizeConfig(multiword_expressions=("rare earth",), phrases={"min_count": 2, "threshold": 0.1},
+                          vocabulary={"no_below": 1})
+    texts = ["rare earth exports grow", "rare earth mines", "new rare earth rules", "steel output grows"] * 3
+    report = normalize_texts(texts, cfg, stopword_set(cfg, []), make_lemmatizer("simplemma")).report
+    assert all(p["npmi"] <= 1 for p in report["learned_phrases"])
+    assert "rare_earth" not in {p["phrase"] for p in report["learned_phrases"]}
+    assert {t["term"] for t in report["top_terms"]} >= {"rare_earth"}

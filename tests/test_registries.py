@@ -69,7 +69,7 @@ def load_term_blocks(folder: Path) -> np.ndarray:
 
 TAGGED_LINES = Reader(name="tagged_lines", read=read_tagged_lines)
 TERM_BLOCKS = Backend(name="term_blocks", family="lda", config=TermBlocksConfig, fit=fit_term_blocks,
-                      save=save_term_blocks, load=load_term_blocks)
+                      score=lambda metrics: 0.0, save=save_term_blocks, load=load_term_blocks)
 
 CHIPS = "semiconductor wafer foundry lithography chip design fab yield packaging memory".split()
 STEEL = "steel coal furnace emission carbon capacity ore smelting plant output".split()
@@ -135,7 +135,8 @@ def test_registered_names_are_what_a_config_may_name(extended_project, capsys):
     config = str(extended_project / "config.yaml")
     assert main(["validate", config]) == 0
     assert main(["validate", config, "--set", "models.0.backend=term_block"]) == 2
-    assert "expected tags: 'gensim_lda', 'sklearn_lda', 'sklearn_nmf', 'term_blocks'" in capsys.readouterr().err
+    assert "expected tags: 'gensim_lda', 'sklearn_lda', 'sklearn_nmf', 'tomotopy_lda', 'term_blocks'" in \
+        capsys.readouterr().err
     assert main(["validate", config, "--set", "models.0.params.passes=3"]) == 2
     assert capsys.readouterr().err == "error: config error: models.0.params.passes: unknown key\n"
     assert main(["validate", config, "--set", "corpus.format=tagged"]) == 2

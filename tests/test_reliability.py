@@ -29,9 +29,11 @@ def run_cli(capsys, *args: str) -> tuple[int, str]:
 
 
 def one_error_line(err: str) -> str:
+    """The one ``error:`` line, which ends the output (warnings logged before it may precede it)."""
     lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], err
+    return errors[0]
 
 
 @pytest.fixture
@@ -247,9 +249,11 @@ def test_bench_with_a_scale_file_that_is_not_gzip(project, capsys):
     (lambda run: (run / "config.yaml").unlink(), "config.yaml is missing"),
     (lambda run: (run / "manifest.json").write_text('{"config_sha256": "ab'), "manifest.json cannot be read"),
     (lambda run: (run / "models" / "lda" / "topic_term.npy").write_bytes(b"\x93NUMPY garbage"),
-     "topic_term.npy or vocabulary.txt is missing or damaged"),
+     "topic_term.npy is missing or damaged"),
     (lambda run: (run / "models" / "lda" / "metrics.json").write_text("[]"), "metrics.json lacks k, backend or seed"),
-    (lambda run: (run / "models" / "lda" / "vocabulary.txt").write_text("one\ntwo\n"), "topic_term.npy is (8,"),
+    (lambda run: (run / "models" / "lda" / "vocabulary.csv").write_text("term,count\none,1\ntwo,2\n"),
+     "topic_term.npy is (8,"),
+    (lambda run: (run / "models" / "nmf" / "vocabulary.csv").unlink(), "models/nmf/vocabulary.csv is missing"),
 ])
 def test_report_on_a_damaged_run(with_previous, capsys, damage, says):
     run = with_previous / "outputs" / "a"

@@ -23,16 +23,38 @@ def test_exclusivity_by_hand():
 
 
 def test_frex_by_hand():
-    # Topic 0: freq ranks of (.5,.3,.2) -> ECDF (1, 2/3, 1/3); excl (.833,.75,.2) -> (1, 2/3, 1/3).
-    # Topic 1: freq (.1,.1,.8) -> ties share the max rank: (2/3, 2/3, 1); excl (.167,.25,.8) -> (1/3, 2/3, 1).
+    """stm's calcfrex: ranks / V with average ties, weight w on frequency, 1 - w on exclusivity."""
+    # Topic 0: freq (.5,.3,.2) -> (1, 2/3, 1/3); excl (.833,.75,.2) -> (1, 2/3, 1/3).
+    # Topic 1: freq (.1,.1,.8) -> the tie shares the average rank 1.5: (.5, .5, 1); excl (.167,.25,.8) -> (1/3, 2/3, 1).
     expected = np.array([
         [1.0, 2 / 3, 1 / 3],
-        [1 / (0.5 / (1 / 3) + 0.5 / (2 / 3)), 2 / 3, 1.0],
+        [1 / (0.5 / 0.5 + 0.5 / (1 / 3)), 1 / (0.5 / 0.5 + 0.5 / (2 / 3)), 1.0],  # 0.4, 4/7, 1
     ])
     assert np.allclose(frex(BETA, 0.5), expected)
-    # weight 1 is pure exclusivity, weight 0 pure frequency
-    assert np.allclose(frex(BETA, 1.0)[1], [1 / 3, 2 / 3, 1.0])
-    assert np.allclose(frex(BETA, 0.0)[1], [2 / 3, 2 / 3, 1.0])
+    # weight 1 is pure frequency, weight 0 pure exclusivity (stm's frexweight is on frequency)
+    assert np.allclose(frex(BETA, 1.0)[1], [0.5, 0.5, 1.0])
+    assert np.allclose(frex(BETA, 0.0)[1], [1 / 3, 2 / 3, 1.0])
+
+
+def test_james_stein_shrinkage_and_frex_with_counts_by_hand():
+    """stm's js.estimate on each term's distribution over topics, with its corpus count."""
+    counts = np.array([2, 10, 1000])
+    # Term 0 (.833, .167), seen twice: lambda = (2 x .833 x .167 / 1) / (2 x .333^2) = 1.25 -> 1: uniform.
+    # Term 1 (.75, .25), 10 times: lambda = (2 x .1875 / 9) / (2 x .25^2) = 1/3 -> (2/3, 1/3).
+    # Term 2 (.2, .8), 1000 times: lambda = (2 x .16 / 999) / (2 x .3^2) = .00178 -> barely moves.
+    shrunk = exclusivity(BETA, counts)
+    assert np.allclose(shrunk[:, 0], [0.5, 0.5]) and np.allclose(shrunk[:, 1], [2 / 3, 1 / 3])
+    lam = (2 * 0.16 / 999) / (2 * 0.3**2)
+    assert np.allclose(shrunk[:, 2], [lam / 2 + (1 - lam) * 0.2, lam / 2 + (1 - lam) * 0.8])
+    # Exclusivity ranks become topic 0: (2/3, 1, 1/3), topic 1: (2/3, 1/3, 1); frequency ranks as above.
+    expected = np.array([
+        [1 / (0.5 / 1 + 0.5 / (2 / 3)), 1 / (0.5 / (2 / 3) + 0.5 / 1), 1 / 3],  # 0.8, 0.8, 1/3
+        [1 / (0.5 / 0.5 + 0.5 / (2 / 3)), 1 / (0.5 / 0.5 + 0.5 / (1 / 3)), 1.0],  # 4/7, 0.4, 1
+    ])
+    assert np.allclose(frex(BETA, 0.5, counts), expected)
+    # A term's column that is already uniform stays; a count of 1 or less makes it uniform.
+    assert np.allclose(exclusivity(np.array([[0.5, 0.5], [0.5, 0.5]]), np.array([5, 5])), 0.5)
+    assert np.allclose(exclusivity(BETA, np.array([1, 1, 1])), 0.5)
 
 
 def test_lift_and_relevance_by_hand():
@@ -98,10 +120,10 @@ def test_representative_passages_cite_their_lines():
 
 def test_topic_terms_order_and_markdown():
     result = result_for(np.array([[1.0, 0.0]]))
-    terms = tables.topic_terms(result, P_W, TablesConfig(top_n=2))
+    terms = tables.topic_terms(result, P_W * 100, TablesConfig(top_n=2))
     assert terms[terms.topic == 0].term.tolist() == ["chip", "steel"]
     assert terms[terms.topic == 1].term.tolist() == ["sme", "chip"]  # tie chip/steel broken by term
-    overview = tables.topics_overview(BETA, result.vocabulary, {0: "T0: chip", 1: "Small firms"}, 0.5)
+    overview = tables.topics_overview(BETA, result.vocabulary, P_W * 100, {0: "T0: chip", 1: "Small firms"}, 0.5)
     markdown = tables.topics_markdown("m", "sklearn_nmf", 1, overview)
     assert "| Small firms | sme, chip, steel | sme, steel, chip |" in markdown
     assert markdown.startswith("Topics of model `m` (sklearn_nmf, k = 2, seed 1).")

@@ -38,19 +38,23 @@ class Backend:
     """Everything the pipeline knows about one backend.
 
     ``config`` is the class of its ``models`` entry (a ``ModelSection`` with a ``backend``
-    literal and ``params``); ``fit(cfg, seed, matrices)`` returns a ``Fit``;
-    ``heldout_log_perplexity(native, matrices)`` scores unseen units (None: no likelihood);
-    ``save(native, folder)`` and ``load(folder)`` keep the native model in a run directory.
-    ``family`` says which comparisons apply (LDA-NMF alignment pairs an ``lda`` with an ``nmf``).
+    literal and ``params``); ``fit(cfg, seed, matrices)`` returns a ``Fit``; ``score(metrics)``
+    is the fit's own objective from its ``metrics`` (higher is better: a likelihood, minus a
+    reconstruction error), used to keep the best of several restarts;
+    ``infer(native, matrices)`` gives the topic mixtures of unseen units with the topics held
+    fixed (None: the model has no likelihood, so no held-out evaluation); ``save(native,
+    folder)`` and ``load(folder)`` keep the native model in a run directory. ``family`` says
+    which comparisons apply (LDA-NMF alignment pairs an ``lda`` with an ``nmf``).
     """
 
     name: str
     family: Family
     config: type[ModelSection]
     fit: Callable[[Any, int, Matrices], Fit]
+    score: Callable[[dict[str, float]], float]
     save: Callable[[Any, Path], None]
     load: Callable[[Path], Any]
-    heldout_log_perplexity: Callable[[Any, Matrices], float] | None = None
+    infer: Callable[[Any, Matrices], np.ndarray] | None = None
 
 
 BACKENDS: dict[str, Backend] = {}

@@ -20,9 +20,10 @@ from pipeline.vectorize import Matrices
 class GensimLdaParams(Section):
     """gensim ``LdaModel``; many passes and iterations because units are short and few.
 
-    ``passes: auto`` makes about 20,000 document visits in all, at least 5 and at most 40
-    passes: 40 for corpora up to 500 units, where each pass teaches little, and a fixed 5
-    beyond 4,000 units, so fitting time grows in proportion to the corpus.
+    ``passes: auto`` makes about 20,000 document visits in all, at least 10 and at most 40
+    passes: 40 for corpora up to 500 units, where each pass teaches little, and 10 beyond
+    2,000 units. Each pass is one update (the whole corpus is one chunk), and gensim warns
+    that fewer than 10 updates may not converge; 10 passes is that minimum of visits.
     """
 
     @field_validator("passes")
@@ -35,7 +36,7 @@ class GensimLdaParams(Section):
     def resolved_passes(self, n_units: int) -> int:
         if isinstance(self.passes, int):
             return self.passes
-        return int(min(40, max(5, -(-20_000 // max(n_units, 1)))))
+        return int(min(40, max(10, -(-20_000 // max(n_units, 1)))))
 
     passes: int | Literal["auto"] = "auto"
     iterations: int = Field(400, ge=1)
@@ -76,6 +77,17 @@ def log_perplexity(model, matrices: Matrices, gamma: np.ndarray | None = None) -
     return float(-model.bound(matrices.bow, gamma=None if gamma is None else gamma[:, None, :]) / words)
 
 
+def infer(model, matrices: Matrices) -> np.ndarray:
+    """Variational posterior mixtures of unseen units (gamma, normalised), topics fixed."""
+    gamma, _ = model.inference(matrices.bow)
+    return gamma / gamma.sum(axis=1, keepdims=True)
+
+
+def score(metrics: dict[str, float]) -> float:
+    """The per-word variational bound (minus log perplexity): higher is a better fit."""
+    return -metrics["log_perplexity"]
+
+
 def save(model, folder: Path) -> None:
     model.save(str(folder / "model.gensim"))
 
@@ -87,6 +99,6 @@ def load(folder: Path):
 
 
 BACKEND = register(Backend(
-    name="gensim_lda", family="lda", config=GensimLdaModelConfig, fit=fit, save=save, load=load,
-    heldout_log_perplexity=log_perplexity,
+    name="gensim_lda", family="lda", config=GensimLdaModelConfig, fit=fit, score=score, save=save, load=load,
+    infer=infer,
 ))

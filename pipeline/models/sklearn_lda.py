@@ -48,7 +48,17 @@ def log_perplexity(model, matrices: Matrices) -> float:
     return float(np.log(model.perplexity(matrices.counts)))
 
 
+def infer(model, matrices: Matrices) -> np.ndarray:
+    """Variational posterior mixtures of unseen units, topics fixed (sklearn's ``transform``)."""
+    return model.transform(matrices.counts)
+
+
+def score(metrics: dict[str, float]) -> float:
+    """Minus log perplexity in sample: higher is a better fit."""
+    return -metrics["log_perplexity"]
+
+
 BACKEND = register(Backend(
-    name="sklearn_lda", family="lda", config=SklearnLdaModelConfig, fit=fit, save=save_joblib, load=load_joblib,
-    heldout_log_perplexity=log_perplexity,
+    name="sklearn_lda", family="lda", config=SklearnLdaModelConfig, fit=fit, score=score, save=save_joblib,
+    load=load_joblib, infer=infer,
 ))

@@ -12,8 +12,15 @@ from pipeline.vectorize import Matrices
 
 
 class SklearnNmfParams(Section):
-    """scikit-learn ``NMF`` on tf-idf, NNDSVDa start and coordinate descent."""
+    """scikit-learn ``NMF``, NNDSVDa start.
 
+    ``matrix: tfidf`` with ``beta_loss: frobenius`` (coordinate descent) is the classic choice;
+    ``matrix: counts`` with ``beta_loss: kullback-leibler`` (multiplicative updates) is PLSA
+    (Ding, Li & Peng 2008), whose mixtures are shares of each unit's tokens.
+    """
+
+    matrix: Literal["tfidf", "counts"] = "tfidf"
+    beta_loss: Literal["frobenius", "kullback-leibler"] = "frobenius"
     max_iter: int = Field(1000, ge=1)
     tol: float = Field(1e-5, gt=0)
     alpha_W: float = Field(0.0, ge=0)
@@ -31,14 +38,24 @@ def fit(cfg: SklearnNmfModelConfig, seed: int, matrices: Matrices) -> Fit:
 
     p = cfg.params
     model = NMF(
-        n_components=cfg.k, init="nndsvda", solver="cd", beta_loss="frobenius", max_iter=p.max_iter,
-        tol=p.tol, alpha_W=p.alpha_W, alpha_H=p.alpha_H, l1_ratio=p.l1_ratio, random_state=seed,
+        n_components=cfg.k, init="nndsvda", solver="cd" if p.beta_loss == "frobenius" else "mu",
+        beta_loss=p.beta_loss, max_iter=p.max_iter, tol=p.tol, alpha_W=p.alpha_W, alpha_H=p.alpha_H,
+        l1_ratio=p.l1_ratio, random_state=seed,
     )
-    doc_topic = model.fit_transform(matrices.tfidf)
+    weights = model.fit_transform(matrices.tfidf if p.matrix == "tfidf" else matrices.counts)
+    # X ~ W H: unit d's mass on topic k is W_dk times the mass of H's row k, so its share of
+    # the unit is that product normalised (W alone depends on how H's rows happen to be scaled).
+    doc_topic = weights * model.components_.sum(axis=1)[None, :]
     return Fit(model.components_, doc_topic, model, int(model.n_iter_),
                {"reconstruction_error": float(model.reconstruction_err_)})
 
 
+def score(metrics: dict[str, float]) -> float:
+    """Minus the Frobenius reconstruction error: higher is a better fit."""
+    return -metrics["reconstruction_error"]
+
+
 BACKEND = register(Backend(
-    name="sklearn_nmf", family="nmf", config=SklearnNmfModelConfig, fit=fit, save=save_joblib, load=load_joblib,
+    name="sklearn_nmf", family="nmf", config=SklearnNmfModelConfig, fit=fit, score=score, save=save_joblib,
+    load=load_joblib,
 ))

@@ -1,0 +1,102 @@
+"""A planted SCIO-format corpus: transcript pages whose officials' answers are drawn from LDA's
+generative process with known topics and known speaker preferences.
+
+Words are invented (``bakume``, ``tolivo``, ...) so that no stopword list, lemmatiser or
+phrase model changes them; each paragraph is ordinary page text ("Name:" labels, questions
+ending in "?", a header with the speaker list), so the whole pipeline runs on it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+K = 6
+SPEAKERS = ("Li Wei", "Wang Fang", "Zhang Min", "Chen Jing")
+MODERATOR = "Zhou Ling"
+OUTLETS = ("Xinhua", "CCTV", "Reuters", "China Daily", "Bloomberg")
+SYLLABLES = [c + v for c in "bdfgklmnprtvz" for v in "aeiou"]
+FILLER = ("the", "and", "we", "will", "of", "to", "in", "this")
+
+
+@dataclass(frozen=True)
+class Planted:
+    topics: np.ndarray  # K x V topic-word distributions over ``vocabulary``
+    vocabulary: list[str]
+    speaker_shares: pd.DataFrame  # speakers x K: mean planted topic share of each speaker's paragraphs
+
+
+def invented_words(rng: np.random.Generator, n: int) -> list[str]:
+    words: set[str] = set()
+    while len(words) < n:
+        words.add("".join(rng.choice(SYLLABLES, 3)))
+    return sorted(words)
+
+
+def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, answers: int = 12,
+                         paragraphs: int = 3, words: tuple[int, int] = (35, 60)) -> Planted:
+    """Writes ``conferences`` pages into ``folder`` and returns the planted truth.
+
+    Each topic has 20 core words (most of its mass) and shares 40 background words; each
+    official prefers two topics (Dirichlet prior 2.0 on them, 0.1 elsewhere).
+    """
+    rng = np.random.default_rng(seed)
+    vocabulary = invented_words(rng, K * 20 + 40)
+    topics = np.zeros((K, len(vocabulary)))
+    for t in range(K):
+        topics[t, t * 20:(t + 1) * 20] = 0.85 * rng.dirichlet(np.full(20, 1.0))
+        topics[t, K * 20:] = 0.15 * rng.dirichlet(np.full(40, 1.0))
+    preference = np.full((len(SPEAKERS), K), 0.1)
+    for s in range(len(SPEAKERS)):
+        preference[s, [s % K, (s + 2) % K]] = 2.0
+    drawn: dict[str, list[np.ndarray]] = {s: [] for s in SPEAKERS}
+    folder.mkdir(parents=True, exist_ok=True)
+    for c in range(conferences):
+        lines = [f"SCIO press conference on planted topics number {c + 1}", "",
+                 f"March {c + 1}, {2020 + c % 3}", ""]
+        lines += [f"Mr. {name}, vice minister of industry and information technology" for name in SPEAKERS] + [""]
+        lines += [f"Ms. {MODERATOR}, deputy director general of the Press Bureau of the State Council "
+                  "Information Office (SCIO) and SCIO spokesperson", ""]
+        lines += [f"{MODERATOR}:", "Good morning. The floor is open for questions.", ""]
+        for a in range(answers):
+            speaker = SPEAKERS[rng.integers(len(SPEAKERS))]
+            outlet = OUTLETS[a % len(OUTLETS)]
+            lines += [f"{outlet}:", f"What is the plan for {vocabulary[rng.integers(len(vocabulary))]} this year?", "",
+                      f"{speaker}:"]
+            for _ in range(paragraphs):
+                theta = rng.dirichlet(preference[SPEAKERS.index(speaker)])
+                drawn[speaker].append(theta)
+                n = int(rng.integers(*words))
+                assignments = rng.choice(K, size=n, p=theta)
+                tokens = [vocabulary[rng.choice(len(vocabulary), p=topics[z])] for z in assignments]
+                for i in range(4, len(tokens), 5):
+                    tokens[i] = f"{FILLER[i % len(FILLER)]} {tokens[i]}"
+                lines += [" ".join(tokens).capitalize() + ".", ""]
+        (folder / f"planted_{c:02d}.txt").write_text("\n".join(lines), encoding="utf-8")
+    shares = pd.DataFrame({s: np.mean(v, axis=0) for s, v in drawn.items() if v}).T
+    return Planted(topics, vocabulary, shares)
+
+
+def best_match_cosines(truth: np.ndarray, vocabulary: list[str], topic_term: np.ndarray,
+                       fitted_vocabulary: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each planted topic, the cosine of the most similar fitted topic, and which topic that is."""
+    column = {w: i for i, w in enumerate(vocabulary)}
+    fitted = np.zeros((topic_term.shape[0], len(vocabulary)))
+    for j, word in enumerate(fitted_vocabulary):
+        if word in column:
+            fitted[:, column[word]] += topic_term[:, j]
+    a = truth / np.linalg.norm(truth, axis=1, keepdims=True)
+    b = fitted / np.maximum(np.linalg.norm(fitted, axis=1, keepdims=True), 1e-12)
+    similarity = a @ b.T
+    return similarity.max(axis=1), similarity.argmax(axis=1)
+
+
+def speaker_share_correlation(planted: Planted, by_speaker: pd.DataFrame, matched: np.ndarray) -> float:
+    """Correlation of estimated with planted speaker shares, fitted topics matched to planted ones."""
+    estimated = by_speaker.pivot(index="group", columns="topic", values="share")
+    pairs = [(planted.speaker_shares.loc[s, t], estimated.loc[s, matched[t]])
+             for s in planted.speaker_shares.index for t in range(K)]
+    return float(np.corrcoef(np.array(pairs).T)[0, 1])

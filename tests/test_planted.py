@@ -1,0 +1,45 @@
+"""Known answers on a planted SCIO-format corpus: the default LDA and NMF recover the planted
+topics and the planted speaker emphasis through the whole pipeline (pages -> emphasis tables)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.rundir import load_run
+from tests.conftest import make_project
+from tests.planted import K, best_match_cosines, speaker_share_correlation, write_planted_corpus
+
+
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("planted"))
+    planted = write_planted_corpus(project / "data" / "planted", seed=0)
+    code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=planted",
+                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}"])
+    assert code == 0
+    return planted, load_run(project / "outputs" / "planted")
+
+
+@pytest.mark.parametrize("model", ["lda", "nmf"])
+def test_default_models_recover_planted_topics_and_speaker_emphasis(planted_run, model):
+    # Measured on this corpus (360 answer paragraphs, 4 officials, 6 topics): tomotopy LDA
+    # recovers 0.995 with speaker-share correlation 0.998, NMF 0.988 and 0.986; gensim LDA
+    # (the default before) 0.855 and 0.85 with its pipeline seed.
+    planted, run = planted_run
+    fitted = run.models[model]
+    assert fitted.metrics["n_units"] == 360
+    vocabulary, topic_term = fitted.topic_term()
+    cosines, matched = best_match_cosines(planted.topics, planted.vocabulary, topic_term, vocabulary)
+    assert cosines.mean() >= 0.9, cosines
+    assert len(set(matched)) == K  # every planted topic has its own fitted topic
+    assert speaker_share_correlation(planted, fitted.emphasis["by_speaker"], matched) >= 0.95
+
+
+def test_planted_topics_are_stable_and_not_gated(planted_run):
+    _, run = planted_run
+    lda = run.models["lda"].metrics
+    assert lda["mean_resample_stability"] >= 0.6 and not lda["exploratory"]
+    # The held-out likelihood beats a unigram model, which beats uniform word choice.
+    assert lda["heldout_log_perplexity"] < lda["heldout_unigram_log_perplexity"] < lda["heldout_uniform_log_perplexity"]
