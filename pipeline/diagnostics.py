@@ -197,20 +197,22 @@ def diagnostics(
     return table, summary
 
 
-def alignment(first: np.ndarray, second: np.ndarray) -> pd.DataFrame:
-    """All topic pairs of two models over one vocabulary: cosine similarity and Hungarian match."""
+def alignment(first: np.ndarray, second: np.ndarray, threshold: float) -> pd.DataFrame:
+    """All topic pairs of two models over one vocabulary: cosine similarity, Hungarian match, and
+    ``found_by_both`` where the matched pair's cosine reaches ``threshold`` (a matched pair below
+    it is no match: the one-to-one matching pairs every topic, similar or not)."""
     similarity = cosine_matrix(first, second)
     matched, _ = match_topics(similarity)
-    rows = [{"topic_a": a, "topic_b": b, "cosine": similarity[a, b], "matched": matched[a] == b}
+    rows = [{"topic_a": a, "topic_b": b, "cosine": similarity[a, b], "matched": matched[a] == b,
+             "found_by_both": bool(matched[a] == b and similarity[a, b] >= threshold)}
             for a in range(similarity.shape[0]) for b in range(similarity.shape[1])]
     return pd.DataFrame(rows)
 
 
-def aligned_with(pairs: pd.DataFrame, threshold: float) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+def aligned_with(pairs: pd.DataFrame) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
     """For an ``alignment`` table of two models: per topic of each model, the topics of the
-    other found by both (Hungarian match with cosine at or above ``threshold``), as
-    ``"model:topic (cosine)"``."""
-    found = pairs[pairs.matched & (pairs.cosine >= threshold)]
+    other found by both, as ``"model:topic (cosine)"``."""
+    found = pairs[pairs.found_by_both]
     notes_a: dict[int, list[str]] = {}
     notes_b: dict[int, list[str]] = {}
     for row in found.itertuples():

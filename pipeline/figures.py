@@ -199,7 +199,7 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
     ax = fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
     for row in pairs[pairs.matched].itertuples():
-        strong = row.cosine >= threshold
+        strong = row.found_by_both
         ax.add_patch(matplotlib.patches.Rectangle((row.topic_b - 0.5, row.topic_a - 0.5), 1, 1, fill=False,
                                                   edgecolor=OKABE_ITO[1] if strong else "0.6",
                                                   linewidth=2 if strong else 1, linestyle="-" if strong else ":"))

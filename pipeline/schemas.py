@@ -126,7 +126,7 @@ ROBUSTNESS = _schema("robustness", ("contrast", "topic"),
                      "contrast topic:int topic_label diff:float q_bh:float seeds:int seeds_holding:int "
                      "share_holding:float")
 ALIGNMENT = _schema("alignment", ("model_a", "topic_a", "model_b", "topic_b"),
-                    "model_a topic_a:int model_b topic_b:int cosine:float matched:bool")
+                    "model_a topic_a:int model_b topic_b:int cosine:float matched:bool found_by_both:bool")
 
 SWEEP_SUMMARY = _schema("sweep_summary", ("backend", "k"), "backend k:int seeds:int stability:float",
                         patterns={r".+_(mean|se|min|max)": "float"})

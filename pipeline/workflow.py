@@ -310,10 +310,10 @@ def align(model_runs: list[ModelRun], threshold: float) -> tuple[list[ModelRun],
     frames, notes = [], {run.result.name: {} for run in model_runs}
     for a in (r for r in model_runs if r.result.family == "lda"):
         for b in (r for r in model_runs if r.result.family == "nmf"):
-            pairs = alignment(a.result.topic_term, b.result.topic_term).assign(
+            pairs = alignment(a.result.topic_term, b.result.topic_term, threshold).assign(
                 model_a=a.result.name, model_b=b.result.name)
             frames.append(pairs)
-            for run, found in zip((a, b), aligned_with(pairs, threshold)):
+            for run, found in zip((a, b), aligned_with(pairs)):
                 for topic, names in found.items():
                     notes[run.result.name].setdefault(topic, []).extend(names)
     updated = []

@@ -77,13 +77,16 @@ def test_alignment_recovers_a_known_permutation():
     first = rng.dirichlet(np.full(50, 0.1), size=6)
     permutation = np.array([3, 0, 5, 1, 4, 2])
     second = first[permutation] + rng.dirichlet(np.full(50, 1.0), size=6) * 0.02
-    pairs = alignment(first, second)
+    pairs = alignment(first, second, 0.5)
     matched = pairs[pairs.matched].sort_values("topic_a")
     assert matched.topic_b.tolist() == np.argsort(permutation).tolist()
-    assert (matched.cosine > 0.95).all() and len(pairs) == 36
+    assert (matched.cosine > 0.95).all() and len(pairs) == 36 and pairs.found_by_both.sum() == 6
     # Models with different k: every topic of the smaller model is matched once.
-    uneven = alignment(first, second[:4])
+    uneven = alignment(first, second[:4], 0.5)
     assert uneven.matched.sum() == 4 and uneven[uneven.matched].topic_b.is_unique
+    # Unrelated topics are still paired one to one, but none is found by both.
+    unrelated = alignment(first, rng.dirichlet(np.full(50, 0.1), size=6), 0.5)
+    assert unrelated.matched.sum() == 6 and not unrelated.found_by_both.any()
 
 
 def test_robustness_counts_seeds_where_the_matched_topic_holds():

@@ -145,7 +145,8 @@ def test_diagnostics_stability_alignment_and_robustness_are_written(runs):
         assert robust.seeds_holding.between(0, 5).all()
     pairs = run.alignment
     assert len(pairs) == 64 and pairs.matched.sum() == 8
-    found = pairs[pairs.matched & (pairs.cosine >= 0.5)]
+    found = pairs[pairs.found_by_both]
+    assert found.equals(pairs[pairs.matched & (pairs.cosine >= 0.5)])
     nmf_found = run.models["nmf"].topic_diagnostics.aligned_with != ""
     assert nmf_found.sum() == len(found)
     report = (runs / "a" / "report.md").read_text()
