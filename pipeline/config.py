@@ -397,6 +397,8 @@ def validate(data: Any) -> Config:
 
 def load_config(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> LoadedConfig:
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config {path} is a folder; name a YAML file such as configs/default.yaml")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     data = read_yaml(path.read_bytes(), f"config {path}")

@@ -274,6 +274,18 @@ class FigureSpec:
     section: str
     function: Callable[..., Figure]
     arguments: tuple[Any, ...]
+    stamp: str = ""  # printed on the figure itself (it travels with the PNG, the caption may not)
+
+    def draw(self) -> Figure:
+        return stamped(self.function(*self.arguments), self.stamp)
+
+
+def stamped(fig: Figure, stamp: str) -> Figure:
+    """The figure with ``stamp`` above everything else, in small vermilion type."""
+    if stamp:
+        with plt.rc_context(STYLE):
+            fig.suptitle(_wrap(stamp, 110), x=0.01, ha="left", fontsize=6.5, color=OKABE_ITO[3])
+    return fig
 
 
 def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels: Mapping[str, Mapping[int, str]],
@@ -307,9 +319,9 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels:
                 f"topic share with {interval}.", name,
                 contrast_figure, (rows, topic_labels, figures_cfg, compare.significance)))
         if model.metrics.get("exploratory"):
-            note = f"Exploratory model ({model.metrics['exploratory_reason']}): "
-            specs[start:] = [spec if spec.section == "" else dataclasses.replace(spec, caption=note + spec.caption)
-                             for spec in specs[start:]]
+            note = f"Exploratory model ({model.metrics['exploratory_reason']})"
+            specs[start:] = [spec if spec.section == "" else dataclasses.replace(
+                spec, caption=f"{note}: {spec.caption}", stamp=f"{note}: not a finding") for spec in specs[start:]]
     if alignment is not None:
         for (model_a, model_b), pairs in alignment.groupby(["model_a", "model_b"], sort=False):
             specs.append(FigureSpec(

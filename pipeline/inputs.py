@@ -39,6 +39,9 @@ def resolve_inputs(loaded: LoadedConfig) -> tuple[list[Path], list[str]]:
             matches = sorted(Path(p) for p in glob.glob(str(absolute), recursive=True) if Path(p).is_file())
             if not matches:
                 unmatched.append(pattern)
+        elif absolute.is_dir():
+            raise InputError(f"corpus.inputs: {pattern} is a folder; name its files with a glob such as "
+                             f"{pattern.rstrip('/')}/*.txt")
         else:
             raise InputError(f"corpus.inputs: file not found: {pattern} (looked in {absolute.parent})")
         for path in matches:

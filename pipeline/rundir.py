@@ -234,17 +234,17 @@ def save_figure(fig, stem: Path, dpi: int) -> None:
     plt.close(fig)
 
 
-def _draw(stem: Path, dpi: int, function: Callable, arguments: Sequence[Any]) -> None:
-    save_figure(function(*arguments), stem, dpi)
+def _draw(stem: Path, dpi: int, draw: Callable[[], Any]) -> None:
+    save_figure(draw(), stem, dpi)
 
 
 def draw_figures(figures: Sequence[Any], folder: Path, dpi: int) -> dict[str, bytes]:
-    """Draws each figure spec (``stem``, ``function``, ``arguments``) to PNG and PDF, side by
-    side in worker processes (matplotlib draws on one core); returns the PNG bytes by stem."""
+    """Draws each figure spec (its ``stem`` and ``draw()``) to PNG and PDF, side by side in
+    worker processes (matplotlib draws on one core); returns the PNG bytes by stem."""
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
-    Parallel(n_jobs=-1)(delayed(_draw)(folder / f.stem, dpi, f.function, f.arguments) for f in figures)
+    Parallel(n_jobs=-1)(delayed(_draw)(folder / f.stem, dpi, f.draw) for f in figures)
     return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
 
 

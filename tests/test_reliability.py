@@ -19,7 +19,7 @@ import pytest
 
 from pipeline import rundir
 from pipeline.cli import main
-from tests.conftest import ROOT, make_project
+from tests.conftest import ROOT
 from tests.test_cli import digest
 
 
@@ -386,3 +386,11 @@ def test_a_swap_cut_by_sigkill_is_restored_at_the_next_start(with_previous, caps
     assert code == 0, err  # restored before anything else looks at it
     assert digest(outputs / "a").keys() == before.keys()
     assert not list(outputs.glob(".a.*"))
+
+
+def test_a_folder_where_a_file_is_expected_is_named(project, capsys):
+    code, err = run_cli(capsys, "ingest", str(project / "configs" / "default.yaml"),
+                        "--set", "corpus.inputs=[data/transcripts]")
+    assert code == 2 and "data/transcripts is a folder; name its files with a glob" in one_error_line(err)
+    code, err = run_cli(capsys, "validate", str(project / "configs"))
+    assert code == 2 and "is a folder; name a YAML file" in one_error_line(err)

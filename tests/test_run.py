@@ -172,6 +172,16 @@ def test_unstable_models_are_labelled_exploratory_everywhere(runs):
         if metrics["exploratory"]:
             assert f"Exploratory model: {metrics['exploratory_reason']}." in report
             assert f"*Exploratory model ({metrics['exploratory_reason']}): Top terms per topic, model {name}.*" in report
+    # ... and on the figures themselves, which travel without their captions.
+    from pipeline.config import validate
+    from pipeline.figures import catalogue
+    from pipeline.labels import topic_labels
+
+    labels = {name: topic_labels(model.topic_terms) for name, model in run.models.items()}
+    spec = next(s for s in catalogue(run.models, run.alignment, labels, validate(run.config))
+                if s.stem == "top_terms_lda")
+    figure = spec.draw()
+    assert figure.get_suptitle() == f"Exploratory model ({lda['exploratory_reason']}): not a finding"
     assert all(run.models[m].metrics["exploratory"] for m in ("lda", "nmf"))  # so no contrast is a finding:
     readings = [line for line in report.splitlines() if " gives topic '" in line or " give topic '" in line]
     assert all(line.startswith("(Exploratory model, not a finding.)") for line in readings)
