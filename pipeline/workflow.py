@@ -201,7 +201,7 @@ def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
     fitted = Parallel(n_jobs=min(len(jobs), evaluate.n_jobs or -1))(
         delayed(fit_model)(model_cfg, seed, matrices, unit_ids, backend) for seed, matrices, unit_ids in jobs)
     restarts = fitted[:len(seeds)]
-    scores = [backend.score(r.metrics) for r in restarts]
+    scores = [backend.score(r.metrics) if backend.score else 0.0 for r in restarts]
     best = int(np.argmax(scores))
     return Fits(base, restarts[best], restarts[:best] + restarts[best + 1:], scores,
                 fitted[len(seeds):len(seeds) + len(samples)], heldout, fitted[-1] if with_heldout else None)

@@ -69,7 +69,7 @@ def load_term_blocks(folder: Path) -> np.ndarray:
 
 TAGGED_LINES = Reader(name="tagged_lines", read=read_tagged_lines)
 TERM_BLOCKS = Backend(name="term_blocks", family="lda", config=TermBlocksConfig, fit=fit_term_blocks,
-                      score=lambda metrics: 0.0, save=save_term_blocks, load=load_term_blocks)
+                      save=save_term_blocks, load=load_term_blocks)
 
 CHIPS = "semiconductor wafer foundry lithography chip design fab yield packaging memory".split()
 STEEL = "steel coal furnace emission carbon capacity ore smelting plant output".split()

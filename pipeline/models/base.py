@@ -33,6 +33,19 @@ class Fit:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+def save_joblib(native: Any, folder: Path) -> None:
+    """Saves a scikit-learn estimator (the default ``save`` for backends without their own)."""
+    import joblib
+
+    joblib.dump(native, folder / "model.joblib")
+
+
+def load_joblib(folder: Path) -> Any:
+    import joblib
+
+    return joblib.load(folder / "model.joblib")
+
+
 @dataclass(frozen=True)
 class Backend:
     """Everything the pipeline knows about one backend.
@@ -40,7 +53,8 @@ class Backend:
     ``config`` is the class of its ``models`` entry (a ``ModelSection`` with a ``backend``
     literal and ``params``); ``fit(cfg, seed, matrices)`` returns a ``Fit``; ``score(metrics)``
     is the fit's own objective from its ``metrics`` (higher is better: a likelihood, minus a
-    reconstruction error), used to keep the best of several restarts;
+    reconstruction error), used to keep the best of several restarts (None: the first restart
+    is kept);
     ``infer(native, matrices)`` gives the topic mixtures of unseen units with the topics held
     fixed (None: the model has no likelihood, so no held-out evaluation); ``save(native,
     folder)`` and ``load(folder)`` keep the native model in a run directory. ``family`` says
@@ -51,9 +65,9 @@ class Backend:
     family: Family
     config: type[ModelSection]
     fit: Callable[[Any, int, Matrices], Fit]
-    score: Callable[[dict[str, float]], float]
-    save: Callable[[Any, Path], None]
-    load: Callable[[Path], Any]
+    score: Callable[[dict[str, float]], float] | None = None
+    save: Callable[[Any, Path], None] = save_joblib
+    load: Callable[[Path], Any] = load_joblib
     infer: Callable[[Any, Matrices], np.ndarray] | None = None
 
 
@@ -64,10 +78,6 @@ def register(backend: Backend) -> Backend:
     """Adds a backend; its tag becomes a valid ``models.N.backend`` in every config loaded after."""
     BACKENDS[backend.name] = backend
     return backend
-
-
-def backend_of(name: str) -> Backend:
-    return BACKENDS[name]
 
 
 @dataclass(frozen=True)
@@ -136,16 +146,3 @@ def fit_model(cfg: Any, seed: int, matrices: Matrices, unit_ids: list[str],
         params=cfg.params.model_dump(mode="json"), fit_seconds=round(seconds, 3),
         iterations=fit.iterations, metrics=fit.metrics, zero_rows=zero_rows, native=fit.native,
     )
-
-
-def save_joblib(native: Any, folder: Path) -> None:
-    """Saves a scikit-learn estimator (the default ``save`` for backends without their own)."""
-    import joblib
-
-    joblib.dump(native, folder / "model.joblib")
-
-
-def load_joblib(folder: Path) -> Any:
-    import joblib
-
-    return joblib.load(folder / "model.joblib")

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from pipeline.models.base import Backend, Fit, load_joblib, register, save_joblib
+from pipeline.models.base import Backend, Fit, register
 from pipeline.sections import ModelSection, Section
 from pipeline.vectorize import Matrices
 
@@ -59,6 +59,5 @@ def score(metrics: dict[str, float]) -> float:
 
 
 BACKEND = register(Backend(
-    name="sklearn_lda", family="lda", config=SklearnLdaModelConfig, fit=fit, score=score, save=save_joblib,
-    load=load_joblib, infer=infer,
+    name="sklearn_lda", family="lda", config=SklearnLdaModelConfig, fit=fit, score=score, infer=infer,
 ))

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pipeline.models.base import Backend, Fit, load_joblib, register, save_joblib
+from pipeline.models.base import Backend, Fit, register
 from pipeline.sections import ModelSection, Section
 from pipeline.vectorize import Matrices
 
@@ -56,6 +56,5 @@ def score(metrics: dict[str, float]) -> float:
 
 
 BACKEND = register(Backend(
-    name="sklearn_nmf", family="nmf", config=SklearnNmfModelConfig, fit=fit, score=score, save=save_joblib,
-    load=load_joblib,
+    name="sklearn_nmf", family="nmf", config=SklearnNmfModelConfig, fit=fit, score=score,
 ))
