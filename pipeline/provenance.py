@@ -9,17 +9,18 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.config import LoadedConfig
 from pipeline.inputs import display_path
 
 log = logging.getLogger("pipeline")
+T = TypeVar("T")
 
 PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "gensim", "tomotopy", "nltk", "simplemma",
             "matplotlib", "pydantic", "PyYAML", "joblib")
@@ -40,6 +41,15 @@ def _peak_memory_mib(reset: bool = False) -> float | None:
     return None
 
 
+def progress(items: Iterable[T], total: int, description: str) -> Iterator[T]:
+    """``items`` with a progress bar on stderr: shown on a terminal, hidden with ``--quiet``
+    (our log level above INFO) and when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    hidden = None if log.isEnabledFor(logging.INFO) else True
+    yield from tqdm(items, total=total, desc=description, unit="step", leave=False, disable=hidden, file=sys.stderr)
+
+
 @dataclass
 class StageTimer:
     """Wall-clock seconds and peak memory (MiB, where Linux reports it) per named stage."""
@@ -56,6 +66,11 @@ class StageTimer:
         self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 4)
         self.peak_mib[name] = _peak_memory_mib()
         log.info("%s done in %.2f s", name, self.seconds[name])
+
+    def summary(self) -> str:
+        """One line: every stage's seconds and the total."""
+        stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
+        return f"time per stage: {stages}; total {sum(self.seconds.values()):.1f} s"
 
 
 def sha256_bytes(data: bytes) -> str:

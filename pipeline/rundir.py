@@ -29,6 +29,7 @@ from pipeline.config import LoadedConfig, read_yaml
 from pipeline.errors import InputError
 from pipeline.models import BACKENDS, TopicModelResult
 from pipeline.normalize import Normalized
+from pipeline.provenance import progress
 from pipeline.schemas import Schema, SchemaError
 
 log = logging.getLogger("pipeline")
@@ -244,7 +245,9 @@ def draw_figures(figures: Sequence[Any], folder: Path, dpi: int) -> dict[str, by
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
-    Parallel(n_jobs=-1)(delayed(_draw)(folder / f.stem, dpi, f.draw) for f in figures)
+    drawn = Parallel(n_jobs=-1, return_as="generator")(delayed(_draw)(folder / f.stem, dpi, f.draw) for f in figures)
+    for _ in progress(drawn, len(figures), "figures"):
+        pass
     return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
 
 

@@ -38,7 +38,7 @@ from pipeline.ingest import Corpus, ingest
 from pipeline.labels import topic_labels, validate_labels
 from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
-from pipeline.provenance import StageTimer, manifest, sha256_bytes
+from pipeline.provenance import StageTimer, manifest, progress, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
 from pipeline.seeds import derive_seed
 from pipeline.term_measures import top_terms
@@ -198,8 +198,9 @@ def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
     with_heldout = backend.infer is not None and len(training) >= model_cfg.k
     if with_heldout:
         jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
-    fitted = Parallel(n_jobs=min(len(jobs), evaluate.n_jobs or -1))(
-        delayed(fit_model)(model_cfg, seed, matrices, unit_ids, backend) for seed, matrices, unit_ids in jobs)
+    fitted = list(progress(Parallel(n_jobs=min(len(jobs), evaluate.n_jobs or -1), return_as="generator")(
+        delayed(fit_model)(model_cfg, seed, matrices, unit_ids, backend) for seed, matrices, unit_ids in jobs),
+        len(jobs), f"{model_cfg.name}: restarts, resamples, held-out fit"))
     restarts = fitted[:len(seeds)]
     scores = [backend.score(r.metrics) if backend.score else 0.0 for r in restarts]
     best = int(np.argmax(scores))
@@ -360,7 +361,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
             with timer.stage("figures and report"):
                 render(staging, run_manifest, cfg, {})
         rundir.write_json(run_manifest, staging / "manifest.json")
-    log.info("wrote %s", inputs.display_path(target, loaded.root))
+    log.info("wrote %s; %s", inputs.display_path(target, loaded.root), timer.summary())
     return target
 
 
@@ -463,5 +464,5 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     }, model_selection_figure(summary, cfg.figures, cfg.evaluate.diversity_top_n), cfg.figures.dpi)
     for backend, suggestion in suggestions.items():
         print(f"suggested k for {backend}: {suggestion['k']} ({suggestion['reason']})")
-    log.info("wrote %s", inputs.display_path(folder, loaded.root))
+    log.info("wrote %s; %s", inputs.display_path(folder, loaded.root), timer.summary())
     return folder
