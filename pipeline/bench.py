@@ -1,8 +1,11 @@
-"""Benchmark helpers: slices of the scale corpus and the results table.
+"""Benchmark helpers: slices of the scale corpus, the hand-written notebook, the results table.
 
-``python -m pipeline bench`` runs the real pipeline (``run``) once per corpus size, each in
-a fresh process so that peak memory is that size's own, and reads each stage's seconds and
-peak memory from the run's manifest.
+``python -m pipeline bench`` runs the real pipeline (``run``, default config) once per corpus
+size, each in a fresh process so that peak memory is that size's own, and reads each stage's
+seconds and peak memory from the run's manifest. On the bundled corpus and the 10% slice it
+also times the notebook a researcher would write by hand (``notebook_seconds``) on the same
+official paragraphs, and reports pipeline / notebook compute time (imports excluded on both
+sides).
 """
 
 from __future__ import annotations
@@ -28,9 +31,8 @@ log = logging.getLogger("pipeline")
 SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id order
 
 
-SCALE_SETTINGS = {"evaluate": {"stability_seeds": 2}}
-SETTINGS_NOTE = ("default config; scale slices read as JSONL with evaluate.stability_seeds = 2 "
-                 "(one stability refit: the default 5 makes that stage about 2.5 times longer)")
+NOTEBOOK_SIZES = ("bundled", "10%")
+SETTINGS_NOTE = "default config; scale slices read as JSONL (their columns mapped, no speaker registry)"
 
 
 def slices(lines: Iterable[str], sizes: Iterable[str]) -> dict[str, list[str]]:
@@ -52,7 +54,6 @@ def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dic
         },
         "normalize": {"stopwords": {"files": [stopwords]}},
         "compare": {"contrasts": {}},
-        **SCALE_SETTINGS,
     }
 
 
@@ -78,6 +79,9 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         lines.append(f"{r['size']:>7}  {r['stage'][:42]:<42} {r['seconds']:>9.2f} {r['units_per_s'] or '':>10} "
                      f"{r['tokens_per_s'] or '':>11} {r['peak_mib'] or '':>9}")
+        if "ratio_pipeline_to_notebook" in r:
+            lines.append(f"{r['size']:>7}  pipeline {r['pipeline_seconds']:.1f} s / notebook {r['seconds']:.1f} s "
+                         f"= {r['ratio_pipeline_to_notebook']:.2f}")
     return "\n".join(lines)
 
 
@@ -120,4 +124,62 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
                 raise InputError(f"bench: the {size} run failed: {done.stderr.strip().splitlines()[-1]}")
             manifest = json.loads((work / "outputs" / name / "manifest.json").read_text(encoding="utf-8"))
             results.extend(rows(size, manifest))
+            if size in NOTEBOOK_SIZES:
+                results.append(notebook_row(size, manifest, work / "outputs" / name / "corpus" / "paragraphs.csv"))
     return results
+
+
+def notebook_seconds(paragraphs_csv: str) -> dict[str, float]:
+    """The hand-written notebook on a run's official paragraphs: gensim's simple preprocessing
+    and stopwords, LDA (``LdaModel``, 20 passes), scikit-learn NMF on tf-idf, c_npmi coherence;
+    k = 8. Seconds per step, after the imports and the reading of the table."""
+    import time
+
+    import pandas as pd
+    from gensim.corpora import Dictionary
+    from gensim.models import LdaModel
+    from gensim.models.coherencemodel import CoherenceModel
+    from gensim.parsing.preprocessing import STOPWORDS
+    from gensim.utils import simple_preprocess
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    table = pd.read_csv(paragraphs_csv, keep_default_na=False)
+    texts = table[(table.role == "official") & table.kind.isin(["statement", "answer"])
+                  & (table.duplicate_of == "")].text.tolist()
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    tokens = [[w for w in simple_preprocess(t) if w not in STOPWORDS] for t in texts]
+    dictionary = Dictionary(tokens)
+    dictionary.filter_extremes(no_below=2, no_above=0.5)
+    bow = [dictionary.doc2bow(t) for t in tokens]
+    seconds["preprocess"] = time.perf_counter() - start
+    start = time.perf_counter()
+    lda = LdaModel(bow, id2word=dictionary, num_topics=8, passes=20, random_state=0)
+    seconds["lda"] = time.perf_counter() - start
+    start = time.perf_counter()
+    NMF(n_components=8, init="nndsvda", random_state=0).fit(TfidfVectorizer(min_df=2, stop_words="english")
+                                                           .fit_transform(texts))
+    seconds["nmf"] = time.perf_counter() - start
+    start = time.perf_counter()
+    topics = [[dictionary[i] for i, _ in lda.get_topic_terms(t, 10)] for t in range(8)]
+    CoherenceModel(topics=topics, texts=tokens, dictionary=dictionary, coherence="c_npmi", processes=1).get_coherence()
+    seconds["coherence"] = time.perf_counter() - start
+    return {step: round(value, 3) for step, value in seconds.items()}
+
+
+def notebook_row(size: str, manifest: dict[str, Any], paragraphs_csv: Path) -> dict[str, Any]:
+    """The notebook's seconds on the same paragraphs, in a fresh process, and the ratio of the
+    pipeline's compute time (the sum of its stages) to the notebook's."""
+    done = subprocess.run([sys.executable, "-c", "import json, sys; from pipeline.bench import notebook_seconds; "
+                           f"print(json.dumps(notebook_seconds({str(paragraphs_csv)!r})))"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise InputError(f"bench: the notebook on {size} failed: {done.stderr.strip().splitlines()[-1]}")
+    steps = json.loads(done.stdout)
+    pipeline_seconds = sum(manifest["stage_seconds"].values())
+    return {"size": size, "stage": "notebook (hand-written): " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()),
+            "seconds": round(sum(steps.values()), 3), "notebook_steps": steps,
+            "pipeline_seconds": round(pipeline_seconds, 3),
+            "ratio_pipeline_to_notebook": round(pipeline_seconds / sum(steps.values()), 2),
+            "units_per_s": None, "tokens_per_s": None, "peak_mib": None, "settings": SETTINGS_NOTE}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipeline.bench import rows, slices, table
 
 
@@ -20,4 +22,16 @@ def test_rows_and_table_report_rates_and_memory():
     result = rows("1%", manifest)
     assert [(r["stage"], r["units_per_s"], r["tokens_per_s"], r["peak_mib"]) for r in result] == [
         ("ingest", 200, 10000, 120.0), ("fit lda", 50, 2500, 150.5)]
-    assert "fit lda" in table(result) and "stability_seeds = 2" in table(result)
+    assert "fit lda" in table(result) and "default config" in table(result)
+
+
+def test_the_notebook_runs_on_a_runs_paragraphs_and_gives_the_ratio(default_runs):
+    """The hand-written baseline times each step on the official paragraphs of a finished run."""
+    from pipeline.bench import notebook_row
+
+    manifest = json.loads((default_runs / "a" / "manifest.json").read_text())
+    row = notebook_row("bundled", manifest, default_runs / "a" / "corpus" / "paragraphs.csv")
+    assert set(row["notebook_steps"]) == {"preprocess", "lda", "nmf", "coherence"}
+    assert row["seconds"] > 0 and row["ratio_pipeline_to_notebook"] == pytest.approx(
+        row["pipeline_seconds"] / row["seconds"], rel=0.01)
+    assert "notebook" in table([row]) and "pipeline" in table([row])
