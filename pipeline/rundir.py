@@ -18,6 +18,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -273,13 +274,14 @@ class ModelTables:
         """The native model, as its backend saved it (e.g. gensim ``LdaModel``, an sklearn estimator)."""
         return BACKENDS[self.metrics["backend"]].load(self.folder)
 
+    @cached_property
     def vocabulary(self) -> pd.DataFrame:
         """The model's terms (in the matrix's column order) with their counts in the corpus."""
         return _table(schemas.VOCABULARY, self.folder / "vocabulary.csv", self.folder.parent.parent)
 
     def topic_term(self) -> tuple[list[str], np.ndarray]:
         """The vocabulary and the k x V topic-term matrix (rows sum to 1)."""
-        vocabulary = self.vocabulary().term.tolist()
+        vocabulary = self.vocabulary.term.tolist()
         try:
             matrix = np.load(self.folder / "topic_term.npy", allow_pickle=False)
         except (OSError, ValueError) as exc:

@@ -372,7 +372,7 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
     for name, model in run.models.items():
         labels[name] = topic_labels(model.topic_terms, custom_labels.get(name))
         vocabulary, topic_term = model.topic_term()
-        topics[name] = topic_tables.topics_overview(topic_term, vocabulary, model.vocabulary()["count"].to_numpy(),
+        topics[name] = topic_tables.topics_overview(topic_term, vocabulary, model.vocabulary["count"].to_numpy(),
                                                     labels[name], cfg.tables.frex_weight)
         rundir.write_text(topic_tables.topics_markdown(name, model.metrics["backend"], model.metrics["seed"],
                                                        topics[name]), model.folder / "topics.md")

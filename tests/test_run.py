@@ -91,7 +91,7 @@ def test_manifest_records_seeds_normalisation_and_timings(runs):
     assert set(manifest["seeds"]["models"]) == set(MODELS)
     normalization = manifest["normalization"]
     assert normalization["vocabulary_size"] > 300 and len(normalization["top_terms"]) == 30
-    assert "supply_chain" in set(load_run(runs / "a").models["nmf"].vocabulary().term)  # a configured expression
+    assert "supply_chain" in set(load_run(runs / "a").models["nmf"].vocabulary.term)  # a configured expression
     assert normalization["units_modelled"] == 100 and normalization["from_cache"] is False
     assert all(p["npmi"] <= 1 for p in normalization["learned_phrases"])  # npmi is bounded by 1
     assert normalization["pruned_too_common"] == []  # the default prunes nothing for being common
