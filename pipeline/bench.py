@@ -171,7 +171,7 @@ def notebook_seconds(paragraphs_csv: str) -> dict[str, float]:
 def notebook_row(size: str, manifest: dict[str, Any], paragraphs_csv: Path) -> dict[str, Any]:
     """The notebook's seconds on the same paragraphs, in a fresh process, and the ratio of the
     pipeline's compute time (the sum of its stages) to the notebook's."""
-    done = subprocess.run([sys.executable, "-c", "import json, sys; from pipeline.bench import notebook_seconds; "
+    done = subprocess.run([sys.executable, "-c", "import json; from pipeline.bench import notebook_seconds; "
                            f"print(json.dumps(notebook_seconds({str(paragraphs_csv)!r})))"],
                           capture_output=True, text=True)
     if done.returncode != 0:

@@ -363,14 +363,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def utf8_text(data: bytes, where: str) -> str:
+    """A settings file's text, or a ``ConfigError`` naming ``where`` and the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                          "re-save it as UTF-8") from None
+
+
 def read_yaml(data: bytes, where: str) -> Any:
     """YAML from a file's bytes; a file that is not UTF-8 or not valid YAML (or gives a key
     twice) is a ``ConfigError`` naming ``where``."""
+    text = utf8_text(data, where)
     try:
-        return yaml.load(data.decode("utf-8-sig"), Loader=_UniqueKeyLoader)
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                          "re-save it as UTF-8") from None
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML ({_first_line(exc)})") from None
 

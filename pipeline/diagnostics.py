@@ -8,6 +8,7 @@ All functions take plain arrays: ``topic_term`` is k x V with rows summing to 1 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import scipy.sparse as sp
 from pipeline.schemas import TOPIC_DIAGNOSTICS
 from pipeline.seeds import rng_for
 from pipeline.term_measures import frex, top_terms
+from pipeline.vectorize import Matrices
 
 
 def topic_exclusivity(topic_term: np.ndarray, top_n: int = 10, weight: float = 0.7) -> np.ndarray:
@@ -124,6 +126,16 @@ def completion_halves(counts: sp.csr_matrix, seed: int) -> tuple[sp.csr_matrix, 
             terms, number = np.unique(part, return_counts=True)
             target[row, terms] = number
     return observed.tocsr(), held.tocsr()
+
+
+def document_completion(infer: Callable[[Any, Matrices], np.ndarray], native: Any, topic_term: np.ndarray,
+                        matrices: Matrices, unseen: np.ndarray, seed: int) -> tuple[float, sp.csr_matrix]:
+    """Document completion of the ``unseen`` units by a fit that never saw them: each unit's
+    observed half gives its mixture (``infer``, topics fixed), its other half is scored.
+    Returns the log perplexity per held-out word and the held-out halves (for baselines)."""
+    observed, held = completion_halves(matrices.counts[unseen], seed)
+    theta = infer(native, matrices.with_counts(observed))
+    return completion_log_perplexity(theta, topic_term, held), held
 
 
 def completion_log_perplexity(doc_topic: np.ndarray, topic_term: np.ndarray, held: sp.csr_matrix) -> float:

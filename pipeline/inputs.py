@@ -6,7 +6,7 @@ import glob
 import re
 from pathlib import Path
 
-from pipeline.config import LoadedConfig, read_yaml
+from pipeline.config import LoadedConfig, read_yaml, utf8_text
 from pipeline.errors import ConfigError, InputError
 from pipeline.speakers import Person, registry_from_records
 
@@ -83,12 +83,7 @@ def read_stopword_files(loaded: LoadedConfig) -> list[str]:
         path = loaded.resolve(name)
         if not path.is_file():
             raise ConfigError(f"normalize.stopwords.files: stopword file not found: {name}")
-        data = path.read_bytes()
-        try:
-            words.extend(data.decode("utf-8-sig").splitlines())
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"normalize.stopwords.files: {name} is not UTF-8 (byte 0x{data[exc.start]:02x} at "
-                              f"offset {exc.start}); re-save it as UTF-8") from None
+        words.extend(utf8_text(path.read_bytes(), f"normalize.stopwords.files: {name}").splitlines())
     return words
 
 
@@ -100,10 +95,6 @@ def read_reference_texts(loaded: LoadedConfig) -> list[str]:
         if not matches:
             raise ConfigError(f"evaluate.coherence_reference: {pattern} matches no file")
         for name in matches:
-            data = Path(name).read_bytes()
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise ConfigError(f"evaluate.coherence_reference: {name} is not UTF-8 (offset {exc.start})") from None
+            text = utf8_text(Path(name).read_bytes(), f"evaluate.coherence_reference: {name}")
             paragraphs += [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
     return paragraphs

@@ -68,8 +68,8 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, but another user's
+        pass
     return True
 
 
@@ -127,12 +127,11 @@ def staged_directory(target: Path) -> Iterator[Path]:
 
     On any exception (an interrupt included) the staging directory is removed and ``target``
     is left as it was. The swap's two renames run with SIGINT and SIGTERM held; a SIGKILL
-    between them is repaired by ``recover`` at the next run of the same name.
+    between them is repaired by ``recover``, which every command that writes a run calls first.
     """
     if target.exists() and not target.is_dir():
         raise InputError(f"{target} exists and is not a directory; remove it or choose another run.name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    recover(target)
     staging = target.parent / f".{target.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

@@ -26,8 +26,7 @@ from pipeline.config import Config
 from pipeline.diagnostics import (
     COHERENCE_MEASURES,
     coherence,
-    completion_halves,
-    completion_log_perplexity,
+    document_completion,
     jaccard_matrix,
     match_topics,
     resamples,
@@ -85,9 +84,7 @@ def run_job(job: Job, backend: Backend, cfg: Config, matrices: Matrices, texts: 
     unseen = np.setdiff1d(np.arange(len(texts)), sample)
     heldout = float("nan")
     if backend.infer is not None and len(unseen):
-        observed, held = completion_halves(matrices.counts[unseen], seed)
-        theta = backend.infer(result.native, matrices.with_counts(observed))
-        heldout = completion_log_perplexity(theta, result.topic_term, held)
+        heldout, _ = document_completion(backend.infer, result.native, result.topic_term, matrices, unseen, seed)
     top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.coherence_top_n)
     scores = {m: float(np.mean(coherence(top, texts, matrices.dictionary, m))) for m in COHERENCE_MEASURES}
     return {

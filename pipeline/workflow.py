@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ from pipeline.config import Config, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
     aligned_with,
     alignment,
-    completion_halves,
-    completion_log_perplexity,
     diagnostics,
+    document_completion,
     heldout_split,
     jaccard_matrix,
     match_topics,
@@ -37,7 +35,7 @@ from pipeline.figures import catalogue, model_selection_figure
 from pipeline.ingest import Corpus, ingest
 from pipeline.labels import topic_labels, validate_labels
 from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
-from pipeline.normalize import Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
+from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
 from pipeline.provenance import StageTimer, manifest, progress, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
 from pipeline.seeds import derive_seed
@@ -102,11 +100,10 @@ def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, b
     return sources, corpus
 
 
-def _normalized(loaded: LoadedConfig, units: pd.DataFrame, timer: StageTimer) -> tuple[Normalized, dict[str, Any]]:
+def _normalized(loaded: LoadedConfig, units: pd.DataFrame, stopwords: frozenset[str], lemmatize: Lemmatizer,
+                timer: StageTimer) -> tuple[Normalized, dict[str, Any]]:
     """Token lists for the units, from the cache when texts and settings are unchanged."""
     cfg = loaded.config.normalize
-    stopwords = stopword_set(cfg, inputs.read_stopword_files(loaded))
-    lemmatize = make_lemmatizer(cfg.lemmatizer)
     key = cache_key(units.text, cfg, stopwords)
     with timer.stage("normalize"):
         normalized = rundir.load_normalized(loaded, key)
@@ -128,7 +125,9 @@ def prepared(loaded: LoadedConfig, corpus: Corpus, timer: StageTimer) -> Prepare
             f"no units to model: no {rules.level} of a turn with role {' or '.join(rules.roles)} and kind "
             f"{' or '.join(rules.kinds)} has corpus.units.min_words = {rules.min_words} words or more "
             "(lower min_words, or check roles and kinds in corpus/turns.csv of `python -m pipeline ingest`)")
-    normalized, cache = _normalized(loaded, selected, timer)
+    cfg = loaded.config.normalize
+    stopwords, lemmatize = stopword_set(cfg, inputs.read_stopword_files(loaded)), make_lemmatizer(cfg.lemmatizer)
+    normalized, cache = _normalized(loaded, selected, stopwords, lemmatize, timer)
     nonempty = [i for i, tokens in enumerate(normalized.tokens) if tokens]
     if not nonempty:
         raise InputError(f"no units to model: all {len(selected)} selected units are empty after normalisation "
@@ -145,18 +144,16 @@ def prepared(loaded: LoadedConfig, corpus: Corpus, timer: StageTimer) -> Prepare
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
         matrices = vectorize(tokens)
-    return Prepared(units, tokens, matrices, summary, _coherence_reference(loaded))
+    return Prepared(units, tokens, matrices, summary, _coherence_reference(loaded, stopwords, lemmatize))
 
 
-def _coherence_reference(loaded: LoadedConfig) -> tuple[str, list[list[str]]] | None:
+def _coherence_reference(loaded: LoadedConfig, stopwords: frozenset[str],
+                         lemmatize: Lemmatizer) -> tuple[str, list[list[str]]] | None:
     """The reference corpus for coherence, normalised like the units, if the config names one."""
     patterns = loaded.config.evaluate.coherence_reference
     if not patterns:
         return None
-    cfg = loaded.config.normalize
-    texts = inputs.read_reference_texts(loaded)
-    normalized = normalize_texts(texts, cfg, stopword_set(cfg, inputs.read_stopword_files(loaded)),
-                                 make_lemmatizer(cfg.lemmatizer))
+    normalized = normalize_texts(inputs.read_reference_texts(loaded), loaded.config.normalize, stopwords, lemmatize)
     tokens = [unit for unit in normalized.tokens if unit]
     if not tokens:
         raise ConfigError(f"evaluate.coherence_reference: {', '.join(patterns)} holds no text to score coherence on")
@@ -293,12 +290,11 @@ def heldout_scores(fits: Fits, matrices: Matrices) -> dict[str, Any]:
     """Document completion on the held-out units with the refit that never saw them, beside a
     unigram model of the same training units and the uniform log V."""
     fit = fits.training_fit
-    held_counts = matrices.counts[fits.heldout_units]
-    observed, held = completion_halves(held_counts, fits.base_seed)
-    theta = BACKENDS[fit.backend].infer(fit.native, matrices.with_counts(observed))
-    training_counts = np.asarray(matrices.counts.sum(axis=0)).ravel() - np.asarray(held_counts.sum(axis=0)).ravel()
+    log_perplexity, held = document_completion(BACKENDS[fit.backend].infer, fit.native, fit.topic_term, matrices,
+                                               fits.heldout_units, fits.base_seed)
+    training_counts = matrices.term_counts - np.asarray(matrices.counts[fits.heldout_units].sum(axis=0)).ravel()
     return {
-        "heldout_log_perplexity": completion_log_perplexity(theta, fit.topic_term, held),
+        "heldout_log_perplexity": log_perplexity,
         "heldout_unigram_log_perplexity": unigram_log_perplexity(training_counts, held),
         "heldout_uniform_log_perplexity": float(np.log(len(matrices.vocabulary))),
         "heldout_units": len(fits.heldout_units), "heldout_words": int(held.sum()),
@@ -335,6 +331,9 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
     target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
     rundir.check_writable(target.parent)
     rundir.recover(target)
+    if not with_models and (target / "models").is_dir():
+        raise ConfigError(f"run.name: {inputs.display_path(target, loaded.root)} holds a complete run, which "
+                          "`ingest` would replace with corpus tables only; choose another run.name")
     timer = StageTimer()
     sources, corpus = ingested(loaded, timer)
     data = prepared(loaded, corpus, timer) if with_models else None
@@ -347,9 +346,6 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
                               for r in model_runs}
     # Stage timings are filled in as stages end, so the manifest written last has them all.
     run_manifest = manifest(loaded, sources, timer, **sections)
-    if not with_models and (target / "models").is_dir():
-        raise ConfigError(f"run.name: {inputs.display_path(target, loaded.root)} holds a complete run, which "
-                          "`ingest` would replace with corpus tables only; choose another run.name")
     with rundir.staged_directory(target) as staging:
         rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
         for run in model_runs:
@@ -417,16 +413,9 @@ def relabel(run_dir: Path, labels_file: Path | None) -> Path:
     return run_dir
 
 
-def _counted(results: Iterator[Any], progress: Any, as_line: Callable[[Any], str]) -> Iterator[str]:
-    for result in results:
-        progress.update()
-        yield as_line(result)
-
-
 def run_sweep(loaded: LoadedConfig) -> Path:
     """Fits the sweep grid in parallel, streaming one row per fit; a rerun resumes it."""
     from joblib import Parallel, delayed
-    from tqdm import tqdm
 
     cfg = loaded.config
     rundir.check_writable(loaded.resolve(cfg.run.output_dir))
@@ -449,12 +438,11 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     grid = sweep.jobs(cfg)
     todo = [job for job in grid if job.key not in finished]
     log.info("sweep: %d fits in the grid, %d already done, %d to run", len(grid), len(finished), len(todo))
-    with timer.stage("sweep fits"), tqdm(total=len(grid), initial=len(finished), desc="sweep", unit="fit",
-                                         disable=None) as progress:
+    with timer.stage("sweep fits"):
         stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered")(
             delayed(sweep.run_job)(job, BACKENDS[job.backend], cfg, data.matrices, data.tokens, data_key)
             for job in todo)
-        rundir.append_lines(_counted(stream, progress, sweep.csv_row), results_path)
+        rundir.append_lines((sweep.csv_row(row) for row in progress(stream, len(todo), "sweep fits")), results_path)
     results, _ = sweep.read_results(results_path.read_text(encoding="utf-8"), data_key)
     summary = sweep.summarise(results)
     suggestions = sweep.suggest_k(summary, cfg.sweep.stability_threshold)
