@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("config", type=Path)
         command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                              help="override a config value by dotted path, e.g. corpus.units.min_words=30")
+        if name in ("run", "ingest"):
+            command.add_argument("--strict", action="store_true",
+                                 help="exit 2 when the design cannot identify a configured contrast")
     bench_command = commands.add_parser(
         "bench", parents=[common], help="time each stage on the bundled corpus and slices of the scale corpus")
     bench_command.add_argument("config", type=Path, nargs="?", default=Path("configs/default.yaml"))
@@ -65,11 +68,11 @@ def _dispatch(args: argparse.Namespace) -> None:
         if args.command == "validate":
             print(f"{args.config}: valid (sha256 {loaded.config.sha256()})")
         elif args.command == "ingest":
-            workflow.execute(loaded, with_models=False)
+            workflow.execute(loaded, with_models=False, strict=args.strict)
         elif args.command == "sweep":
             workflow.run_sweep(loaded)
         else:
-            workflow.execute(loaded)
+            workflow.execute(loaded, strict=args.strict)
 
 
 class Terminated(KeyboardInterrupt):

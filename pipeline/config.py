@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 import yaml
 from pydantic import Field, SerializeAsAny, ValidationError, WrapValidator, field_validator, model_validator
@@ -149,16 +149,33 @@ class BootstrapConfig(Section):
     level: float = Field(0.95, gt=0.5, lt=1)
 
 
+class Contrast(NamedTuple):
+    """One contrast, A minus B on ``column``, tested by permuting labels within ``within``."""
+
+    name: str
+    column: str
+    group_a: str
+    group_b: str
+    within: str
+
+
 class CompareConfig(Section):
-    """Emphasis comparisons: groups, cluster bootstrap over answers, contrasts."""
+    """Emphasis comparisons on answers: group shares, the design, contrasts within strata."""
 
     by: tuple[str | tuple[str, ...], ...] = ("speaker", "year", ("speaker", "year"))
-    weight_by_tokens: bool = False
+    kinds: tuple[Kind, ...] = Field(("answer",), min_length=1)
+    weight: Literal["answers", "tokens"] = "answers"
     bootstrap: BootstrapConfig = BootstrapConfig()
     permutations: int = Field(5000, ge=100, le=1_000_000)
-    min_answers: int = Field(3, ge=1)
+    exact_limit: int = Field(100_000, ge=1, le=10_000_000)
+    min_answers: int = Field(5, ge=2)
     significance: float = Field(0.05, gt=0, lt=1)
-    contrasts: dict[str, dict[GroupColumn, tuple[str | int, str | int]]] = Field(default_factory=dict)
+    multiplicity: Literal["by", "bh"] = "by"
+    formula: str = Field("C(speaker) + C(year)", min_length=1, max_length=500)
+    min_clusters: int = Field(20, ge=2)
+    draws: int = Field(50, ge=1, le=10_000)
+    coefficient_draws: int = Field(20, ge=1, le=10_000)
+    contrasts: dict[str, dict[str, tuple[str | int, str | int] | str]] = Field(default_factory=dict)
 
     @field_validator("by")
     @classmethod
@@ -175,13 +192,28 @@ class CompareConfig(Section):
 
     @field_validator("contrasts")
     @classmethod
-    def _one_column_each(cls, value: dict[str, dict[str, tuple]]) -> dict[str, dict[str, tuple]]:
+    def _one_column_each(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        known = get_args(GroupColumn)
         for name, spec in value.items():
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
                 raise ValueError(f"contrast name {name!r} must be letters, digits, _ . - (it names files)")
-            if len(spec) != 1:
-                raise ValueError(f"contrast {name!r} must name exactly one column, e.g. {{speaker: [A, B]}}")
+            columns = [c for c in spec if c != "within"]
+            if len(columns) != 1 or columns[0] not in known or isinstance(spec[columns[0]], str):
+                raise ValueError(f"contrast {name!r} must name exactly one column ({', '.join(known)}) with two "
+                                 f"groups, e.g. {{speaker: [A, B]}}, and optionally within: <column>")
+            within = spec.get("within", "conference_id")
+            if within not in known or within == columns[0]:
+                raise ValueError(f"contrast {name!r}: within must be another column ({', '.join(known)})")
         return value
+
+    def contrast_list(self) -> list[Contrast]:
+        """The contrasts as records; labels are permuted within conferences unless ``within`` says otherwise."""
+        result = []
+        for name, spec in self.contrasts.items():
+            column = next(c for c in spec if c != "within")
+            group_a, group_b = (str(v) for v in spec[column])
+            result.append(Contrast(name, column, group_a, group_b, str(spec.get("within", "conference_id"))))
+        return result
 
 
 class FiguresConfig(Section):

@@ -28,6 +28,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from pipeline.config import Config, FiguresConfig  # noqa: E402
+from pipeline.emphasis import estimand_label, interval_label  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 STYLE = {
@@ -120,7 +121,7 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
         ax.scatter(rows.share, y, s=18, facecolors="white" if small else colour, edgecolors=colour, zorder=3,
                    label=f"{group} ({_answers(rows.n_answers.iloc[0])}{', small group' if small else ''})")
     _topic_axis(ax, labels, topics)
-    ax.set_xlabel(f"Mean topic share ({level:.0%} cluster-bootstrap interval)")
+    ax.set_xlabel(f"Topic share, mean over answers ({level:.0%} studentised bootstrap interval; none for hollow points)")
     ax.set_xlim(left=0)
     if title:
         ax.set_title(title, loc="left")
@@ -148,44 +149,53 @@ def emphasis_year_figure(by_year: pd.DataFrame, labels: Mapping[int, str], cfg: 
 @_styled
 def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig,
                     significance: float = 0.05) -> Figure:
-    """Difference plot (as stm's plot.estimateEffect, method = "difference"): A minus B per topic."""
+    """Difference plot (as stm's plot.estimateEffect, method = "difference"): A minus B per topic
+    within strata; filled where q < ``significance``, grey when the design cannot reach it."""
     topics = sorted(contrast.topic.unique())
     rows = contrast.set_index("topic").loc[topics]
-    fig = _figure(cfg.page_width, 0.4 * len(topics) + 0.9)
+    fig = _figure(cfg.page_width, 0.4 * len(topics) + 1.0)
     ax = fig.add_subplot()
     y = np.arange(len(topics))
-    significant = (rows.q_bh < significance).to_numpy()
+    testable = bool(rows.testable.iloc[0])
+    significant = ((rows.q < significance) & rows.testable).to_numpy()
+    colour = OKABE_ITO[0] if testable else "0.5"
     ax.axvline(0, color="0.4", linewidth=0.8, linestyle="--")
-    ax.errorbar(rows["diff"], y, xerr=[rows["diff"] - rows.ci_low, rows.ci_high - rows["diff"]], fmt="none",
-                ecolor=OKABE_ITO[0], elinewidth=1)
-    ax.scatter(rows["diff"][~significant], y[~significant], s=18, facecolors="white", edgecolors=OKABE_ITO[0],
-               zorder=3, label="not significant")
-    ax.scatter(rows["diff"][significant], y[significant], s=22, color=OKABE_ITO[3], zorder=3,
-               label=f"BH q < {significance:g}")
+    ax.errorbar(rows.estimate, y, xerr=[rows.estimate - rows.ci_low, rows.ci_high - rows.estimate], fmt="none",
+                ecolor=colour, elinewidth=1)
+    ax.scatter(rows.estimate[~significant], y[~significant], s=18, facecolors="white", edgecolors=colour,
+               zorder=3, label="q ≥ " + f"{significance:g}" if testable else "not testable at this level")
+    if significant.any():
+        ax.scatter(rows.estimate[significant], y[significant], s=22, color=OKABE_ITO[3], zorder=3,
+                   label=f"q < {significance:g}")
     _topic_axis(ax, labels, topics)
-    a, b = rows.group_a.iloc[0], rows.group_b.iloc[0]
-    ax.set_xlabel(f"Difference in topic share: {a} minus {b}")
-    ax.set_title(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])})", loc="left")
+    a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], rows.within.iloc[0]
+    ax.set_xlabel(f"Difference in topic share: {a} minus {b}, within {within}")
+    ax.set_title(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])}) "
+                 f"in {rows.n_strata.iloc[0]} {within} stratum/strata", loc="left")
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
 @_styled
 def heatmap_figure(by_speaker_year: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
-    """Topics x (speaker, year) shares, each cell printed."""
-    table = by_speaker_year.pivot(index="topic", columns="group", values="share")
-    table = table[largest_groups(by_speaker_year, cfg.max_groups)]
-    groups = list(table.columns)
-    fig = _figure(cfg.page_width, 0.35 * len(table) + 1.4)
+    """Topics x (speaker, year) shares, each cell printed; the answers behind each column in its label."""
+    groups = largest_groups(by_speaker_year, cfg.max_groups)
+    table = by_speaker_year.pivot(index="topic", columns="group", values="share")[groups]
+    answers = by_speaker_year.drop_duplicates("group").set_index("group").n_answers
+    fig = _figure(cfg.page_width, 0.35 * len(table) + 1.6)
     ax = fig.add_subplot()
-    image = ax.imshow(table.to_numpy(), cmap="cividis", aspect="auto", vmin=0)
-    for (row, col), value in np.ndenumerate(table.to_numpy()):
-        ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6.5,
-                color="black" if value > table.to_numpy().max() * 0.6 else "white")
-    ax.set_xticks(range(len(groups)), [_wrap(g.replace(" | ", " "), 14) for g in groups], rotation=0)
+    values = table.to_numpy()
+    image = ax.imshow(values, cmap="cividis", aspect="auto", vmin=0)
+    size = 6.5 if len(groups) <= 8 else 5
+    for (row, col), value in np.ndenumerate(values):
+        ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=size,
+                color="black" if value > values.max() * 0.6 else "white")
+    ax.set_xticks(range(len(groups)), [_wrap(g.replace(" | ", " "), 12) + f"\nn = {answers[g]}" for g in groups],
+                  rotation=0 if len(groups) <= 8 else 45, ha="center" if len(groups) <= 8 else "right",
+                  fontsize=size + 0.5)
     ax.set_yticks(range(len(table)), [_wrap(labels[t], 32) for t in table.index])
     ax.spines[:].set_visible(False)
-    fig.colorbar(image, ax=ax, label="Mean topic share", shrink=0.8)
+    fig.colorbar(image, ax=ax, label="Topic share, mean over answers", shrink=0.8)
     return fig
 
 
@@ -215,21 +225,22 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
 
 
 @_styled
-def corpus_overview_figure(design_counts: pd.DataFrame, cfg: FiguresConfig) -> Figure:
-    """Modelled units per speaker, split by year (stacked bars), answers in the labels."""
-    answers = design_counts.groupby("speaker").n_answers.sum()
-    shown = answers.sort_values(ascending=False, kind="stable").index[: cfg.max_groups]
-    table = design_counts[design_counts.speaker.isin(shown)].pivot_table(
-        index="speaker", columns="year", values="n_units", fill_value=0)
+def corpus_overview_figure(cells: pd.DataFrame, cfg: FiguresConfig) -> Figure:
+    """Answers per speaker, split by year (stacked bars); statements, their own genre, in the labels."""
+    per_speaker = cells.groupby("speaker")[["n_answers", "n_statements"]].sum()
+    shown = per_speaker.n_answers.sort_values(ascending=False, kind="stable").index[: cfg.max_groups]
+    table = cells[cells.speaker.isin(shown)].assign(year=cells.year.astype("string").fillna("undated")).pivot_table(
+        index="speaker", columns="year", values="n_answers", aggfunc="sum", fill_value=0).loc[list(shown)]
     fig = _figure(cfg.column_width, 0.35 * len(table) + 1.1)
     ax = fig.add_subplot()
     left = np.zeros(len(table))
     for index, year in enumerate(table.columns):
         ax.barh(range(len(table)), table[year], left=left, color=OKABE_ITO[index % len(OKABE_ITO)], label=str(year))
         left += table[year].to_numpy()
-    ax.set_yticks(range(len(table)), [f"{s} ({_answers(answers[s])})" for s in table.index])
-    ax.invert_yaxis()
-    ax.set_xlabel("Modelled units (paragraphs)")
+    statements = per_speaker.n_statements
+    ax.set_yticks(range(len(table)), [s + (f" (+{statements[s]} statement{'s' if statements[s] > 1 else ''})"
+                                           if statements[s] else "") for s in table.index])
+    ax.set_xlabel("Answers")
     fig.legend(loc="outside lower center", ncols=len(table.columns), frameon=False, title="Year")
     return fig
 
@@ -288,35 +299,40 @@ def stamped(fig: Figure, stamp: str) -> Figure:
     return fig
 
 
-def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, labels: Mapping[str, Mapping[int, str]],
-              cfg: Config) -> list[FigureSpec]:
+def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_cells: pd.DataFrame,
+              labels: Mapping[str, Mapping[int, str]], cfg: Config) -> list[FigureSpec]:
     """Every figure of a run, from its saved tables (``models``: name -> ``ModelTables``)."""
     figures_cfg, compare = cfg.figures, cfg.compare
-    interval = f"{compare.bootstrap.level:.0%} cluster-bootstrap interval"
+    estimand = f"Share: {estimand_label(compare)}"
+    interval = f"{interval_label(compare)}, only for groups of at least {compare.min_answers} answers"
     specs: list[FigureSpec] = []
-    for index, (name, model) in enumerate(models.items()):
+    if not design_cells.empty:
+        specs.append(FigureSpec("corpus_overview", "Answers per speaker and year (opening statements, their own "
+                                "genre, in the labels).", "", corpus_overview_figure, (design_cells, figures_cfg)))
+    for name, model in models.items():
         emphasis, topic_labels = model.emphasis, labels[name]
         start = len(specs)
-        if index == 0 and not emphasis["design_counts"].empty:
-            specs.append(FigureSpec("corpus_overview", "Modelled units per speaker and year.", "",
-                                    corpus_overview_figure, (emphasis["design_counts"], figures_cfg)))
         specs.append(FigureSpec(f"top_terms_{name}", f"Top terms per topic, model {name}.", name,
                                 top_terms_figure, (model.topic_terms, topic_labels, figures_cfg)))
         if not emphasis.get("by_speaker", pd.DataFrame()).empty:
             specs.append(FigureSpec(
-                f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name} (hollow: fewer than "
-                f"{compare.min_answers} answers).", name,
+                f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name}. {estimand}; {interval} "
+                f"(hollow: fewer answers, no interval).", name,
                 emphasis_dot_figure, (emphasis["by_speaker"], topic_labels, figures_cfg, compare.bootstrap.level)))
         if not emphasis.get("by_year", pd.DataFrame()).empty:
-            specs.append(FigureSpec(f"emphasis_year_{name}", f"Topic shares by year, model {name}.",
+            specs.append(FigureSpec(f"emphasis_year_{name}", f"Topic shares by year, model {name}. {estimand}; "
+                                    f"band: {interval}.",
                                     name, emphasis_year_figure, (emphasis["by_year"], topic_labels, figures_cfg)))
         if not emphasis.get("by_speaker_year", pd.DataFrame()).empty:
-            specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}.",
+            specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}, "
+                                    f"n answers per column. {estimand}.",
                                     name, heatmap_figure, (emphasis["by_speaker_year"], topic_labels, figures_cfg)))
         for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):
             specs.append(FigureSpec(
                 f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
-                f"topic share with {interval}.", name,
+                f"topic share within {rows.within.iloc[0]} (stratified). {estimand}; {interval_label(compare)} "
+                f"where each side has at least {compare.min_answers} answers; q: {compare.multiplicity.upper()} over "
+                "every model, contrast and topic of the run.", name,
                 contrast_figure, (rows, topic_labels, figures_cfg, compare.significance)))
         if model.metrics.get("exploratory"):
             note = f"Exploratory model ({model.metrics['exploratory_reason']})"

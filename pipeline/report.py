@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from pipeline.config import CompareConfig, Config, EvaluateConfig, VocabularyConfig
+from pipeline.design import plural
+from pipeline.emphasis import estimand_label
 from pipeline.figures import FigureSpec
 from pipeline.rundir import Run
 from pipeline.topic_tables import markdown_table
@@ -20,18 +22,41 @@ from pipeline.topic_tables import markdown_table
 Block = tuple[str, object]
 
 
-def plain_reading(row: pd.Series, column: str, label: str, compare: CompareConfig) -> str:
-    """One sentence a reader can quote: who gives the topic how much more, with its interval."""
-    direction = "more" if row["diff"] > 0 else "less"
-    interval = f"{compare.bootstrap.level:.0%} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; BH q = {row['q_bh']:.3f}"
-    if column == "speaker":
-        sentence = (f"{row['group_a']} gives topic '{label}' {abs(row['diff']):.2f} {direction} of their answers "
-                    f"than {row['group_b']} ({interval}).")
-    else:
-        sentence = (f"Answers with {column} {row['group_a']} give topic '{label}' {abs(row['diff']):.2f} {direction} "
-                    f"of their content than those with {column} {row['group_b']} ({interval}).")
-    small = min(row["n_answers_a"], row["n_answers_b"])
-    return sentence + (f" Caution: one side has only {small} answer(s)." if small < compare.min_answers else "")
+def group_phrase(group: str, column: str, n_answers: int, n_conferences: int, positions: Mapping[str, str]) -> str:
+    """A group as every sentence names it: the official's registry position, answers, conferences."""
+    position = positions.get(group, "") if column == "speaker" else ""
+    name = group if column == "speaker" else f"{column} {group}"
+    return f"{name} ({position + '; ' if position else ''}{plural(n_answers, 'answer')} in " \
+           f"{plural(n_conferences, 'conference')})"
+
+
+def contrast_sentences(rows: pd.DataFrame, column: str, labels: Mapping[int, str], compare: CompareConfig,
+                       positions: Mapping[str, str]) -> list[str]:
+    """Plain sentences for one contrast of one model: its findings at q < significance, else
+    what the design could have detected; never "no difference"."""
+    first = rows.iloc[0]
+    a = group_phrase(first.group_a, column, int(first.n_answers_a), int(first.n_conferences_a), positions)
+    b = group_phrase(first.group_b, column, int(first.n_answers_b), int(first.n_conferences_b), positions)
+    where = f"compared within {plural(int(first.n_strata), first.within + ' value')} they share"
+    level = compare.significance
+    if not bool(first.testable):
+        return [f"{a} vs {b}, {where}: not testable at q < {level:g} ({first.p_method}; the smallest attainable "
+                f"p is {first.smallest_p:.2g}). The differences in contrasts.csv describe these answers only."]
+    found = rows[rows.q < level]
+    if found.empty:
+        return [f"{a} vs {b}, {where}: no topic reaches q < {level:g} ({compare.multiplicity.upper()}). With these "
+                f"answers the test detects, with 80% power at p < {level:g}, only differences of "
+                f"{rows.detectable.min():.2f} to {rows.detectable.max():.2f} of an answer's content or more, so "
+                "smaller differences may well exist."]
+    sentences = []
+    for _, row in found.iterrows():
+        direction = "more" if row.estimate > 0 else "less"
+        interval = (f"{compare.bootstrap.level:.0%} CI {row.ci_low:.2f} to {row.ci_high:.2f}"
+                    if pd.notna(row.ci_low) else "no interval: " + row.interval.removeprefix("none: "))
+        sentences.append(f"{a} gives topic '{labels[int(row.topic)]}' {abs(row.estimate):.2f} {direction} of an "
+                         f"answer's content than {b}, {where} ({interval}; permutation p = {row.p:.3g}, "
+                         f"{row.p_method}; {compare.multiplicity.upper()} q = {row.q:.3g}).")
+    return sentences
 
 
 def seed_reading(holding: int, seeds: int) -> str:
@@ -39,7 +64,7 @@ def seed_reading(holding: int, seeds: int) -> str:
         return "(Not checked across seeds.)"
     if holding <= 1:
         return f"Holds in {holding} of {seeds} seeds only: fragile, do not report it as a finding."
-    return f"Holds in {holding} of {seeds} seeds (same sign, q below the threshold)."
+    return f"Holds in {holding} of {seeds} seeds (same sign, permutation p below the threshold)."
 
 
 def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> str:
@@ -90,6 +115,26 @@ def exploratory_note(metrics: Mapping[str, object]) -> str:
             "its comparisons below are descriptions of this fit, not findings.")
 
 
+def design_blocks(design: Mapping[str, object], compare: CompareConfig) -> list[Block]:
+    """The design before any estimate: the joint model's rank and df, who answers when, and each
+    contrast refused, untestable or supported."""
+    summary, cells = design["summary"], design["cells"]
+    table = cells.assign(year=cells.year.astype("string").fillna("undated"),
+                         cell=cells.n_answers.astype(str) + " / " + cells.n_statements.astype(str))
+    counts = table.pivot_table(index=["speaker", "position"], columns="year", values="cell", aggfunc="first",
+                               fill_value="–").reset_index()
+    counts.columns = [str(c) for c in counts.columns]
+    return [
+        ("h2", "Design"),
+        ("p", f"Comparisons use {'/'.join(compare.kinds)}s only; a group's share of a topic is the "
+              f"{estimand_label(compare)}. {summary['summary'][0].upper()}{summary['summary'][1:]}."),
+        ("p", "Answers / opening statements per official (registry position) and year; statements are their own "
+              "genre and are not compared:"),
+        ("table", counts),
+        *[("p", line[0].upper() + line[1:] + ".") for line in summary["contrasts"]],
+    ]
+
+
 def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             topics: Mapping[str, pd.DataFrame], figures: Sequence[FigureSpec]) -> list[Block]:
     manifest = run.manifest
@@ -103,17 +148,7 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
     ]
     if manifest.get("normalization"):
         blocks.append(("p", vocabulary_summary(manifest["normalization"], cfg.normalize.vocabulary)))
-    any_model = next(iter(run.models.values()), None)
-    if any_model is not None and "design_counts" in any_model.emphasis:
-        design = any_model.emphasis["design_counts"]
-        counts = design.assign(cell=design.n_answers.astype(str) + " / " + design.n_units.astype(str)).pivot(
-            index="speaker", columns="year", values="cell").fillna("–").reset_index()
-        counts.columns = [str(c) for c in counts.columns]
-        blocks += [
-            ("p", "Speaker × year design (answers / modelled units). Speaker and year are confounded: each "
-                  "minister speaks in certain years only, so a speaker contrast is also a year contrast."),
-            ("table", counts),
-        ]
+    blocks += design_blocks(run.design, cfg.compare)
     blocks += [("figure", f) for f in figures if f.section == ""]
     for name, model in run.models.items():
         metrics = model.metrics
@@ -130,22 +165,17 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
         if contrasts is None or contrasts.empty:
             continue
         blocks.append(("h3", "Contrasts"))
+        held = model.emphasis.get("robustness")
+        positions = dict(zip(run.design["cells"].speaker, run.design["cells"].position))
         for contrast_name, rows in contrasts.groupby("contrast", sort=False):
-            column = next(iter(cfg.compare.contrasts[contrast_name]))
-            significant = rows[rows.q_bh < cfg.compare.significance]
-            if significant.empty:
-                text = (f"`{contrast_name}`: no topic differs between {rows.group_a.iloc[0]} and "
-                        f"{rows.group_b.iloc[0]} at BH q < {cfg.compare.significance:g}.")
-                blocks.append(("p", text))
-            held = model.emphasis.get("robustness")
-            for _, row in significant.iterrows():
-                text = f"`{contrast_name}`: " + plain_reading(row, column, labels[name][int(row.topic)], cfg.compare)
+            column = next(c.column for c in cfg.compare.contrast_list() if c.name == contrast_name)
+            for sentence in contrast_sentences(rows, column, labels[name], cfg.compare, positions):
                 if metrics.get("exploratory"):
-                    text = "(Exploratory model, not a finding.) " + text
-                if held is not None:
-                    seeds = held[(held.contrast == contrast_name) & (held.topic == row.topic)].iloc[0]
-                    text += f" {seed_reading(int(seeds.seeds_holding), int(seeds.seeds))}"
-                blocks.append(("p", text))
+                    sentence = "(Exploratory model, not a finding.) " + sentence
+                blocks.append(("p", sentence))
+            if held is not None and (rows.q < cfg.compare.significance).any():
+                seeds = held[held.contrast == contrast_name].iloc[0]
+                blocks.append(("p", seed_reading(int(seeds.seeds_holding), int(seeds.seeds))))
     packages = ", ".join(f"{k} {v}" for k, v in manifest["packages"].items())
     seeds = manifest.get("seeds", {})
     blocks += [

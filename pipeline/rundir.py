@@ -32,17 +32,22 @@ from pipeline.models import BACKENDS, TopicModelResult
 from pipeline.normalize import Normalized
 from pipeline.provenance import progress
 from pipeline.schemas import Schema, SchemaError
+from pipeline.topic_tables import latex_table, markdown_table, rounded
 
 log = logging.getLogger("pipeline")
 
 FLOAT_FORMAT = "%.6f"
 
 
-def write_table(frame: pd.DataFrame, schema: Schema, path: Path) -> None:
-    """A table as CSV, checked against its schema first; floats at a fixed precision."""
+def write_table(frame: pd.DataFrame, schema: Schema, path: Path, *, copies: bool = False) -> None:
+    """A table as CSV, checked against its schema first; floats at a fixed precision. With
+    ``copies``, a result table for papers: also LaTeX (booktabs) and Markdown beside it."""
     schema.check(frame, path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    if copies:
+        path.with_suffix(".tex").write_text(latex_table(frame), encoding="utf-8")
+        path.with_suffix(".md").write_text(markdown_table(rounded(frame)), encoding="utf-8")
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -204,6 +209,14 @@ def write_corpus(conferences: pd.DataFrame, turns: pd.DataFrame, paragraphs: pd.
     write_json(report, into / "corpus" / "ingest_report.json")
 
 
+def write_design(cells: pd.DataFrame, contrasts: pd.DataFrame, summary: dict[str, Any], into: Path) -> None:
+    """The comparison design: answers per speaker, year and conference, each contrast's support,
+    and the joint model's rank and degrees of freedom."""
+    write_table(cells, schemas.DESIGN_CELLS, into / "design" / "cells.csv", copies=True)
+    write_table(contrasts, schemas.DESIGN_CONTRASTS, into / "design" / "contrasts.csv", copies=True)
+    write_json(summary, into / "design" / "summary.json")
+
+
 def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, tables: dict[str, pd.DataFrame],
                 metrics: dict[str, Any], emphasis: dict[str, pd.DataFrame]) -> None:
     """One model's tables, metrics, topic-term matrix, vocabulary with counts, native model and
@@ -305,6 +318,7 @@ class Run:
     ingest_report: dict[str, Any]
     models: dict[str, ModelTables]
     alignment: pd.DataFrame | None
+    design: dict[str, Any]  # "cells" and "contrasts" tables, "summary" of the joint model
 
 
 def _read_json(path: Path, root: Path) -> Any:
@@ -360,6 +374,9 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
         models=models,
         alignment=_table(schemas.ALIGNMENT, path / "alignment.csv", path)
         if (path / "alignment.csv").is_file() else None,
+        design={**{name: _table(schema, path / "design" / f"{name}.csv", path)
+                   for name, schema in schemas.DESIGN_TABLES.items()},
+                "summary": _read_json(path / "design" / "summary.json", path)},
     )
 
 

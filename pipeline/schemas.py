@@ -116,14 +116,24 @@ TOPIC_DIAGNOSTICS = _schema("topic_diagnostics", ("topic",),
                             "size:float exclusivity:float effective_words:float stability:float "
                             "resample_stability:float aligned_with exploratory:bool")
 GROUP_SHARES = _schema("group_shares", ("group", "topic"),
-                       "group topic:int topic_label share:float ci_low:float ci_high:float n_units:int "
-                       "n_answers:int flagged:bool")
+                       "group topic:int topic_label share:float ci_low:float ci_high:float interval n_answers:int "
+                       "n_conferences:int n_tokens:int flagged:bool")
 CONTRASTS = _schema("contrasts", ("contrast", "topic"),
-                    "contrast topic:int topic_label diff:float ci_low:float ci_high:float p_perm:float q_bh:float "
-                    "group_a group_b n_answers_a:int n_answers_b:int")
-DESIGN_COUNTS = _schema("design_counts", ("speaker", "year"), "speaker year:Int64 n_answers:int n_units:int")
+                    "contrast topic:int topic_label group_a group_b within estimate:float se:float detectable:float "
+                    "ci_low:float ci_high:float "
+                    "interval t:float p:float q:float p_method smallest_p:float testable:bool n_answers_a:int "
+                    "n_answers_b:int n_conferences_a:int n_conferences_b:int n_strata:int")
+EFFECTS = _schema("effects", ("contrast", "topic"),
+                  "model contrast topic:int topic_label term formula estimate:float ci_low:float ci_high:float "
+                  "p:float q:float method n_answers:int n_conferences:int")
+DESIGN_CELLS = _schema("design_cells", ("speaker", "conference_id"),
+                       "speaker position year:Int64 conference_id n_answers:int n_statements:int")
+DESIGN_CONTRASTS = _schema("design_contrasts", ("contrast",),
+                           "contrast column group_a group_b within n_answers_a:int n_answers_b:int "
+                           "n_conferences_a:int n_conferences_b:int n_strata:int n_stratified_a:int "
+                           "n_stratified_b:int arrangements:int smallest_p:float refused untestable")
 ROBUSTNESS = _schema("robustness", ("contrast", "topic"),
-                     "contrast topic:int topic_label diff:float q_bh:float seeds:int seeds_holding:int "
+                     "contrast topic:int topic_label estimate:float p:float seeds:int seeds_holding:int "
                      "share_holding:float")
 ALIGNMENT = _schema("alignment", ("model_a", "topic_a", "model_b", "topic_b"),
                     "model_a topic_a:int model_b topic_b:int cosine:float matched:bool found_by_both:bool")
@@ -135,7 +145,8 @@ VOCABULARY = _schema("vocabulary", ("term",), "term count:int")
 
 MODEL_TABLES = {s.name: s for s in (TOPIC_TERMS, UNIT_TOPICS, ANSWER_TOPICS, REPRESENTATIVE_PASSAGES,
                                     TOPIC_DIAGNOSTICS)}
-EMPHASIS_TABLES = {"contrasts": CONTRASTS, "design_counts": DESIGN_COUNTS, "robustness": ROBUSTNESS}
+EMPHASIS_TABLES = {"contrasts": CONTRASTS, "effects": EFFECTS, "robustness": ROBUSTNESS}
+DESIGN_TABLES = {"cells": DESIGN_CELLS, "contrasts": DESIGN_CONTRASTS}
 
 
 def emphasis_schema(table_name: str) -> Schema:

@@ -78,6 +78,19 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def latex_table(frame: pd.DataFrame, precision: int = 3) -> str:
+    """A booktabs table (pandas' Styler; ``\\usepackage{booktabs}``), numbers at ``precision``
+    decimals, missing values as a dash, text escaped for LaTeX."""
+    styler = frame.style.format(precision=precision, na_rep="--", escape="latex").format_index(escape="latex", axis=1)
+    return styler.hide(axis="index").to_latex(hrules=True)
+
+
+def rounded(frame: pd.DataFrame, precision: int = 3) -> pd.DataFrame:
+    """Floats at ``precision`` decimals (missing as a dash), for the Markdown copy of a table."""
+    return frame.apply(lambda column: column.map(lambda v: "–" if pd.isna(v) else f"{v:.{precision}f}")
+                       if pd.api.types.is_float_dtype(column) else column)
+
+
 def topics_markdown(name: str, backend: str, seed: int, overview: pd.DataFrame) -> str:
     """``topics.md``: the topics overview as a Markdown table ready to paste into a paper."""
     header = f"Topics of model `{name}` ({backend}, k = {len(overview)}, seed {seed}).\n\n"

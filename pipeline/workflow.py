@@ -21,6 +21,7 @@ from pipeline.config import Config, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
     aligned_with,
     alignment,
+    cosine_matrix,
     diagnostics,
     document_completion,
     heldout_split,
@@ -29,7 +30,9 @@ from pipeline.diagnostics import (
     resamples,
     unigram_log_perplexity,
 )
-from pipeline.emphasis import check_contrasts, contrasts, emphasis_tables, robustness
+from pipeline.design import DesignReport, answers_of, check_contrasts, design_report
+from pipeline.effects import answer_draws, check_formula, joint_effects
+from pipeline.emphasis import compared_answers, contrasts, emphasis_tables, family_q, robustness
 from pipeline.errors import ConfigError, InputError
 from pipeline.figures import catalogue, model_selection_figure
 from pipeline.ingest import Corpus, ingest
@@ -38,7 +41,7 @@ from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
 from pipeline.provenance import StageTimer, manifest, progress, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
-from pipeline.seeds import derive_seed
+from pipeline.seeds import derive_seed, rng_for
 from pipeline.term_measures import top_terms
 from pipeline.units import select_units
 from pipeline.vectorize import Matrices, vectorize
@@ -116,10 +119,30 @@ def _normalized(loaded: LoadedConfig, units: pd.DataFrame, stopwords: frozenset[
     return normalized, {"cache_key": key, "from_cache": cached}
 
 
-def prepared(loaded: LoadedConfig, corpus: Corpus, timer: StageTimer) -> Prepared:
-    """Selected, normalised (units left empty are dropped and counted) and vectorised units."""
+def selected_units(loaded: LoadedConfig, corpus: Corpus) -> pd.DataFrame:
+    """The units the config selects for modelling (``corpus.units``)."""
+    return select_units(corpus.turns, corpus.paragraphs, loaded.config.corpus.units)
+
+
+def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool) -> DesignReport:
+    """The comparison design, read right after ingestion: logged line by line; a contrast the
+    design cannot identify is refused, and under ``strict`` ends the run (exit 2)."""
+    check_formula(cfg.compare.formula)
+    if not selected.empty:  # else there is nothing to compare, and `run` says so next
+        check_contrasts(selected, cfg.compare)
+    design = design_report(answers_of(selected), cfg.compare)
+    log.info(design.summary())
+    for contrast, line in zip(design.contrasts, design.lines()):
+        (log.warning if contrast.refused else log.info)(line)
+    if strict and design.refused():
+        first = design.refused()[0]
+        raise ConfigError(f"--strict: contrast {first.contrast.name} is refused: {first.refused}")
+    return design
+
+
+def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) -> Prepared:
+    """Normalised (units left empty are dropped and counted) and vectorised units."""
     rules = loaded.config.corpus.units
-    selected = select_units(corpus.turns, corpus.paragraphs, rules)
     if selected.empty:
         raise InputError(
             f"no units to model: no {rules.level} of a turn with role {' or '.join(rules.roles)} and kind "
@@ -205,10 +228,10 @@ def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
                 fitted[len(seeds):len(seeds) + len(samples)], heldout, fitted[-1] if with_heldout else None)
 
 
-def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]:
-    """Fits every configured model, with its tables, emphasis and diagnostics."""
+def fit_models(cfg: Config, data: Prepared, design: DesignReport, timer: StageTimer) -> list[ModelRun]:
+    """Fits every configured model, with its tables, emphasis and diagnostics; contrast q-values
+    are adjusted over the whole family of models x contrasts x topics."""
     units, tokens, matrices = data.units, data.tokens, data.matrices
-    check_contrasts(units, cfg.compare)
     for index, model_cfg in enumerate(cfg.models):
         check_k(model_cfg, index, len(units), len(matrices.vocabulary))
     model_runs = []
@@ -226,9 +249,16 @@ def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]
                     unit_table, units, result.k, cfg.tables.representative_n),
             }
         with timer.stage(f"emphasis {model_cfg.name}"):
-            emphasis = emphasis_tables(unit_table, result.k, cfg.compare, cfg.run.seed, result.name)
+            emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
+                                       result.name)
+            if design.contrasts:
+                answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
+                draws = answer_draws(mixture_draws(fits, matrices, cfg.compare.draws), units.answer_id,
+                                     np.array([len(t) for t in tokens], dtype=float), answers.answer_id)
+                emphasis["effects"] = joint_effects(answers, draws, design, emphasis["contrasts"], cfg.compare,
+                                                    rng_for(cfg.run.seed, result.name, "effects"), result.name)
         with timer.stage(f"evaluate {model_cfg.name}"):
-            topic_diagnostics, evaluation, robust = evaluate_model(fits, data, emphasis["contrasts"], cfg)
+            topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
         metrics = {
             "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
             "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
@@ -243,7 +273,36 @@ def fit_models(cfg: Config, data: Prepared, timer: StageTimer) -> list[ModelRun]
             log.warning("model %s is exploratory: %s", result.name, evaluation["exploratory_reason"])
         model_runs.append(ModelRun(result, {**frames, "topic_diagnostics": topic_diagnostics},
                                    {**emphasis, "robustness": robust}, metrics))
+    for table_name in ("contrasts", "effects"):
+        holding = [run for run in model_runs if table_name in run.emphasis]
+        adjusted = dict(zip((run.result.name for run in holding),
+                            family_q([run.emphasis[table_name] for run in holding], cfg.compare.multiplicity)))
+        model_runs = [dataclasses.replace(run, emphasis={**run.emphasis, table_name: adjusted[run.result.name]})
+                      if run.result.name in adjusted else run for run in model_runs]
     return model_runs
+
+
+def mixture_draws(fits: Fits, matrices: Matrices, n_draws: int) -> np.ndarray:
+    """Draws x units x k of the units' mixtures, for the method of composition: Dirichlet draws
+    from the reported fit's posterior, or (a backend without one) the refits on resampled
+    units, each applied to every unit with its topics matched to the reported ones."""
+    result = fits.reported
+    rng = np.random.default_rng(derive_seed(fits.base_seed, "mixture_draws"))
+    if result.doc_topic_posterior is not None:
+        concentration = np.maximum(result.doc_topic_posterior, 1e-12)
+        draws = rng.gamma(concentration[None], size=(n_draws, *concentration.shape))
+        return draws / draws.sum(axis=2, keepdims=True)
+    transform = BACKENDS[result.backend].transform
+    if transform is None or not fits.resampled:
+        return result.doc_topic[None]
+    draws = []
+    for refit in fits.resampled:
+        matched, _ = match_topics(cosine_matrix(result.topic_term, refit.topic_term))
+        mixtures = transform(refit.native, matrices, refit.params)[:, matched]
+        totals = mixtures.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            draws.append(np.where(totals > 0, mixtures / totals, result.doc_topic))
+    return np.array(draws)
 
 
 def stability_gate(summary: dict[str, Any], threshold: float) -> str:
@@ -256,7 +315,7 @@ def stability_gate(summary: dict[str, Any], threshold: float) -> str:
     return "; ".join(reasons)
 
 
-def evaluate_model(fits: Fits, data: Prepared, reference_contrasts: pd.DataFrame,
+def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_contrasts: pd.DataFrame,
                    cfg: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Diagnostics, seed and resampling stability, held-out likelihood by document completion,
     contrast robustness across seeds, and the stability gate."""
@@ -279,8 +338,8 @@ def evaluate_model(fits: Fits, data: Prepared, reference_contrasts: pd.DataFrame
     refit_contrasts = []
     for refit, top in zip(fits.other_seeds, refit_top):
         unit_table = topic_tables.unit_topics(units, refit, n_tokens.astype(int).tolist())
-        shares = schemas.topic_columns(refit.k)
-        refit_emphasis = contrasts(unit_table.dropna(subset=shares), shares, cfg.compare, cfg.run.seed, result.name)
+        answers = compared_answers(topic_tables.answer_topics(unit_table, units, refit.k), refit.k, cfg.compare)
+        refit_emphasis = contrasts(answers, refit.k, design, cfg.compare, cfg.run.seed, result.name)
         matched, similarity = match_topics(jaccard_matrix(reference_top, top))
         refit_contrasts.append((refit_emphasis, np.where(similarity >= evaluate.min_match_jaccard, matched, -1)))
     return table, summary, robustness(reference_contrasts, refit_contrasts, cfg.compare.significance)
@@ -325,7 +384,7 @@ def align(model_runs: list[ModelRun], threshold: float) -> tuple[list[ModelRun],
     return updated, (pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns))
 
 
-def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
+def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = False) -> Path:
     """Runs the configured stages and writes the run directory in one atomic step."""
     cfg = loaded.config
     target = loaded.resolve(cfg.run.output_dir) / cfg.run.name
@@ -336,8 +395,11 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
                           "`ingest` would replace with corpus tables only; choose another run.name")
     timer = StageTimer()
     sources, corpus = ingested(loaded, timer)
-    data = prepared(loaded, corpus, timer) if with_models else None
-    model_runs, aligned = align(fit_models(cfg, data, timer), cfg.evaluate.alignment_threshold) if data else ([], None)
+    selected = selected_units(loaded, corpus)
+    design = checked_design(cfg, selected, strict)
+    data = prepared(loaded, selected, timer) if with_models else None
+    model_runs, aligned = (align(fit_models(cfg, data, design, timer), cfg.evaluate.alignment_threshold)
+                           if data else ([], None))
     sections: dict[str, Any] = {}
     if data is not None:
         sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
@@ -348,6 +410,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True) -> Path:
     run_manifest = manifest(loaded, sources, timer, **sections)
     with rundir.staged_directory(target) as staging:
         rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
+        rundir.write_design(design.cells, design.table(), design.summary_fields(), staging)
         for run in model_runs:
             rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics, run.emphasis)
         if aligned is not None:
@@ -376,11 +439,12 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
                     else frame for table_name, frame in model.emphasis.items()}
         for table_name, frame in emphasis.items():
             rundir.write_table(frame, schemas.emphasis_schema(table_name),
-                               folder / "emphasis" / name / f"{table_name}.csv")
+                               folder / "emphasis" / name / f"{table_name}.csv", copies=True)
         diagnostics_table = model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
-        rundir.write_table(diagnostics_table, schemas.TOPIC_DIAGNOSTICS, model.folder / "topic_diagnostics.csv")
+        rundir.write_table(diagnostics_table, schemas.TOPIC_DIAGNOSTICS, model.folder / "topic_diagnostics.csv",
+                           copies=True)
         labelled[name] = dataclasses.replace(model, emphasis=emphasis, topic_diagnostics=diagnostics_table)
-    figures = catalogue(labelled, run.alignment, labels, cfg)
+    figures = catalogue(labelled, run.alignment, run.design["cells"], labels, cfg)
     png = rundir.draw_figures(figures, folder / "figures", cfg.figures.dpi)
     blocks = outline(dataclasses.replace(run, models=labelled), cfg, labels, topics, figures)
     rundir.write_text(to_markdown(blocks), folder / "report.md")
@@ -420,7 +484,7 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     cfg = loaded.config
     rundir.check_writable(loaded.resolve(cfg.run.output_dir))
     timer = StageTimer()
-    data = prepared(loaded, ingested(loaded, timer)[1], timer)
+    data = prepared(loaded, selected_units(loaded, ingested(loaded, timer)[1]), timer)
     for index, k in enumerate(cfg.sweep.k_values()):
         check_k(sweep.model_config(cfg, BACKENDS[cfg.sweep.backends[0]], k), index, len(data.units),
                 len(data.matrices.vocabulary))

@@ -90,10 +90,10 @@ def test_alignment_recovers_a_known_permutation():
 
 
 def test_robustness_counts_seeds_where_the_matched_topic_holds():
-    reference = pd.DataFrame({"contrast": "c", "topic": [0, 1], "diff": [0.2, -0.1], "q_bh": [0.01, 0.3]})
-    refit = pd.DataFrame({"contrast": "c", "topic": [0, 1], "diff": [-0.05, 0.25], "q_bh": [0.5, 0.02]})
+    reference = pd.DataFrame({"contrast": "c", "topic": [0, 1], "estimate": [0.2, -0.1], "p": [0.01, 0.3]})
+    refit = pd.DataFrame({"contrast": "c", "topic": [0, 1], "estimate": [-0.05, 0.25], "p": [0.5, 0.02]})
     table = robustness(reference, [(refit, np.array([1, 0])), (refit, np.array([0, 1]))], 0.05)
-    # Topic 0 holds in the reference and in the refit whose topic 1 matches it (0.25, q .02), not the other.
+    # Topic 0 holds in the reference and in the refit whose topic 1 matches it (0.25, p .02), not the other.
     assert table.seeds_holding.tolist() == [2, 0] and table.seeds.tolist() == [3, 3]
     assert table.share_holding.tolist() == pytest.approx([2 / 3, 0.0])
 
@@ -132,7 +132,7 @@ def test_completion_halves_and_resamples_are_seeded_partitions():
 
 
 def test_robustness_says_no_match_below_the_minimum_similarity():
-    reference = pd.DataFrame({"contrast": ["c", "c"], "topic": [0, 1], "diff": [0.2, -0.1], "q_bh": [0.01, 0.02]})
+    reference = pd.DataFrame({"contrast": ["c", "c"], "topic": [0, 1], "estimate": [0.2, -0.1], "p": [0.01, 0.02]})
     refit = reference.copy()
     matched = robustness(reference, [(refit, np.array([0, -1]))], 0.05)
     assert matched.seeds_holding.tolist() == [2, 1]  # topic 1 had no match in the refit: it does not hold

@@ -41,17 +41,17 @@ def test_emphasis_by_speaker_dots(model, labels):
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
     legend = texts(fig.legends[0].get_texts())
     assert [entry.split(" (")[0] for entry in legend] == SPEAKERS
-    assert "Jin Zhuanglong (1 answer, small group)" in legend and "Xiao Yaqing (11 answers)" in legend
+    assert "Jin Zhuanglong (1 answer, small group)" in legend and "Xiao Yaqing (9 answers)" in legend
     hollow = [c for c in ax.collections if hasattr(c, "get_facecolors") and len(c.get_facecolors())
               and tuple(c.get_facecolors()[0][:3]) == (1.0, 1.0, 1.0)]
-    assert len(hollow) == 2  # Jin and Tao have one answer each
+    assert len(hollow) == 3  # Jin, Tao (one answer each) and Tian (4): fewer than min_answers = 5
 
 
 def test_emphasis_by_year_small_multiples(model, labels):
     fig = figures.emphasis_year_figure(model.emphasis["by_year"], labels, FiguresConfig())
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
-    assert [float(x) for x in panels[-1].get_xticks()] == [2021.0, 2022.0, 2023.0]
+    assert [float(x) for x in panels[-1].get_xticks()] == [2021.0, 2023.0]  # 2022 has a statement, no answer
 
 
 def test_contrast_difference_plot(model, labels):
@@ -59,27 +59,32 @@ def test_contrast_difference_plot(model, labels):
     fig = figures.contrast_figure(rows, labels, FiguresConfig(), 0.05)
     ax = fig.axes[0]
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
-    assert ax.get_xlabel() == "Difference in topic share: Xiao Yaqing minus Tian Yulong"
-    assert ax.get_title(loc="left") == "Xiao Yaqing (11 answers) vs Tian Yulong (4 answers)"
+    assert ax.get_xlabel() == "Difference in topic share: Xiao Yaqing minus Tian Yulong, within conference_id"
+    # Within the one conference both answer at: Xiao's 9 answers there against Tian's 3.
+    assert ax.get_title(loc="left") == "Xiao Yaqing (9 answers) vs Tian Yulong (3 answers) in 1 conference_id stratum/strata"
     assert any(line.get_xdata()[0] == 0 for line in ax.get_lines())  # the zero line
-    assert texts(fig.legends[0].get_texts()) == ["not significant", "BH q < 0.05"]
+    assert texts(fig.legends[0].get_texts()) == ["q ≥ 0.05"]
+    untestable = model.emphasis["contrasts"].query("contrast == 'y2021_vs_2023'")
+    legend = figures.contrast_figure(untestable, labels, FiguresConfig(), 0.05).legends[0]
+    assert texts(legend.get_texts()) == ["not testable at this level"]
 
 
-def test_heatmap_prints_every_share(model, labels):
+def test_heatmap_prints_every_share_and_the_answers_behind_each_column(model, labels):
     table = model.emphasis["by_speaker_year"]
     fig = figures.heatmap_figure(table, labels, FiguresConfig())
     ax = fig.axes[0]
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
-    assert texts(ax.get_xticklabels())[0] == "Jin Zhuanglong 2023"
+    assert texts(ax.get_xticklabels()) == ["Jin Zhuanglong 2023 n = 1", "Tao Qing 2023 n = 1", "Tian Yulong 2021 n = 3",
+                                           "Tian Yulong 2023 n = 1", "Xiao Yaqing 2021 n = 9"]
     assert len(ax.texts) == len(table)
     assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in table.share)
 
 
-def test_corpus_overview(model):
-    fig = figures.corpus_overview_figure(model.emphasis["design_counts"], FiguresConfig())
+def test_corpus_overview(default_runs):
+    fig = figures.corpus_overview_figure(load_run(default_runs / "a").design["cells"], FiguresConfig())
     ax = fig.axes[0]
-    assert texts(ax.get_yticklabels()) == ["Jin Zhuanglong (1 answer)", "Tao Qing (1 answer)",
-                                           "Tian Yulong (4 answers)", "Xiao Yaqing (11 answers)"]
+    assert texts(ax.get_yticklabels()) == ["Xiao Yaqing (+2 statements)", "Tian Yulong", "Jin Zhuanglong",
+                                           "Tao Qing"]
     assert fig.get_figwidth() == pytest.approx(3.5)
 
 

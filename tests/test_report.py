@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import CompareConfig
-from pipeline.report import plain_reading
+from pipeline.report import contrast_sentences
 
 
 @pytest.fixture(scope="module")
@@ -91,17 +92,35 @@ def test_contrast_naming_an_unknown_group_lists_the_known_ones(default_runs, cap
     assert not (default_runs / "x").exists()
 
 
-def test_plain_reading_of_a_contrast():
-    row = pd.Series({"diff": 0.2134, "ci_low": 0.081, "ci_high": 0.333, "q_bh": 0.012, "group_a": "Jin Zhuanglong",
-                     "group_b": "Xiao Yaqing", "n_answers_a": 4, "n_answers_b": 11})
-    assert plain_reading(row, "speaker", "Supply chains", CompareConfig()) == (
-        "Jin Zhuanglong gives topic 'Supply chains' 0.21 more of their answers than Xiao Yaqing "
-        "(95% CI 0.08 to 0.33; BH q = 0.012).")
-    fewer = row.copy()
-    fewer["diff"], fewer["group_a"], fewer["group_b"], fewer["n_answers_b"] = -0.1, "2021", "2023", 2
-    assert plain_reading(fewer, "year", "X", CompareConfig()) == (
-        "Answers with year 2021 give topic 'X' 0.10 less of their content than those with year 2023 "
-        "(95% CI 0.08 to 0.33; BH q = 0.012). Caution: one side has only 2 answer(s).")
+def contrast_rows(**changes) -> pd.DataFrame:
+    row = {"contrast": "c", "topic": 0, "group_a": "Jin Zhuanglong", "group_b": "Xiao Yaqing", "within": "conference_id",
+           "estimate": 0.2134, "se": 0.05, "detectable": 0.14, "ci_low": 0.081, "ci_high": 0.333,
+           "interval": "95% studentised bootstrap over answers, within conference_id", "t": 4.2, "p": 0.001,
+           "q": 0.012, "p_method": "exact, 3003 arrangements within strata", "smallest_p": 1 / 3003, "testable": True,
+           "n_answers_a": 5, "n_answers_b": 9, "n_conferences_a": 2, "n_conferences_b": 1, "n_strata": 1}
+    return pd.DataFrame([{**row, **changes}])
+
+
+POSITIONS = {"Jin Zhuanglong": "Minister of Industry and Information Technology",
+             "Xiao Yaqing": "Minister of Industry and Information Technology"}
+
+
+def test_a_finding_names_positions_answers_conferences_interval_and_test():
+    (sentence,) = contrast_sentences(contrast_rows(), "speaker", {0: "Supply chains"}, CompareConfig(), POSITIONS)
+    assert sentence == (
+        "Jin Zhuanglong (Minister of Industry and Information Technology; 5 answers in 2 conferences) gives topic "
+        "'Supply chains' 0.21 more of an answer's content than Xiao Yaqing (Minister of Industry and Information "
+        "Technology; 9 answers in 1 conference), compared within 1 conference_id value they share (95% CI 0.08 to "
+        "0.33; permutation p = 0.001, exact, 3003 arrangements within strata; BY q = 0.012).")
+
+
+def test_no_finding_is_never_no_difference_and_untestable_says_why():
+    (quiet,) = contrast_sentences(contrast_rows(q=0.4, p=0.2), "year", {0: "X"}, CompareConfig(), {})
+    assert "no topic reaches q < 0.05 (BY)" in quiet and "only differences of 0.14 to 0.14" in quiet
+    assert "year Jin Zhuanglong (5 answers in 2 conferences)" in quiet and "no difference" not in quiet
+    (untestable,) = contrast_sentences(contrast_rows(testable=False, smallest_p=0.25, p_method="exact, 4 arrangements"
+                                                     " within strata"), "speaker", {0: "X"}, CompareConfig(), {})
+    assert "not testable at q < 0.05" in untestable and "the smallest attainable p is 0.25" in untestable
 
 
 def figure_texts(figure) -> str:
@@ -127,8 +146,14 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
                  "--set", "evaluate.stability_top_n=8"]) == 0
     before = (default_runs / "a" / "report.md").read_text()
     after = (default_runs / "levels" / "report.md").read_text()
-    for old, new in (("95% cluster-bootstrap interval", "90% cluster-bootstrap interval"),
-                     ("fewer than 3 answers", "fewer than 2 answers"),
+    assert main(["run", config, "-q", "--set", "run.name=tokens", "--set", "compare.weight=tokens"]) == 0
+    weighted = (default_runs / "tokens" / "report.md").read_text()
+    for old, new in (("answers weighted equally", "answers weighted by their tokens"),):
+        assert old in before and old not in weighted and new in weighted, old
+    assert (pd.read_csv(default_runs / "tokens" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist()
+            != pd.read_csv(default_runs / "a" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist())
+    for old, new in (("95% studentised bootstrap", "90% studentised bootstrap"),
+                     ("at least 5 answers", "at least 2 answers"),
                      ("Topic diversity (top 25)", "Topic diversity (top 10)"),
                      ("top-10 Jaccard", "top-8 Jaccard")):
         assert old in before and old not in after and new in after, old
@@ -138,8 +163,8 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     cfg = validate(run.config)
     labels = {name: topic_labels(model.topic_terms) for name, model in run.models.items()}
     texts = {spec.stem: figure_texts(spec.function(*spec.arguments))
-             for spec in catalogue(run.models, run.alignment, labels, cfg)}
-    assert "90% cluster-bootstrap interval" in texts["emphasis_speaker_nmf"]
+             for spec in catalogue(run.models, run.alignment, run.design["cells"], labels, cfg)}
+    assert "90% studentised bootstrap interval" in texts["emphasis_speaker_nmf"]
     assert not any("95%" in text for text in texts.values())
     summary = pd.DataFrame({"backend": ["b"], "k": [4], "stability": [0.5],
                             **{f"{m}_{s}": [0.1] for m in ("c_v", "c_npmi", "diversity", "heldout_log_perplexity")
@@ -147,9 +172,30 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     assert "Topic diversity (top 10)" in figure_texts(model_selection_figure(summary, cfg.figures, 10))
 
 
-def test_caution_follows_the_configured_minimum_of_answers():
-    row = pd.Series({"diff": 0.2, "ci_low": 0.1, "ci_high": 0.3, "q_bh": 0.01, "group_a": "A", "group_b": "B",
-                     "n_answers_a": 2, "n_answers_b": 5})
-    assert "Caution: one side has only 2 answer(s)." in plain_reading(row, "speaker", "X", CompareConfig())
-    assert "Caution" not in plain_reading(row, "speaker", "X", CompareConfig(min_answers=2))
-    assert "90% CI" in plain_reading(row, "speaker", "X", CompareConfig(bootstrap={"level": 0.9}))
+
+
+def test_bundled_comparisons_are_honest_about_their_design(default_runs):
+    """On the bundled corpus: no zero-width interval in any table; Xiao vs Tian compared on
+    answers within the one conference both answer at; every comparison sentence gives answers
+    and conferences."""
+    run = default_runs / "a"
+    for table in sorted(run.glob("emphasis/*/*.csv")):
+        frame = pd.read_csv(table)
+        if {"ci_low", "ci_high"} <= set(frame.columns):
+            both = frame.dropna(subset=["ci_low", "ci_high"])
+            assert (both.ci_high > both.ci_low).all(), table
+    contrasts = pd.read_csv(run / "emphasis" / "nmf" / "contrasts.csv")
+    xiao = contrasts[contrasts.contrast == "xiao_vs_tian"].iloc[0]
+    assert (xiao.within, xiao.n_strata, xiao.n_answers_a, xiao.n_answers_b) == ("conference_id", 1, 9, 3)
+    assert (xiao.n_conferences_a, xiao.n_conferences_b, xiao.p_method) == (1, 1, "exact, 220 arrangements within strata")
+    cells = pd.read_csv(run / "design" / "cells.csv")
+    at_2021 = cells[cells.conference_id.str.startswith("2021-03-01")].set_index("speaker").n_answers
+    assert (at_2021["Xiao Yaqing"], at_2021["Tian Yulong"]) == (9, 3)
+    report = (run / "report.md").read_text(encoding="utf-8")
+    comparisons = [paragraph for section in report.split("### Contrasts")[1:]
+                   for paragraph in section.split("\n## ")[0].split("\n\n") if paragraph.strip()]
+    comparisons += [line for line in report.splitlines() if line.startswith("Contrast ")]
+    assert len(comparisons) >= 6
+    for sentence in comparisons:
+        assert re.search(r"\d+ answers? in \d+ conferences?", sentence), sentence
+    assert "minister" not in report.lower().replace("minister of industry", "")

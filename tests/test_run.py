@@ -178,10 +178,10 @@ def test_unstable_models_are_labelled_exploratory_everywhere(runs):
     from pipeline.labels import topic_labels
 
     labels = {name: topic_labels(model.topic_terms) for name, model in run.models.items()}
-    spec = next(s for s in catalogue(run.models, run.alignment, labels, validate(run.config))
+    spec = next(s for s in catalogue(run.models, run.alignment, run.design["cells"], labels, validate(run.config))
                 if s.stem == "top_terms_lda")
     figure = spec.draw()
     assert figure.get_suptitle() == f"Exploratory model ({lda['exploratory_reason']}): not a finding"
     assert all(run.models[m].metrics["exploratory"] for m in ("lda", "nmf"))  # so no contrast is a finding:
-    readings = [line for line in report.splitlines() if " gives topic '" in line or " give topic '" in line]
-    assert all(line.startswith("(Exploratory model, not a finding.)") for line in readings)
+    readings = [line for line in report.split("### Contrasts")[1].splitlines() if " vs " in line or " gives topic '" in line]
+    assert readings and all(line.startswith("(Exploratory model, not a finding.)") for line in readings)

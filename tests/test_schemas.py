@@ -14,15 +14,17 @@ from pipeline.schemas import SchemaError
 
 
 def test_check_names_the_table_and_what_is_wrong():
-    frame = pd.DataFrame({"speaker": ["A", "A"], "year": [2021, 2021], "n_answers": [1, 2], "n_units": [3, 4]})
-    with pytest.raises(SchemaError, match=r"table design_counts \(here\): key speaker, year repeats \(first: A, 2021\)"):
-        schemas.DESIGN_COUNTS.check(frame, "here")
-    with pytest.raises(SchemaError, match="table design_counts: missing column\\(s\\) n_units"):
-        schemas.DESIGN_COUNTS.check(frame.drop(columns="n_units").iloc[:1])
-    with pytest.raises(SchemaError, match="key speaker, year is missing in some rows"):
-        schemas.DESIGN_COUNTS.check(frame.assign(speaker=["A", ""]))
+    frame = pd.DataFrame({"speaker": ["A", "A"], "position": "P", "year": [2021, 2021], "conference_id": "c",
+                          "n_answers": [1, 2], "n_statements": [3, 4]})
+    with pytest.raises(SchemaError, match=r"table design_cells \(here\): key speaker, conference_id repeats "
+                                          r"\(first: A, c\)"):
+        schemas.DESIGN_CELLS.check(frame, "here")
+    with pytest.raises(SchemaError, match="table design_cells: missing column\\(s\\) n_statements"):
+        schemas.DESIGN_CELLS.check(frame.drop(columns="n_statements").iloc[:1])
+    with pytest.raises(SchemaError, match="key speaker, conference_id is missing in some rows"):
+        schemas.DESIGN_CELLS.check(frame.assign(speaker=["A", ""]))
     with pytest.raises(SchemaError, match="undeclared column\\(s\\) stray"):
-        schemas.DESIGN_COUNTS.check(frame.iloc[:1].assign(stray=1))
+        schemas.DESIGN_CELLS.check(frame.iloc[:1].assign(stray=1))
     assert schemas.UNIT_TOPICS.kind("topic_12") == "float" and schemas.TURNS.kind("user_metadata") == "str"
 
 

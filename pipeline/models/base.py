@@ -31,6 +31,9 @@ class Fit:
     native: Any
     iterations: int
     metrics: dict[str, float] = field(default_factory=dict)
+    # D x k Dirichlet parameters of each unit's mixture (LDA family): what the method of
+    # composition draws from; None for backends without a posterior (NMF).
+    doc_topic_posterior: np.ndarray | None = None
 
 
 def save_joblib(native: Any, folder: Path) -> None:
@@ -56,7 +59,10 @@ class Backend:
     reconstruction error), used to keep the best of several restarts (None: the first restart
     is kept);
     ``infer(native, matrices)`` gives the topic mixtures of unseen units with the topics held
-    fixed (None: the model has no likelihood, so no held-out evaluation); ``save(native,
+    fixed (None: the model has no likelihood, so no held-out evaluation); ``transform(native,
+    matrices, params)`` gives any units' mixtures under a fitted model, for backends without a
+    posterior, whose refits on resampled units carry topic-model uncertainty into emphasis
+    effects instead; ``save(native,
     folder)`` and ``load(folder)`` keep the native model in a run directory. ``family`` says
     which comparisons apply (LDA-NMF alignment pairs an ``lda`` with an ``nmf``).
     """
@@ -69,6 +75,7 @@ class Backend:
     save: Callable[[Any, Path], None] = save_joblib
     load: Callable[[Path], Any] = load_joblib
     infer: Callable[[Any, Matrices], np.ndarray] | None = None
+    transform: Callable[[Any, Matrices, dict], np.ndarray] | None = None
 
 
 BACKENDS: dict[str, Backend] = {}
@@ -104,6 +111,7 @@ class TopicModelResult:
     metrics: dict[str, float]
     zero_rows: list[int]
     native: Any = field(repr=False)
+    doc_topic_posterior: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def family(self) -> Family:
@@ -145,4 +153,5 @@ def fit_model(cfg: Any, seed: int, matrices: Matrices, unit_ids: list[str],
         topic_term=topic_term, doc_topic=doc_topic, unit_ids=list(unit_ids),
         params=cfg.params.model_dump(mode="json"), fit_seconds=round(seconds, 3),
         iterations=fit.iterations, metrics=fit.metrics, zero_rows=zero_rows, native=fit.native,
+        doc_topic_posterior=fit.doc_topic_posterior,
     )

@@ -63,7 +63,8 @@ def fit(cfg: GensimLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
     # gensim's get_document_topics drops shares below minimum_probability (never below 1e-8);
     # the variational posterior gamma, normalised, is the complete mixture.
     gamma, _ = model.inference(matrices.bow)
-    return Fit(model.get_topics(), gamma, model, passes, {"log_perplexity": log_perplexity(model, matrices, gamma)})
+    return Fit(model.get_topics(), gamma, model, passes, {"log_perplexity": log_perplexity(model, matrices, gamma)},
+               doc_topic_posterior=gamma)
 
 
 def log_perplexity(model, matrices: Matrices, gamma: np.ndarray | None = None) -> float:

@@ -38,9 +38,10 @@ def fit(cfg: SklearnLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
         doc_topic_prior=p.doc_topic_prior, topic_word_prior=p.topic_word_prior,
         evaluate_every=p.evaluate_every, random_state=seed, n_jobs=1,
     )
-    doc_topic = model.fit_transform(matrices.counts)
-    return Fit(model.components_, doc_topic, model, int(model.n_iter_),
-               {"log_perplexity": log_perplexity(model, matrices)})
+    model.fit(matrices.counts)
+    gamma = model.transform(matrices.counts, normalize=False)  # the variational Dirichlet parameters
+    return Fit(model.components_, gamma, model, int(model.n_iter_),
+               {"log_perplexity": log_perplexity(model, matrices)}, doc_topic_posterior=gamma)
 
 
 def log_perplexity(model, matrices: Matrices) -> float:

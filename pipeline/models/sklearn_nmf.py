@@ -50,11 +50,17 @@ def fit(cfg: SklearnNmfModelConfig, seed: int, matrices: Matrices) -> Fit:
                {"reconstruction_error": float(model.reconstruction_err_)})
 
 
+def transform(model, matrices: Matrices, params: dict) -> np.ndarray:
+    """Mixtures of any units under a fitted NMF (W of X ~ W H, H held fixed), as ``fit`` makes them."""
+    matrix = matrices.tfidf if params["matrix"] == "tfidf" else matrices.counts
+    return model.transform(matrix) * model.components_.sum(axis=1)[None, :]
+
+
 def score(metrics: dict[str, float]) -> float:
     """Minus the Frobenius reconstruction error: higher is a better fit."""
     return -metrics["reconstruction_error"]
 
 
 BACKEND = register(Backend(
-    name="sklearn_nmf", family="nmf", config=SklearnNmfModelConfig, fit=fit, score=score,
+    name="sklearn_nmf", family="nmf", config=SklearnNmfModelConfig, fit=fit, score=score, transform=transform,
 ))

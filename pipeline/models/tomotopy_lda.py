@@ -84,11 +84,12 @@ def fit(cfg: TomotopyLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
     iterations = p.resolved_iterations(int(matrices.counts.sum()))
     model.burn_in = min(p.burn_in, iterations // 2)
     model.train(iterations, workers=1, parallel=tomotopy.ParallelScheme.NONE, show_progress=False)
-    doc_topic = np.array([document.get_topic_dist(normalize=True) for document in model.docs])
+    # n_dk + alpha_k: the Dirichlet posterior of each unit's mixture given the final sample.
+    posterior = np.array([document.get_topic_dist(normalize=False) for document in model.docs], dtype=float)
     # The model as bytes: tomotopy objects cannot be pickled back from worker processes.
     native = {"model": model.saves(full=False), "infer_iterations": p.infer_iterations}
-    return Fit(_topic_term(model, matrices.vocabulary, p.eta), doc_topic, native, iterations,
-               {"log_likelihood_per_word": float(model.ll_per_word)})
+    return Fit(_topic_term(model, matrices.vocabulary, p.eta), posterior, native, iterations,
+               {"log_likelihood_per_word": float(model.ll_per_word)}, doc_topic_posterior=posterior)
 
 
 def infer(native, matrices: Matrices) -> np.ndarray:

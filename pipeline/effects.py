@@ -1,0 +1,138 @@
+"""The joint model of emphasis, stm's ``estimateEffect`` for any backend.
+
+Per topic, each answer's share is regressed on the formula's terms together
+(``compare.formula``, speaker and year by default), by statsmodels (OLS, or WLS with
+``compare.weight: tokens``). A contrast A - B is the difference of the two groups'
+coefficients, L b. Uncertainty from the topic model enters by the method of composition
+(Treier & Jackman 2008, as stm's ``estimateEffect``, Roberts, Stewart & Tingley 2019, sec.
+3.4): the regression is refitted on D draws of every answer's mixture (Dirichlet draws from
+the LDA posterior, or an NMF refitted on resampled units), and from each fit S coefficient
+draws are taken; the pooled draws give the estimate (their mean) and the interval (their
+quantiles).
+
+Each fit's covariance is clustered by conference (Cameron & Miller 2015), with coefficient
+draws from a t with G - 1 degrees of freedom, when there are at least ``compare.min_clusters``
+conferences. With fewer, clustered errors are not trustworthy: the effect gets no interval
+and its p-value is the restricted permutation test of the same contrast (``contrasts.csv``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import CompareConfig
+from pipeline.design import DesignReport, key
+from pipeline.errors import ConfigError
+from pipeline.schemas import EFFECTS
+
+EFFECT_COLUMNS = list(EFFECTS.columns)
+FORMULA_COLUMNS = ("speaker", "year", "position", "conference_id", "question_outlet")
+
+
+def answer_draws(unit_draws: np.ndarray, unit_answers: pd.Series, unit_tokens: np.ndarray,
+                 answer_ids: pd.Series) -> np.ndarray:
+    """Draws x answers x k: each answer's token-weighted mean of its units' drawn mixtures, in
+    the order of ``answer_ids`` (the estimand of ``answer_topics.csv``, draw by draw)."""
+    codes = pd.Index(answer_ids).get_indexer(unit_answers)
+    keep = (codes >= 0) & np.isfinite(unit_draws).all(axis=(0, 2))  # units with no mixture stay out
+    sums = np.zeros((unit_draws.shape[0], len(answer_ids), unit_draws.shape[2]))
+    np.add.at(sums, (slice(None), codes[keep]), unit_draws[:, keep] * unit_tokens[keep][None, :, None])
+    tokens = np.bincount(codes[keep], weights=unit_tokens[keep], minlength=len(answer_ids))
+    return sums / tokens[None, :, None]
+
+
+def _contrast_vector(columns: list[str], column: str, group_a: str, group_b: str) -> np.ndarray | None:
+    """L for coefficient(A) - coefficient(B) in patsy's treatment coding (the reference level's
+    coefficient is 0), or None when the formula has no ``C(column)`` term."""
+    if not any(name.startswith(f"C({column})[") for name in columns):
+        return None
+    vector = np.zeros(len(columns))
+    for value, sign in ((group_a, 1.0), (group_b, -1.0)):
+        name = f"C({column})[T.{value}]"
+        if name in columns:
+            vector[columns.index(name)] = sign
+    return vector
+
+
+def check_formula(formula: str) -> None:
+    """The formula parses and names only the answers' grouping columns, else a one-line
+    ``ConfigError`` (checked on placeholder values, before any data is read)."""
+    import patsy
+
+    placeholder = pd.DataFrame({column: ["a", "b", "a"] for column in FORMULA_COLUMNS})
+    try:
+        patsy.dmatrix(formula, placeholder)
+    except (patsy.PatsyError, NameError, KeyError) as exc:
+        raise ConfigError(f"compare.formula {formula!r}: {' '.join(str(exc).split()[:30])} (columns: "
+                          f"{', '.join(FORMULA_COLUMNS)})") from None
+
+
+def design_matrix(answers: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """patsy's design matrix of ``formula`` over the answers with a value in every column it
+    names (an undated answer is left out under a year term), and those columns as strings."""
+    import patsy
+
+    data = pd.DataFrame({column: answers[column].map(key).replace("", np.nan) for column in FORMULA_COLUMNS})
+    used = [column for column in FORMULA_COLUMNS if re.search(rf"\b{column}\b", formula)]
+    complete = data.dropna(subset=used)
+    if complete.empty:
+        return pd.DataFrame(), data
+    return patsy.dmatrix(formula, complete, return_type="dataframe"), data
+
+
+def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport, stratified: pd.DataFrame,
+                  cfg: CompareConfig, rng: np.random.Generator, model: str) -> pd.DataFrame:
+    """One row per identified contrast and topic: the joint model's A - B with its interval and p."""
+    import statsmodels.api as sm
+
+    matrix, data = design_matrix(answers, cfg.formula)
+    if matrix.empty:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    rows = matrix.index.to_numpy()
+    X, columns = matrix.to_numpy(), list(matrix.columns)
+    weights = answers.n_tokens.to_numpy(float)[rows] if cfg.weight == "tokens" else np.ones(len(rows))
+    clusters = pd.factorize(answers.conference_id.to_numpy()[rows])[0]
+    n_clusters = len(set(clusters))
+    clustered = n_clusters >= cfg.min_clusters
+    k = draws.shape[2]
+    result = []
+    for contrast_design in design.contrasts:
+        name, column, group_a, group_b, within = contrast_design.contrast
+        vector = None if contrast_design.refused else _contrast_vector(columns, column, group_a, group_b)
+        if vector is None or not np.allclose(vector @ np.linalg.pinv(X) @ X, vector, atol=1e-8):
+            continue
+        in_groups = data[column].iloc[rows].isin([group_a, group_b]).to_numpy()
+        if clustered:
+            pooled = np.empty((draws.shape[0], cfg.coefficient_draws, k))
+            for d in range(draws.shape[0]):
+                for topic in range(k):
+                    fit = sm.WLS(draws[d, rows, topic], X, weights=weights).fit(
+                        cov_type="cluster", cov_kwds={"groups": clusters})
+                    se = float(np.sqrt(max(vector @ fit.cov_params() @ vector, 0.0)))
+                    noise = rng.standard_t(n_clusters - 1, size=cfg.coefficient_draws)
+                    pooled[d, :, topic] = float(vector @ fit.params) + se * noise
+            estimate = pooled.mean(axis=(0, 1))
+            low, high = np.quantile(pooled, [(1 - cfg.bootstrap.level) / 2, (1 + cfg.bootstrap.level) / 2], axis=(0, 1))
+            below, above = (pooled <= 0).mean(axis=(0, 1)), (pooled >= 0).mean(axis=(0, 1))
+            p = np.clip(2 * np.minimum(below, above), 1 / pooled[..., 0].size, 1.0)
+            method = (f"composition: {draws.shape[0]} mixture draws x {cfg.coefficient_draws} coefficient draws, "
+                      f"errors clustered by conference ({n_clusters} conferences, t with {n_clusters - 1} df)")
+        else:  # point estimates only: one least-squares fit of every draw and topic at once
+            outcomes = draws[:, rows, :].transpose(1, 0, 2).reshape(len(rows), -1)
+            params = np.asarray(sm.WLS(outcomes, X, weights=weights).fit().params)
+            estimate = (vector @ params).reshape(draws.shape[0], k).mean(axis=0)
+            low = high = np.full(k, np.nan)
+            same = stratified[stratified.contrast == name].set_index("topic")
+            p = same.p.reindex(range(k)).to_numpy(float) if not same.empty else np.full(k, np.nan)
+            method = (f"randomisation within {within} (the p of contrasts.csv): {n_clusters} conferences, fewer "
+                      f"than {cfg.min_clusters}, too few for clustered errors, so no interval")
+        result.append(pd.DataFrame({
+            "model": model, "contrast": name, "topic": range(k), "topic_label": "", "term": f"{column}: {group_a} - {group_b}",
+            "formula": cfg.formula, "estimate": estimate, "ci_low": low, "ci_high": high, "p": p, "q": np.nan,
+            "method": method, "n_answers": int(in_groups.sum()),
+            "n_conferences": int(pd.Series(clusters[in_groups]).nunique()),
+        }))
+    return pd.concat(result, ignore_index=True) if result else pd.DataFrame(columns=EFFECT_COLUMNS)
