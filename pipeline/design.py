@@ -38,6 +38,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def count(n: int) -> str:
+    """A count as text: exact up to a million, then three significant digits."""
+    return f"{n}" if n < 10 ** 6 else f"{n:.3g}"
+
+
 def key(value: object) -> str:
     """A group value as it is named in configs and tables (years as ``2021``)."""
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
@@ -162,7 +167,7 @@ def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesig
         if not shared:
             untestable = f"no {within} holds answers of both groups"
         elif 1.0 / arrangements > significance:
-            untestable = (f"{arrangements} arrangements within {within}: p can never be below "
+            untestable = (f"{count(arrangements)} arrangements within {within}: p can never be below "
                           f"{1.0 / arrangements:.2g}, above the significance level {significance:g}")
     return ContrastDesign(contrast, counts[0], counts[1], conferences[0], conferences[1], tuple(shared),
                           int(sum(strata_a[s] for s in shared)), int(sum(strata_b[s] for s in shared)),
@@ -175,19 +180,21 @@ class DesignReport:
     joint: JointDesign
     contrasts: tuple[ContrastDesign, ...]
     kinds: tuple[str, ...]
+    n_conferences: int
 
     def refused(self) -> list[ContrastDesign]:
         return [c for c in self.contrasts if c.refused]
 
     def summary_fields(self) -> dict[str, object]:
         j = self.joint
-        return {"kinds": list(self.kinds), "n_answers": j.n_answers, "n_undated": j.n_undated, "n_cells": j.n_cells,
+        return {"kinds": list(self.kinds), "n_answers": j.n_answers, "n_conferences": self.n_conferences, "n_undated": j.n_undated, "n_cells": j.n_cells,
                 "n_parameters": j.n_parameters, "rank": j.rank, "residual_df": j.residual_df,
                 "cell_residual_df": j.cell_residual_df, "summary": self.summary(), "contrasts": self.lines()}
 
     def summary(self) -> str:
         j = self.joint
-        return (f"design: {plural(j.n_answers, 'compared ' + '/'.join(self.kinds))} in {j.n_cells} speaker × year "
+        return (f"design: {plural(j.n_answers, 'compared ' + '/'.join(self.kinds))} at "
+                f"{plural(self.n_conferences, 'conference')} in {j.n_cells} speaker × year "
                 f"cells; speaker + year model rank {j.rank} of {j.n_parameters} parameters, residual df "
                 f"{j.residual_df} (cells beyond parameters: {j.cell_residual_df})"
                 + (f"; {j.n_undated} undated answers left out" if j.n_undated else ""))
@@ -206,7 +213,7 @@ class DesignReport:
             else:
                 result.append(f"contrast {name}: {support}; compared within {plural(len(c.strata), within + ' value')} "
                               f"holding both ({c.n_stratified_a} vs {c.n_stratified_b} answers, "
-                              f"{c.arrangements} arrangements)")
+                              f"{count(c.arrangements)} arrangements)")
         return result
 
     def table(self) -> pd.DataFrame:
@@ -215,7 +222,7 @@ class DesignReport:
             "group_b": c.contrast.group_b, "within": c.contrast.within, "n_answers_a": c.n_answers_a,
             "n_answers_b": c.n_answers_b, "n_conferences_a": c.n_conferences_a, "n_conferences_b": c.n_conferences_b,
             "n_strata": len(c.strata), "n_stratified_a": c.n_stratified_a, "n_stratified_b": c.n_stratified_b,
-            "arrangements": c.arrangements, "smallest_p": c.smallest_p, "refused": c.refused,
+            "arrangements": str(c.arrangements), "smallest_p": c.smallest_p, "refused": c.refused,
             "untestable": c.untestable,
         } for c in self.contrasts], columns=CONTRAST_DESIGN_COLUMNS)
 
@@ -231,4 +238,4 @@ def design_report(answers: pd.DataFrame, cfg: CompareConfig) -> DesignReport:
     compared = answers[answers.kind.isin(cfg.kinds)]
     joint = joint_design(compared)
     contrasts = tuple(contrast_design(compared, c, joint, cfg.significance) for c in cfg.contrast_list())
-    return DesignReport(design_cells(answers), joint, contrasts, tuple(cfg.kinds))
+    return DesignReport(design_cells(answers), joint, contrasts, tuple(cfg.kinds), int(compared.conference_id.nunique()))

@@ -12,13 +12,15 @@ quantiles).
 
 Each fit's covariance is clustered by conference (Cameron & Miller 2015), with coefficient
 draws from a t with G - 1 degrees of freedom, when there are at least ``compare.min_clusters``
-conferences. With fewer, clustered errors are not trustworthy: the effect gets no interval
+conferences; its p-value combines the draws by Rubin's rules (Rubin 1987: total variance =
+mean within-draw variance + (1 + 1/D) x between-draw variance, t with G - 1 df). With fewer, clustered errors are not trustworthy: the effect gets no interval
 and its p-value is the restricted permutation test of the same contrast (``contrasts.csv``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,9 @@ from pipeline.schemas import EFFECTS
 
 EFFECT_COLUMNS = list(EFFECTS.columns)
 FORMULA_COLUMNS = ("speaker", "year", "position", "conference_id", "question_outlet")
+# Columns of an answer table that are its own measurements, not covariates.
+ANSWER_OWN = {"answer_id", "date", "kind", "question_turn_id", "question_text", "n_units", "n_tokens", "answer_start",
+              "dominant_topic"}
 
 
 def answer_draws(unit_draws: np.ndarray, unit_answers: pd.Series, unit_tokens: np.ndarray,
@@ -57,26 +62,30 @@ def _contrast_vector(columns: list[str], column: str, group_a: str, group_b: str
     return vector
 
 
-def check_formula(formula: str) -> None:
-    """The formula parses and names only the answers' grouping columns, else a one-line
-    ``ConfigError`` (checked on placeholder values, before any data is read)."""
+def check_formula(formula: str, extra: Sequence[str] = ()) -> None:
+    """The formula parses and names only the answers' grouping columns (and the corpus's
+    ``extra`` metadata columns), else a one-line ``ConfigError`` (checked on placeholder
+    values, before any data is read)."""
     import patsy
 
-    placeholder = pd.DataFrame({column: ["a", "b", "a"] for column in FORMULA_COLUMNS})
+    placeholder = pd.DataFrame({column: ["a", "b", "a"] for column in (*FORMULA_COLUMNS, *extra)})
     try:
         patsy.dmatrix(formula, placeholder)
     except (patsy.PatsyError, NameError, KeyError) as exc:
         raise ConfigError(f"compare.formula {formula!r}: {' '.join(str(exc).split()[:30])} (columns: "
-                          f"{', '.join(FORMULA_COLUMNS)})") from None
+                          f"{', '.join((*FORMULA_COLUMNS, *extra))})") from None
 
 
 def design_matrix(answers: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """patsy's design matrix of ``formula`` over the answers with a value in every column it
-    names (an undated answer is left out under a year term), and those columns as strings."""
+    names (an undated answer is left out under a year term), and those columns as strings:
+    the grouping columns and any further metadata column the answers carry."""
     import patsy
 
-    data = pd.DataFrame({column: answers[column].map(key).replace("", np.nan) for column in FORMULA_COLUMNS})
-    used = [column for column in FORMULA_COLUMNS if re.search(rf"\b{column}\b", formula)]
+    columns = [*FORMULA_COLUMNS, *(c for c in answers.columns if c not in FORMULA_COLUMNS and c not in ANSWER_OWN
+                                   and not c.startswith("topic_"))]
+    data = pd.DataFrame({column: answers[column].map(key).replace("", np.nan) for column in columns})
+    used = [column for column in columns if re.search(rf"\b{re.escape(column)}\b", formula)]
     complete = data.dropna(subset=used)
     if complete.empty:
         return pd.DataFrame(), data
@@ -87,6 +96,7 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
                   cfg: CompareConfig, rng: np.random.Generator, model: str) -> pd.DataFrame:
     """One row per identified contrast and topic: the joint model's A - B with its interval and p."""
     import statsmodels.api as sm
+    from scipy.stats import t as student_t
 
     matrix, data = design_matrix(answers, cfg.formula)
     if matrix.empty:
@@ -107,19 +117,27 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
         in_groups = data[column].iloc[rows].isin([group_a, group_b]).to_numpy()
         if clustered:
             pooled = np.empty((draws.shape[0], cfg.coefficient_draws, k))
+            estimates, variances = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k))
             for d in range(draws.shape[0]):
                 for topic in range(k):
                     fit = sm.WLS(draws[d, rows, topic], X, weights=weights).fit(
                         cov_type="cluster", cov_kwds={"groups": clusters})
-                    se = float(np.sqrt(max(vector @ fit.cov_params() @ vector, 0.0)))
+                    estimates[d, topic] = float(vector @ fit.params)
+                    variances[d, topic] = max(float(vector @ fit.cov_params() @ vector), 0.0)
                     noise = rng.standard_t(n_clusters - 1, size=cfg.coefficient_draws)
-                    pooled[d, :, topic] = float(vector @ fit.params) + se * noise
+                    pooled[d, :, topic] = estimates[d, topic] + np.sqrt(variances[d, topic]) * noise
             estimate = pooled.mean(axis=(0, 1))
             low, high = np.quantile(pooled, [(1 - cfg.bootstrap.level) / 2, (1 + cfg.bootstrap.level) / 2], axis=(0, 1))
-            below, above = (pooled <= 0).mean(axis=(0, 1)), (pooled >= 0).mean(axis=(0, 1))
-            p = np.clip(2 * np.minimum(below, above), 1 / pooled[..., 0].size, 1.0)
+            # p by Rubin's rules over the same draws (total variance: within + (1 + 1/D) between),
+            # so its precision does not depend on how many draws were taken.
+            between = estimates.var(axis=0, ddof=1) if len(estimates) > 1 else np.zeros(k)
+            total = variances.mean(axis=0) + (1 + 1 / len(estimates)) * between
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.where(total > 0, 2 * student_t.sf(np.abs(estimates.mean(axis=0)) / np.sqrt(total),
+                                                         n_clusters - 1), 1.0)
             method = (f"composition: {draws.shape[0]} mixture draws x {cfg.coefficient_draws} coefficient draws, "
-                      f"errors clustered by conference ({n_clusters} conferences, t with {n_clusters - 1} df)")
+                      f"errors clustered by conference ({n_clusters} conferences, t with {n_clusters - 1} df); "
+                      "p by Rubin's rules")
         else:  # point estimates only: one least-squares fit of every draw and topic at once
             outcomes = draws[:, rows, :].transpose(1, 0, 2).reshape(len(rows), -1)
             params = np.asarray(sm.WLS(outcomes, X, weights=weights).fit().params)
@@ -131,7 +149,9 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
                       f"than {cfg.min_clusters}, too few for clustered errors, so no interval")
         result.append(pd.DataFrame({
             "model": model, "contrast": name, "topic": range(k), "topic_label": "", "term": f"{column}: {group_a} - {group_b}",
-            "formula": cfg.formula, "estimate": estimate, "ci_low": low, "ci_high": high, "p": p, "q": np.nan,
+            "formula": cfg.formula, "estimand": "coefficient of A minus B, the outcome each answer's token-weighted "
+                                                "topic share" + (" (weighted by tokens)" if cfg.weight == "tokens" else ""),
+            "estimate": estimate, "ci_low": low, "ci_high": high, "p": p, "q": np.nan,
             "method": method, "n_answers": int(in_groups.sum()),
             "n_conferences": int(pd.Series(clusters[in_groups]).nunique()),
         }))

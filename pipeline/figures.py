@@ -28,7 +28,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from pipeline.config import Config, FiguresConfig  # noqa: E402
-from pipeline.emphasis import estimand_label, interval_label  # noqa: E402
+from pipeline.design import plural  # noqa: E402
+from pipeline.emphasis import contrast_interval_label, estimand_label, interval_label  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 STYLE = {
@@ -121,7 +122,7 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
         ax.scatter(rows.share, y, s=18, facecolors="white" if small else colour, edgecolors=colour, zorder=3,
                    label=f"{group} ({_answers(rows.n_answers.iloc[0])}{', small group' if small else ''})")
     _topic_axis(ax, labels, topics)
-    ax.set_xlabel(f"Topic share, mean over answers ({level:.0%} studentised bootstrap interval; none for hollow points)")
+    ax.set_xlabel(f"Topic share, mean over answers ({level:.0%} BCa interval; none for hollow points)")
     ax.set_xlim(left=0)
     if title:
         ax.set_title(title, loc="left")
@@ -148,9 +149,10 @@ def emphasis_year_figure(by_year: pd.DataFrame, labels: Mapping[int, str], cfg: 
 
 @_styled
 def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig,
-                    significance: float = 0.05) -> Figure:
+                    significance: float = 0.05, effects: pd.DataFrame | None = None) -> Figure:
     """Difference plot (as stm's plot.estimateEffect, method = "difference"): A minus B per topic
-    within strata; filled where q < ``significance``, grey when the design cannot reach it."""
+    within strata; filled where q < ``significance``, grey when the design cannot reach it; the
+    joint model's estimate (``effects``) as a diamond beside it, with its interval if it has one."""
     topics = sorted(contrast.topic.unique())
     rows = contrast.set_index("topic").loc[topics]
     fig = _figure(cfg.page_width, 0.4 * len(topics) + 1.0)
@@ -167,11 +169,17 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
     if significant.any():
         ax.scatter(rows.estimate[significant], y[significant], s=22, color=OKABE_ITO[3], zorder=3,
                    label=f"q < {significance:g}")
+    if effects is not None and not effects.empty:
+        joint = effects.set_index("topic").loc[topics]
+        ax.errorbar(joint.estimate, y + 0.25, xerr=[joint.estimate - joint.ci_low, joint.ci_high - joint.estimate],
+                    fmt="none", ecolor=OKABE_ITO[2], elinewidth=1)
+        ax.scatter(joint.estimate, y + 0.25, marker="D", s=14, color=OKABE_ITO[2], zorder=3,
+                   label=f"joint model ({joint.formula.iloc[0]})")
     _topic_axis(ax, labels, topics)
     a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], rows.within.iloc[0]
     ax.set_xlabel(f"Difference in topic share: {a} minus {b}, within {within}")
-    ax.set_title(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])}) "
-                 f"in {rows.n_strata.iloc[0]} {within} stratum/strata", loc="left")
+    ax.set_title(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])}), "
+                 f"within {plural(int(rows.n_strata.iloc[0]), within + ' value')} holding both", loc="left")
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
     return fig
 
@@ -327,13 +335,15 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
             specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}, "
                                     f"n answers per column. {estimand}.",
                                     name, heatmap_figure, (emphasis["by_speaker_year"], topic_labels, figures_cfg)))
+        effects = emphasis.get("effects", pd.DataFrame(columns=["contrast"]))
         for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):
             specs.append(FigureSpec(
                 f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
-                f"topic share within {rows.within.iloc[0]} (stratified). {estimand}; {interval_label(compare)} "
+                f"topic share within {rows.within.iloc[0]} (stratified). {estimand}; {contrast_interval_label(compare)} "
                 f"where each side has at least {compare.min_answers} answers; q: {compare.multiplicity.upper()} over "
-                "every model, contrast and topic of the run.", name,
-                contrast_figure, (rows, topic_labels, figures_cfg, compare.significance)))
+                "every model, contrast and topic of the run. Diamonds: the joint model (effects.csv).", name,
+                contrast_figure, (rows, topic_labels, figures_cfg, compare.significance,
+                                  effects[effects.contrast == contrast_name])))
         if model.metrics.get("exploratory"):
             note = f"Exploratory model ({model.metrics['exploratory_reason']})"
             specs[start:] = [spec if spec.section == "" else dataclasses.replace(

@@ -31,31 +31,33 @@ def group_phrase(group: str, column: str, n_answers: int, n_conferences: int, po
 
 
 def contrast_sentences(rows: pd.DataFrame, column: str, labels: Mapping[int, str], compare: CompareConfig,
-                       positions: Mapping[str, str]) -> list[str]:
-    """Plain sentences for one contrast of one model: its findings at q < significance, else
-    what the design could have detected; never "no difference"."""
+                       positions: Mapping[str, str]) -> list[tuple[int | None, str]]:
+    """Plain sentences for one contrast of one model, each with its topic (None: about all
+    topics): its findings at q < significance, else what the design could have detected;
+    never "no difference"."""
     first = rows.iloc[0]
     a = group_phrase(first.group_a, column, int(first.n_answers_a), int(first.n_conferences_a), positions)
     b = group_phrase(first.group_b, column, int(first.n_answers_b), int(first.n_conferences_b), positions)
     where = f"compared within {plural(int(first.n_strata), first.within + ' value')} they share"
     level = compare.significance
     if not bool(first.testable):
-        return [f"{a} vs {b}, {where}: not testable at q < {level:g} ({first.p_method}; the smallest attainable "
-                f"p is {first.smallest_p:.2g}). The differences in contrasts.csv describe these answers only."]
+        return [(None, f"{a} vs {b}, {where}: not testable at q < {level:g} ({first.p_method}; the smallest "
+                       f"attainable p is {first.smallest_p:.2g}). The differences in contrasts.csv describe these "
+                       "answers only.")]
     found = rows[rows.q < level]
     if found.empty:
-        return [f"{a} vs {b}, {where}: no topic reaches q < {level:g} ({compare.multiplicity.upper()}). With these "
-                f"answers the test detects, with 80% power at p < {level:g}, only differences of "
-                f"{rows.detectable.min():.2f} to {rows.detectable.max():.2f} of an answer's content or more, so "
-                "smaller differences may well exist."]
+        return [(None, f"{a} vs {b}, {where}: no topic reaches q < {level:g} ({compare.multiplicity.upper()}). "
+                       f"With these answers the test detects, with 80% power at p < {level:g}, only differences of "
+                       f"{rows.detectable.min():.2f} to {rows.detectable.max():.2f} of an answer's content or more, "
+                       "so smaller differences may well exist.")]
     sentences = []
     for _, row in found.iterrows():
         direction = "more" if row.estimate > 0 else "less"
         interval = (f"{compare.bootstrap.level:.0%} CI {row.ci_low:.2f} to {row.ci_high:.2f}"
                     if pd.notna(row.ci_low) else "no interval: " + row.interval.removeprefix("none: "))
-        sentences.append(f"{a} gives topic '{labels[int(row.topic)]}' {abs(row.estimate):.2f} {direction} of an "
-                         f"answer's content than {b}, {where} ({interval}; permutation p = {row.p:.3g}, "
-                         f"{row.p_method}; {compare.multiplicity.upper()} q = {row.q:.3g}).")
+        sentences.append((int(row.topic), f"{a} gives topic '{labels[int(row.topic)]}' {abs(row.estimate):.2f} "
+                          f"{direction} of an answer's content than {b}, {where} ({interval}; permutation p = "
+                          f"{row.p:.3g}, {row.p_method}; {compare.multiplicity.upper()} q = {row.q:.3g})."))
     return sentences
 
 
@@ -135,21 +137,67 @@ def design_blocks(design: Mapping[str, object], compare: CompareConfig) -> list[
     ]
 
 
+def findings_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]]) -> list[Block]:
+    """Every model's contrasts in plain sentences, refused contrasts included: the report's first section."""
+    blocks: list[Block] = [("h2", "Findings")]
+    refused = run.design["contrasts"][run.design["contrasts"].refused.fillna("") != ""]
+    blocks += [("p", f"Contrast {row.contrast} is refused: {row.refused} ({row.group_a} {plural(row.n_answers_a, 'answer')}"
+                     f" in {plural(row.n_conferences_a, 'conference')}, {row.group_b} "
+                     f"{plural(row.n_answers_b, 'answer')} in {plural(row.n_conferences_b, 'conference')}).")
+               for row in refused.itertuples()]
+    positions = dict(zip(run.design["cells"].speaker, run.design["cells"].position))
+    for name, model in run.models.items():
+        contrasts = model.emphasis.get("contrasts")
+        if contrasts is None or contrasts.empty:
+            continue
+        blocks.append(("h3", f"Contrasts, model `{name}`"))
+        held = model.emphasis.get("robustness")
+        for contrast_name, rows in contrasts.groupby("contrast", sort=False):
+            column = next(c.column for c in cfg.compare.contrast_list() if c.name == contrast_name)
+            for topic, sentence in contrast_sentences(rows, column, labels[name], cfg.compare, positions):
+                if model.metrics.get("exploratory"):
+                    sentence = "(Exploratory model, not a finding.) " + sentence
+                if held is not None and topic is not None:
+                    seeds = held[(held.contrast == contrast_name) & (held.topic == topic)].iloc[0]
+                    sentence += " " + seed_reading(int(seeds.seeds_holding), int(seeds.seeds))
+                blocks.append(("p", sentence))
+    return blocks
+
+
+def statement_blocks(run: Run, labels: Mapping[str, Mapping[int, str]], compare: CompareConfig) -> list[Block]:
+    """Opening statements, their own genre: each one's largest topic in every model (not compared)."""
+    if "statement" in compare.kinds or not run.models:
+        return []
+    rows = []
+    for name, model in run.models.items():
+        statements = model.answer_topics[model.answer_topics.kind == "statement"]
+        shares = statements[[c for c in statements.columns if c.startswith("topic_")]]
+        for (_, statement), (_, share) in zip(statements.iterrows(), shares.iterrows()):
+            top = int(share.to_numpy().argmax())
+            rows.append({"speaker": statement.speaker, "date": statement.date, "tokens": statement.n_tokens,
+                         "model": name, "largest topic": labels[name][top], "share": round(float(share.iloc[top]), 3)})
+    if not rows:
+        return []
+    return [("h2", "Opening statements"),
+            ("p", "Prepared opening statements are a genre of their own: they are modelled but not compared with "
+                  "answers (compare.kinds). Each statement's largest topic:"),
+            ("table", pd.DataFrame(rows))]
+
+
 def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             topics: Mapping[str, pd.DataFrame], figures: Sequence[FigureSpec]) -> list[Block]:
+    """Findings first; then the design, statements, the models; the long corpus tables last."""
     manifest = run.manifest
     blocks: list[Block] = [
         ("h1", f"Topic report: run `{cfg.run.name}`"),
         ("p", f"Config SHA-256 `{manifest['config_sha256']}`; git commit `{manifest.get('git_commit')}`; "
               f"created {manifest['created_utc']}. `python -m pipeline run {cfg.run.output_dir}/{cfg.run.name}/"
               f"config.yaml --set run.name={cfg.run.name}-rerun` reproduces every table byte for byte."),
-        ("h2", "Corpus"),
-        ("table", run.conferences[["conference_id", "date", "date_source", "title"]]),
+        *findings_blocks(run, cfg, labels),
+        *design_blocks(run.design, cfg.compare),
+        *[("figure", f) for f in figures if f.section == ""],
+        *statement_blocks(run, labels, cfg.compare),
     ]
-    if manifest.get("normalization"):
-        blocks.append(("p", vocabulary_summary(manifest["normalization"], cfg.normalize.vocabulary)))
-    blocks += design_blocks(run.design, cfg.compare)
-    blocks += [("figure", f) for f in figures if f.section == ""]
     for name, model in run.models.items():
         metrics = model.metrics
         blocks += [
@@ -157,25 +205,14 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             ("table", topics[name]),
             *([("p", exploratory_note(metrics))] if metrics.get("exploratory") else []),
             ("p", model_summary(metrics, cfg.evaluate) + " " + coherence_setup(metrics) + " Per topic:"),
-            ("table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
+            ("long_table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
              .round(3).drop(columns=["topic"])),
         ]
         blocks += [("figure", f) for f in figures if f.section == name]
-        contrasts = model.emphasis.get("contrasts")
-        if contrasts is None or contrasts.empty:
-            continue
-        blocks.append(("h3", "Contrasts"))
-        held = model.emphasis.get("robustness")
-        positions = dict(zip(run.design["cells"].speaker, run.design["cells"].position))
-        for contrast_name, rows in contrasts.groupby("contrast", sort=False):
-            column = next(c.column for c in cfg.compare.contrast_list() if c.name == contrast_name)
-            for sentence in contrast_sentences(rows, column, labels[name], cfg.compare, positions):
-                if metrics.get("exploratory"):
-                    sentence = "(Exploratory model, not a finding.) " + sentence
-                blocks.append(("p", sentence))
-            if held is not None and (rows.q < cfg.compare.significance).any():
-                seeds = held[held.contrast == contrast_name].iloc[0]
-                blocks.append(("p", seed_reading(int(seeds.seeds_holding), int(seeds.seeds))))
+    blocks.append(("h2", "Corpus"))
+    if manifest.get("normalization"):
+        blocks.append(("p", vocabulary_summary(manifest["normalization"], cfg.normalize.vocabulary)))
+    blocks.append(("long_table", run.conferences[["conference_id", "date", "date_source", "title"]]))
     packages = ", ".join(f"{k} {v}" for k, v in manifest["packages"].items())
     seeds = manifest.get("seeds", {})
     blocks += [
@@ -196,7 +233,7 @@ def to_markdown(blocks: list[Block]) -> str:
             parts.append("#" * int(kind[1]) + f" {value}\n")
         elif kind == "p":
             parts.append(f"{value}\n")
-        elif kind == "table":
+        elif kind in ("table", "long_table"):
             parts.append(markdown_table(value))
         else:
             parts.append(f"![{value.caption}](figures/{value.stem}.png)\n\n*{value.caption}* "
@@ -213,6 +250,9 @@ def to_html(blocks: list[Block], png: Mapping[str, bytes], title: str) -> str:
             parts.append(f"<p>{_inline(str(value))}</p>")
         elif kind == "table":
             parts.append(value.to_html(index=False, border=0, classes="table"))
+        elif kind == "long_table":
+            parts.append(f"<details><summary>{len(value)} rows (click to show)</summary>"
+                         f"{value.to_html(index=False, border=0, classes='table')}</details>")
         else:
             data = base64.b64encode(png[value.stem]).decode("ascii")
             parts.append(f'<figure><img alt="{html.escape(value.caption)}" src="data:image/png;base64,{data}">'

@@ -116,22 +116,21 @@ TOPIC_DIAGNOSTICS = _schema("topic_diagnostics", ("topic",),
                             "size:float exclusivity:float effective_words:float stability:float "
                             "resample_stability:float aligned_with exploratory:bool")
 GROUP_SHARES = _schema("group_shares", ("group", "topic"),
-                       "group topic:int topic_label share:float ci_low:float ci_high:float interval n_answers:int "
-                       "n_conferences:int n_tokens:int flagged:bool")
+                       "group topic:int topic_label estimand share:float ci_low:float ci_high:float interval "
+                       "n_answers:int n_conferences:int n_tokens:int flagged:bool")
 CONTRASTS = _schema("contrasts", ("contrast", "topic"),
-                    "contrast topic:int topic_label group_a group_b within estimate:float se:float detectable:float "
-                    "ci_low:float ci_high:float "
-                    "interval t:float p:float q:float p_method smallest_p:float testable:bool n_answers_a:int "
+                    "contrast topic:int topic_label group_a group_b within estimand estimate:float se:float "
+                    "detectable:float ci_low:float ci_high:float interval t:float p:float q:float p_method smallest_p:float testable:bool n_answers_a:int "
                     "n_answers_b:int n_conferences_a:int n_conferences_b:int n_strata:int")
 EFFECTS = _schema("effects", ("contrast", "topic"),
-                  "model contrast topic:int topic_label term formula estimate:float ci_low:float ci_high:float "
-                  "p:float q:float method n_answers:int n_conferences:int")
+                  "model contrast topic:int topic_label term formula estimand estimate:float ci_low:float "
+                  "ci_high:float p:float q:float method n_answers:int n_conferences:int")
 DESIGN_CELLS = _schema("design_cells", ("speaker", "conference_id"),
                        "speaker position year:Int64 conference_id n_answers:int n_statements:int")
 DESIGN_CONTRASTS = _schema("design_contrasts", ("contrast",),
                            "contrast column group_a group_b within n_answers_a:int n_answers_b:int "
                            "n_conferences_a:int n_conferences_b:int n_strata:int n_stratified_a:int "
-                           "n_stratified_b:int arrangements:int smallest_p:float refused untestable")
+                           "n_stratified_b:int arrangements smallest_p:float refused untestable")
 ROBUSTNESS = _schema("robustness", ("contrast", "topic"),
                      "contrast topic:int topic_label estimate:float p:float seeds:int seeds_holding:int "
                      "share_holding:float")

@@ -127,7 +127,7 @@ def selected_units(loaded: LoadedConfig, corpus: Corpus) -> pd.DataFrame:
 def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool) -> DesignReport:
     """The comparison design, read right after ingestion: logged line by line; a contrast the
     design cannot identify is refused, and under ``strict`` ends the run (exit 2)."""
-    check_formula(cfg.compare.formula)
+    check_formula(cfg.compare.formula, cfg.corpus.columns.extra)
     if not selected.empty:  # else there is nothing to compare, and `run` says so next
         check_contrasts(selected, cfg.compare)
     design = design_report(answers_of(selected), cfg.compare)
@@ -228,9 +228,11 @@ def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
                 fitted[len(seeds):len(seeds) + len(samples)], heldout, fitted[-1] if with_heldout else None)
 
 
-def fit_models(cfg: Config, data: Prepared, design: DesignReport, timer: StageTimer) -> list[ModelRun]:
+def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd.DataFrame,
+               timer: StageTimer) -> list[ModelRun]:
     """Fits every configured model, with its tables, emphasis and diagnostics; contrast q-values
-    are adjusted over the whole family of models x contrasts x topics."""
+    are adjusted over the whole family of models x contrasts x topics. ``covariates``: the
+    corpus's extra metadata columns by turn id, which the joint model's formula may name."""
     units, tokens, matrices = data.units, data.tokens, data.matrices
     for index, model_cfg in enumerate(cfg.models):
         check_k(model_cfg, index, len(units), len(matrices.vocabulary))
@@ -252,7 +254,8 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, timer: StageTi
             emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
                                        result.name)
             if design.contrasts:
-                answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
+                answers = compared_answers(frames["answer_topics"], result.k, cfg.compare).join(
+                    covariates, on="answer_id")
                 draws = answer_draws(mixture_draws(fits, matrices, cfg.compare.draws), units.answer_id,
                                      np.array([len(t) for t in tokens], dtype=float), answers.answer_id)
                 emphasis["effects"] = joint_effects(answers, draws, design, emphasis["contrasts"], cfg.compare,
@@ -284,8 +287,9 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, timer: StageTi
 
 def mixture_draws(fits: Fits, matrices: Matrices, n_draws: int) -> np.ndarray:
     """Draws x units x k of the units' mixtures, for the method of composition: Dirichlet draws
-    from the reported fit's posterior, or (a backend without one) the refits on resampled
-    units, each applied to every unit with its topics matched to the reported ones."""
+    from the reported fit's posterior, or (a backend without one) the reported mixtures and
+    the refits on resampled units, each applied to every unit with its topics matched to the
+    reported ones."""
     result = fits.reported
     rng = np.random.default_rng(derive_seed(fits.base_seed, "mixture_draws"))
     if result.doc_topic_posterior is not None:
@@ -295,7 +299,7 @@ def mixture_draws(fits: Fits, matrices: Matrices, n_draws: int) -> np.ndarray:
     transform = BACKENDS[result.backend].transform
     if transform is None or not fits.resampled:
         return result.doc_topic[None]
-    draws = []
+    draws = [result.doc_topic]
     for refit in fits.resampled:
         matched, _ = match_topics(cosine_matrix(result.topic_term, refit.topic_term))
         mixtures = transform(refit.native, matrices, refit.params)[:, matched]
@@ -398,7 +402,8 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
     selected = selected_units(loaded, corpus)
     design = checked_design(cfg, selected, strict)
     data = prepared(loaded, selected, timer) if with_models else None
-    model_runs, aligned = (align(fit_models(cfg, data, design, timer), cfg.evaluate.alignment_threshold)
+    covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
+    model_runs, aligned = (align(fit_models(cfg, data, design, covariates, timer), cfg.evaluate.alignment_threshold)
                            if data else ([], None))
     sections: dict[str, Any] = {}
     if data is not None:

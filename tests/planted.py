@@ -37,11 +37,16 @@ def invented_words(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, answers: int = 12,
-                         paragraphs: int = 3, words: tuple[int, int] = (35, 60)) -> Planted:
+                         paragraphs: int = 3, words: tuple[int, int] = (35, 60),
+                         speakers_by_year: dict[int, tuple[str, ...]] | None = None,
+                         year_boost: tuple[int, int] | None = None) -> Planted:
     """Writes ``conferences`` pages into ``folder`` and returns the planted truth.
 
     Each topic has 20 core words (most of its mass) and shares 40 background words; each
-    official prefers two topics (Dirichlet prior 2.0 on them, 0.1 elsewhere).
+    official prefers two topics (Dirichlet prior 2.0 on them, 0.1 elsewhere). With
+    ``speakers_by_year`` only those officials answer in each year (years 2020-2022, conference
+    c in 2020 + c % 3) and every official has the same flat prior (0.5); ``year_boost`` =
+    (year, topic) raises that topic's prior to 3.0 in that year: an effect of year alone.
     """
     rng = np.random.default_rng(seed)
     vocabulary = invented_words(rng, K * 20 + 40)
@@ -49,9 +54,10 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
     for t in range(K):
         topics[t, t * 20:(t + 1) * 20] = 0.85 * rng.dirichlet(np.full(20, 1.0))
         topics[t, K * 20:] = 0.15 * rng.dirichlet(np.full(40, 1.0))
-    preference = np.full((len(SPEAKERS), K), 0.1)
+    preference = np.full((len(SPEAKERS), K), 0.5 if speakers_by_year else 0.1)
     for s in range(len(SPEAKERS)):
-        preference[s, [s % K, (s + 2) % K]] = 2.0
+        if not speakers_by_year:
+            preference[s, [s % K, (s + 2) % K]] = 2.0
     drawn: dict[str, list[np.ndarray]] = {s: [] for s in SPEAKERS}
     folder.mkdir(parents=True, exist_ok=True)
     for c in range(conferences):
@@ -61,13 +67,18 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
         lines += [f"Ms. {MODERATOR}, deputy director general of the Press Bureau of the State Council "
                   "Information Office (SCIO) and SCIO spokesperson", ""]
         lines += [f"{MODERATOR}:", "Good morning. The floor is open for questions.", ""]
+        year = 2020 + c % 3
+        answering = speakers_by_year[year] if speakers_by_year else SPEAKERS
         for a in range(answers):
-            speaker = SPEAKERS[rng.integers(len(SPEAKERS))]
+            speaker = answering[rng.integers(len(answering))]
             outlet = OUTLETS[a % len(OUTLETS)]
             lines += [f"{outlet}:", f"What is the plan for {vocabulary[rng.integers(len(vocabulary))]} this year?", "",
                       f"{speaker}:"]
             for _ in range(paragraphs):
-                theta = rng.dirichlet(preference[SPEAKERS.index(speaker)])
+                prior = preference[SPEAKERS.index(speaker)].copy()
+                if year_boost and year == year_boost[0]:
+                    prior[year_boost[1]] = 3.0
+                theta = rng.dirichlet(prior)
                 drawn[speaker].append(theta)
                 n = int(rng.integers(*words))
                 assignments = rng.choice(K, size=n, p=theta)

@@ -108,3 +108,21 @@ def test_few_conferences_give_no_interval_and_the_restricted_permutation_p():
     assert table.ci_low.isna().all() and table.p.tolist() == [0.31, 0.31]
     assert table.method.iloc[0].startswith("randomisation within conference_id (the p of contrasts.csv): 3 "
                                            "conferences, fewer than 20")
+
+
+def test_the_formula_takes_further_covariates_and_unknown_names_are_config_errors():
+    import pytest
+
+    from pipeline.effects import check_formula, design_matrix
+    from pipeline.errors import ConfigError
+
+    rng = np.random.default_rng(50)
+    answers = planted_answers(rng, 0.0, 0.0).assign(venue=lambda a: np.where(a.index % 2, "Beijing", "Shanghai"))
+    matrix, _ = design_matrix(answers, "C(speaker) + C(year) + C(venue)")
+    assert "C(venue)[T.Shanghai]" in matrix.columns and "topic_0" not in matrix.columns
+    effects = effect_rows(answers, rng, formula="C(speaker) + C(year) + C(venue)")
+    assert effects.loc["a_vs_b"].formula == "C(speaker) + C(year) + C(venue)"
+    check_formula("C(speaker) + C(venue)", extra=("venue",))
+    with pytest.raises(ConfigError, match=r"compare.formula 'C\(speaker\) \+ C\(venue\)'.*\(columns: speaker, year, "
+                                          r"position, conference_id, question_outlet\)"):
+        check_formula("C(speaker) + C(venue)")

@@ -51,19 +51,23 @@ def test_exact_permutation_p_equals_a_hand_enumeration():
 
     observed = welch((0, 1))
     by_hand = sum(abs(welch(c)) >= abs(observed) - 1e-12 for c in itertools.combinations(range(5), 2)) / 10
-    estimate, se, t, p, method = permutation_test([stratum], CompareConfig(), np.random.default_rng(0))
-    assert t[0] == pytest.approx(observed)
-    assert estimate[0] == pytest.approx(0.15 - 0.40)
-    assert p[0] == pytest.approx(by_hand) and p[0] == pytest.approx(0.2)  # the two extreme arrangements of 10
-    assert method == "exact, 10 arrangements within strata"
+    test = permutation_test([stratum], CompareConfig(), np.random.default_rng(0))
+    assert test.t[0] == pytest.approx(observed)
+    assert test.estimate[0] == pytest.approx(0.15 - 0.40)
+    assert test.p[0] == pytest.approx(by_hand) and test.p[0] == pytest.approx(0.2)  # the two extreme arrangements
+    assert test.method == "exact, 10 arrangements within strata"
+    # The critical |t| is the 95th percentile of the ten |t| values; detectable = (critical + z_0.8) SE.
+    critical = np.quantile([abs(welch(c)) for c in itertools.combinations(range(5), 2)], 0.95)
+    assert test.critical[0] == pytest.approx(critical)
+    assert test.detectable()[0] == pytest.approx((critical + 0.8416212) * test.se[0])
 
 
 def test_two_strata_enumerate_the_product_of_their_arrangements():
     rng = np.random.default_rng(3)
     strata = conference_answers(rng, {"c1": (2, 3), "c2": (3, 2)}, effect=0.0)
-    *_, p, method = permutation_test(strata, CompareConfig(), rng)
-    assert method == "exact, 100 arrangements within strata"  # C(5,2) * C(5,3)
-    assert 0.01 <= p[0] <= 1.0 and p[0] * 100 == pytest.approx(round(p[0] * 100))
+    test = permutation_test(strata, CompareConfig(), rng)
+    assert test.method == "exact, 100 arrangements within strata"  # C(5,2) * C(5,3)
+    assert 0.01 <= test.p[0] <= 1.0 and test.p[0] * 100 == pytest.approx(round(test.p[0] * 100))
 
 
 def test_restricted_permutation_holds_its_size_where_conferences_confound_the_groups():
@@ -78,10 +82,10 @@ def test_restricted_permutation_holds_its_size_where_conferences_confound_the_gr
             base = 0.35 + agenda
             shares = rng.beta(8 * base, 8 * (1 - base), size=n_a + n_b)[:, None]
             strata.append(Stratum(shares, np.ones(n_a + n_b), np.arange(n_a + n_b) < n_a))
-        rejections += permutation_test(strata, cfg, rng)[3][0] < 0.05
+        rejections += permutation_test(strata, cfg, rng).p[0] < 0.05
         pooled = Stratum(np.vstack([s.shares for s in strata]), np.ones(20),
                          np.concatenate([s.in_a for s in strata]))
-        pooled_rejections += permutation_test([pooled], cfg, rng)[3][0] < 0.05
+        pooled_rejections += permutation_test([pooled], cfg, rng).p[0] < 0.05
     size, pooled_size = rejections / replicates, pooled_rejections / replicates
     # Measured: 0.047 within conferences; 0.10, twice the level, when answers are pooled.
     assert size <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / replicates), size
@@ -91,9 +95,9 @@ def test_restricted_permutation_holds_its_size_where_conferences_confound_the_gr
 def test_restricted_permutation_finds_a_real_difference():
     rng = np.random.default_rng(8)
     strata = conference_answers(rng, {f"c{i}": (6, 6) for i in range(4)}, effect=0.25)
-    *_, p, method = permutation_test(strata, CompareConfig(permutations=2000), rng)
-    assert method.startswith("Monte Carlo, 2000 of")
-    assert p[0] < 0.01
+    test = permutation_test(strata, CompareConfig(permutations=2000), rng)
+    assert test.method.startswith("Monte Carlo, 2000 of")
+    assert test.p[0] < 0.01
 
 
 def test_stratified_bca_interval_covers_at_its_level():
@@ -127,7 +131,7 @@ def test_groups_below_min_answers_get_no_interval_and_the_weight_changes_the_est
     xiao, tian = table[(table.group == "Xiao") & (table.topic == 0)].iloc[0], table[
         (table.group == "Tian") & (table.topic == 0)].iloc[0]
     assert xiao.share == pytest.approx(np.mean([0.2 + 0.05 * i for i in range(6)]))
-    assert xiao.ci_low < xiao.share < xiao.ci_high and xiao.interval == "95% studentised bootstrap over answers"
+    assert xiao.ci_low < xiao.share < xiao.ci_high and xiao.interval == "95% BCa bootstrap over answers"
     assert np.isnan(tian.ci_low) and np.isnan(tian.ci_high) and tian.interval == "none: 2 answers, fewer than 5"
     by_tokens = group_shares(answers[answers.kind == "answer"], ["speaker"], 2,
                              cfg.model_copy(update={"weight": "tokens"}), np.random.default_rng(0))

@@ -61,9 +61,13 @@ def test_contrast_difference_plot(model, labels):
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
     assert ax.get_xlabel() == "Difference in topic share: Xiao Yaqing minus Tian Yulong, within conference_id"
     # Within the one conference both answer at: Xiao's 9 answers there against Tian's 3.
-    assert ax.get_title(loc="left") == "Xiao Yaqing (9 answers) vs Tian Yulong (3 answers) in 1 conference_id stratum/strata"
+    assert ax.get_title(loc="left") == ("Xiao Yaqing (9 answers) vs Tian Yulong (3 answers), within 1 conference_id "
+                                        "value holding both")
     assert any(line.get_xdata()[0] == 0 for line in ax.get_lines())  # the zero line
     assert texts(fig.legends[0].get_texts()) == ["q ≥ 0.05"]
+    effects = model.emphasis["effects"].query("contrast == 'xiao_vs_tian'")
+    with_joint = figures.contrast_figure(rows, labels, FiguresConfig(), 0.05, effects)
+    assert texts(with_joint.legends[0].get_texts()) == ["q ≥ 0.05", "joint model (C(speaker) + C(year))"]
     untestable = model.emphasis["contrasts"].query("contrast == 'y2021_vs_2023'")
     legend = figures.contrast_figure(untestable, labels, FiguresConfig(), 0.05).legends[0]
     assert texts(legend.get_texts()) == ["not testable at this level"]
@@ -78,6 +82,20 @@ def test_heatmap_prints_every_share_and_the_answers_behind_each_column(model, la
                                            "Tian Yulong 2023 n = 1", "Xiao Yaqing 2021 n = 9"]
     assert len(ax.texts) == len(table)
     assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in table.share)
+
+
+def test_heatmap_stays_legible_with_many_groups(labels):
+    import pandas as pd
+
+    groups = [f"Official number {i} | {2010 + i}" for i in range(14)]
+    table = pd.DataFrame([{"group": g, "topic": t, "share": 0.125, "n_answers": 20 - i}
+                          for i, g in enumerate(groups) for t in range(8)])
+    fig = figures.heatmap_figure(table, labels, FiguresConfig())
+    ax = fig.axes[0]
+    assert len(ax.get_xticklabels()) == FiguresConfig().max_groups  # the 10 largest groups; the table keeps all
+    assert min(t.get_fontsize() for t in ax.texts + ax.get_xticklabels()) >= 5
+    assert all(label.get_rotation() == 45 for label in ax.get_xticklabels())
+    assert fig.get_figwidth() == FiguresConfig().page_width
 
 
 def test_corpus_overview(default_runs):

@@ -43,3 +43,30 @@ def test_planted_topics_are_stable_and_not_gated(planted_run):
     assert lda["mean_resample_stability"] >= 0.6 and not lda["exploratory"]
     # The held-out likelihood beats a unigram model, which beats uniform word choice.
     assert lda["heldout_log_perplexity"] < lda["heldout_unigram_log_perplexity"] < lda["heldout_uniform_log_perplexity"]
+
+
+def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whole_pipeline(tmp_path):
+    """24 SCIO pages, 2020-2022: Li Wei answers in 2020-2021, Wang Fang in 2021-2022, Zhang Min
+    every year; no official prefers a topic, but in 2022 every answer leans to planted topic 0.
+    The joint model finds the year effect and no Li - Wang difference; the marginal comparison
+    of the two officials reads the 2022 rise as Wang Fang's."""
+    project = make_project(tmp_path)
+    planted = write_planted_corpus(
+        project / "data" / "planted", seed=5, conferences=24, answers=9, paragraphs=2,
+        speakers_by_year={2020: ("Li Wei", "Zhang Min"), 2021: ("Li Wei", "Wang Fang", "Zhang Min"),
+                          2022: ("Wang Fang", "Zhang Min")}, year_boost=(2022, 0))
+    contrasts = "{li_vs_wang: {speaker: [Li Wei, Wang Fang]}, y2022_vs_2020: {year: [2022, 2020], within: speaker}}"
+    assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=confounded",
+                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", f"compare.contrasts={contrasts}",
+                 "--set", "models=[{name: nmf, backend: sklearn_nmf, k: 6}]"]) == 0
+    model = load_run(project / "outputs" / "confounded").models["nmf"]
+    vocabulary, topic_term = model.topic_term()
+    cosines, matched = best_match_cosines(planted.topics, planted.vocabulary, topic_term, vocabulary)
+    assert cosines.mean() >= 0.9
+    effects = model.emphasis["effects"].set_index(["contrast", "topic"])
+    year, speaker = effects.loc[("y2022_vs_2020", matched[0])], effects.loc[("li_vs_wang", matched[0])]
+    assert year.method.startswith("composition: 6 mixture draws") and "24 conferences" in year.method
+    assert year.ci_low > 0.05 and year.q < 0.05  # the 2022 lean, found as a year effect
+    assert speaker.ci_low < 0 < speaker.ci_high  # and not as a difference between the officials
+    shares = model.emphasis["by_speaker"].set_index(["group", "topic"]).share
+    assert shares[("Wang Fang", matched[0])] - shares[("Li Wei", matched[0])] > 0.1  # the marginal reading

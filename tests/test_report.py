@@ -106,8 +106,9 @@ POSITIONS = {"Jin Zhuanglong": "Minister of Industry and Information Technology"
 
 
 def test_a_finding_names_positions_answers_conferences_interval_and_test():
-    (sentence,) = contrast_sentences(contrast_rows(), "speaker", {0: "Supply chains"}, CompareConfig(), POSITIONS)
-    assert sentence == (
+    ((topic, sentence),) = contrast_sentences(contrast_rows(), "speaker", {0: "Supply chains"}, CompareConfig(),
+                                              POSITIONS)
+    assert topic == 0 and sentence == (
         "Jin Zhuanglong (Minister of Industry and Information Technology; 5 answers in 2 conferences) gives topic "
         "'Supply chains' 0.21 more of an answer's content than Xiao Yaqing (Minister of Industry and Information "
         "Technology; 9 answers in 1 conference), compared within 1 conference_id value they share (95% CI 0.08 to "
@@ -115,10 +116,10 @@ def test_a_finding_names_positions_answers_conferences_interval_and_test():
 
 
 def test_no_finding_is_never_no_difference_and_untestable_says_why():
-    (quiet,) = contrast_sentences(contrast_rows(q=0.4, p=0.2), "year", {0: "X"}, CompareConfig(), {})
+    ((_, quiet),) = contrast_sentences(contrast_rows(q=0.4, p=0.2), "year", {0: "X"}, CompareConfig(), {})
     assert "no topic reaches q < 0.05 (BY)" in quiet and "only differences of 0.14 to 0.14" in quiet
     assert "year Jin Zhuanglong (5 answers in 2 conferences)" in quiet and "no difference" not in quiet
-    (untestable,) = contrast_sentences(contrast_rows(testable=False, smallest_p=0.25, p_method="exact, 4 arrangements"
+    ((_, untestable),) = contrast_sentences(contrast_rows(testable=False, smallest_p=0.25, p_method="exact, 4 arrangements"
                                                      " within strata"), "speaker", {0: "X"}, CompareConfig(), {})
     assert "not testable at q < 0.05" in untestable and "the smallest attainable p is 0.25" in untestable
 
@@ -150,9 +151,14 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     weighted = (default_runs / "tokens" / "report.md").read_text()
     for old, new in (("answers weighted equally", "answers weighted by their tokens"),):
         assert old in before and old not in weighted and new in weighted, old
+    captions = [line for line in weighted.splitlines() if line.startswith("*") and (
+        "emphasis" in line or "Topic shares" in line or "Contrast" in line)]
+    assert len(captions) >= 8 and all("answers weighted by their tokens" in c for c in captions), captions
+    tokens_table = pd.read_csv(default_runs / "tokens" / "emphasis" / "nmf" / "by_speaker.csv")
+    assert tokens_table.estimand.str.contains("answers weighted by their tokens").all()
     assert (pd.read_csv(default_runs / "tokens" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist()
             != pd.read_csv(default_runs / "a" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist())
-    for old, new in (("95% studentised bootstrap", "90% studentised bootstrap"),
+    for old, new in (("95% BCa bootstrap", "90% BCa bootstrap"),
                      ("at least 5 answers", "at least 2 answers"),
                      ("Topic diversity (top 25)", "Topic diversity (top 10)"),
                      ("top-10 Jaccard", "top-8 Jaccard")):
@@ -164,7 +170,7 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     labels = {name: topic_labels(model.topic_terms) for name, model in run.models.items()}
     texts = {spec.stem: figure_texts(spec.function(*spec.arguments))
              for spec in catalogue(run.models, run.alignment, run.design["cells"], labels, cfg)}
-    assert "90% studentised bootstrap interval" in texts["emphasis_speaker_nmf"]
+    assert "90% BCa interval" in texts["emphasis_speaker_nmf"]
     assert not any("95%" in text for text in texts.values())
     summary = pd.DataFrame({"backend": ["b"], "k": [4], "stability": [0.5],
                             **{f"{m}_{s}": [0.1] for m in ("c_v", "c_npmi", "diversity", "heldout_log_perplexity")
@@ -184,6 +190,8 @@ def test_bundled_comparisons_are_honest_about_their_design(default_runs):
         if {"ci_low", "ci_high"} <= set(frame.columns):
             both = frame.dropna(subset=["ci_low", "ci_high"])
             assert (both.ci_high > both.ci_low).all(), table
+            lowest = 0 if table.stem.startswith("by_") else -1  # shares lie in [0, 1], differences in [-1, 1]
+            assert ((both.ci_low >= lowest) & (both.ci_high <= 1)).all(), table
     contrasts = pd.read_csv(run / "emphasis" / "nmf" / "contrasts.csv")
     xiao = contrasts[contrasts.contrast == "xiao_vs_tian"].iloc[0]
     assert (xiao.within, xiao.n_strata, xiao.n_answers_a, xiao.n_answers_b) == ("conference_id", 1, 9, 3)
@@ -192,10 +200,12 @@ def test_bundled_comparisons_are_honest_about_their_design(default_runs):
     at_2021 = cells[cells.conference_id.str.startswith("2021-03-01")].set_index("speaker").n_answers
     assert (at_2021["Xiao Yaqing"], at_2021["Tian Yulong"]) == (9, 3)
     report = (run / "report.md").read_text(encoding="utf-8")
-    comparisons = [paragraph for section in report.split("### Contrasts")[1:]
-                   for paragraph in section.split("\n## ")[0].split("\n\n") if paragraph.strip()]
+    findings = report.split("## Findings")[1].split("\n## ")[0]
+    comparisons = [paragraph for paragraph in findings.split("\n\n") if paragraph.strip()
+                   and not paragraph.startswith("###")]
     comparisons += [line for line in report.splitlines() if line.startswith("Contrast ")]
-    assert len(comparisons) >= 6
+    assert len(comparisons) >= 6 and report.index("## Findings") < report.index("## Design") < report.index(
+        "## Corpus")
     for sentence in comparisons:
         assert re.search(r"\d+ answers? in \d+ conferences?", sentence), sentence
     assert "minister" not in report.lower().replace("minister of industry", "")

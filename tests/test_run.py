@@ -183,5 +183,6 @@ def test_unstable_models_are_labelled_exploratory_everywhere(runs):
     figure = spec.draw()
     assert figure.get_suptitle() == f"Exploratory model ({lda['exploratory_reason']}): not a finding"
     assert all(run.models[m].metrics["exploratory"] for m in ("lda", "nmf"))  # so no contrast is a finding:
-    readings = [line for line in report.split("### Contrasts")[1].splitlines() if " vs " in line or " gives topic '" in line]
+    readings = [line for line in report.split("## Findings")[1].split("\n## ")[0].splitlines()
+                if " vs " in line or " gives topic '" in line]
     assert readings and all(line.startswith("(Exploratory model, not a finding.)") for line in readings)
