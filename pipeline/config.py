@@ -172,6 +172,7 @@ class CompareConfig(Section):
     significance: float = Field(0.05, gt=0, lt=1)
     multiplicity: Literal["by", "bh"] = "by"
     formula: str = Field("C(speaker) + C(year)", min_length=1, max_length=500)
+    hold_question: bool = False  # effects.csv holds the question's share of each topic fixed
     min_clusters: int = Field(20, ge=2)
     draws: int = Field(50, ge=1, le=10_000)
     coefficient_draws: int = Field(20, ge=1, le=10_000)
@@ -214,6 +215,13 @@ class CompareConfig(Section):
             group_a, group_b = (str(v) for v in spec[column])
             result.append(Contrast(name, column, group_a, group_b, str(spec.get("within", "conference_id"))))
         return result
+
+
+class DistinctiveConfig(Section):
+    """Fightin' Words (Monroe, Colaresi & Quinn 2008) for every contrast."""
+
+    prior_strength: float = Field(500.0, gt=0, le=1e9)  # alpha_0: the prior counts as this many tokens
+    top_n: int = Field(15, ge=1, le=1000)  # words per side in the LaTeX/Markdown tables and labelled in figures
 
 
 class FiguresConfig(Section):
@@ -300,6 +308,7 @@ class Config(Section):
     models: tuple[ModelConfig, ...] = Field(default_factory=_default_models)
     tables: TablesConfig = TablesConfig()
     compare: CompareConfig = CompareConfig()
+    distinctive: DistinctiveConfig = DistinctiveConfig()
     figures: FiguresConfig = FiguresConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     sweep: SweepConfig = SweepConfig()

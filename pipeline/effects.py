@@ -93,8 +93,14 @@ def design_matrix(answers: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, pd
 
 
 def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport, stratified: pd.DataFrame,
-                  cfg: CompareConfig, rng: np.random.Generator, model: str) -> pd.DataFrame:
-    """One row per identified contrast and topic: the joint model's A - B with its interval and p."""
+                  cfg: CompareConfig, rng: np.random.Generator, model: str,
+                  question_shares: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per identified contrast and topic: the joint model's A - B with its interval and p.
+
+    With ``question_shares`` (answers x k, NaN for an answer without a known question), the
+    model of topic t also holds the question's share of t fixed (``compare.hold_question``):
+    emphasis beyond what was asked; answers without a question are left out.
+    """
     import statsmodels.api as sm
     from scipy.stats import t as student_t
 
@@ -103,6 +109,15 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     rows = matrix.index.to_numpy()
     X, columns = matrix.to_numpy(), list(matrix.columns)
+    if question_shares is not None:
+        asked = np.isfinite(question_shares[rows]).all(axis=1)
+        rows, X = rows[asked], X[asked]
+        if not len(rows):
+            return pd.DataFrame(columns=EFFECT_COLUMNS)
+
+    def design_for(topic: int) -> np.ndarray:
+        return X if question_shares is None else np.column_stack([X, question_shares[rows, topic]])
+
     weights = answers.n_tokens.to_numpy(float)[rows] if cfg.weight == "tokens" else np.ones(len(rows))
     clusters = pd.factorize(answers.conference_id.to_numpy()[rows])[0]
     n_clusters = len(set(clusters))
@@ -114,13 +129,15 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
         vector = None if contrast_design.refused else _contrast_vector(columns, column, group_a, group_b)
         if vector is None or not np.allclose(vector @ np.linalg.pinv(X) @ X, vector, atol=1e-8):
             continue
+        if question_shares is not None:
+            vector = np.append(vector, 0.0)
         in_groups = data[column].iloc[rows].isin([group_a, group_b]).to_numpy()
         if clustered:
             pooled = np.empty((draws.shape[0], cfg.coefficient_draws, k))
             estimates, variances = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k))
             for d in range(draws.shape[0]):
                 for topic in range(k):
-                    fit = sm.WLS(draws[d, rows, topic], X, weights=weights).fit(
+                    fit = sm.WLS(draws[d, rows, topic], design_for(topic), weights=weights).fit(
                         cov_type="cluster", cov_kwds={"groups": clusters})
                     estimates[d, topic] = float(vector @ fit.params)
                     variances[d, topic] = max(float(vector @ fit.cov_params() @ vector), 0.0)
@@ -138,10 +155,10 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
             method = (f"composition: {draws.shape[0]} mixture draws x {cfg.coefficient_draws} coefficient draws, "
                       f"errors clustered by conference ({n_clusters} conferences, t with {n_clusters - 1} df); "
                       "p by Rubin's rules")
-        else:  # point estimates only: one least-squares fit of every draw and topic at once
-            outcomes = draws[:, rows, :].transpose(1, 0, 2).reshape(len(rows), -1)
-            params = np.asarray(sm.WLS(outcomes, X, weights=weights).fit().params)
-            estimate = (vector @ params).reshape(draws.shape[0], k).mean(axis=0)
+        else:  # point estimates only: per topic, one least-squares fit of every draw at once
+            estimate = np.array([(vector @ np.asarray(sm.WLS(draws[:, rows, topic].T, design_for(topic),
+                                                             weights=weights).fit().params)).mean()
+                                 for topic in range(k)])
             low = high = np.full(k, np.nan)
             same = stratified[stratified.contrast == name].set_index("topic")
             p = same.p.reindex(range(k)).to_numpy(float) if not same.empty else np.full(k, np.nan)
@@ -149,7 +166,8 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
                       f"than {cfg.min_clusters}, too few for clustered errors, so no interval")
         result.append(pd.DataFrame({
             "model": model, "contrast": name, "topic": range(k), "topic_label": "", "term": f"{column}: {group_a} - {group_b}",
-            "formula": cfg.formula, "estimand": "coefficient of A minus B, the outcome each answer's token-weighted "
+            "formula": cfg.formula + (" + the question's share of the topic" if question_shares is not None else ""),
+            "estimand": "coefficient of A minus B, the outcome each answer's token-weighted "
                                                 "topic share" + (" (weighted by tokens)" if cfg.weight == "tokens" else ""),
             "estimate": estimate, "ci_low": low, "ci_high": high, "p": p, "q": np.nan,
             "method": method, "n_answers": int(in_groups.sum()),

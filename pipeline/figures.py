@@ -233,6 +233,78 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
 
 
 @_styled
+def responsiveness_figure(summary: pd.DataFrame, cfg: FiguresConfig, level: float = 0.95) -> Figure:
+    """Per official: the mean divergence of answers from their questions and the mean share of
+    an answer on the question's largest topic, with intervals (none, hollow, for small groups)."""
+    by_speaker = summary[summary.by == "speaker"]
+    groups = list(dict.fromkeys(by_speaker.sort_values("n_answers", ascending=False, kind="stable").group))
+    groups = groups[: cfg.max_groups]
+    fig = _figure(cfg.page_width, 0.3 * len(groups) + 1.3)
+    panels = fig.subplots(1, 2, sharey=True)
+    titles = {"js_divergence": "Jensen-Shannon divergence, question vs answer (bits)",
+              "share_on_question_topic": "Share of the answer on the question's top topic"}
+    for ax, (measure, title) in zip(panels, titles.items()):
+        rows = by_speaker[by_speaker.measure == measure].set_index("group").loc[groups]
+        y = np.arange(len(groups))
+        ax.errorbar(rows["mean"], y, xerr=[rows["mean"] - rows.ci_low, rows.ci_high - rows["mean"]], fmt="none",
+                    ecolor=OKABE_ITO[0], elinewidth=1)
+        small = rows.interval.str.startswith("none").to_numpy()
+        ax.scatter(rows["mean"], y, s=18, facecolors=np.where(small, "white", OKABE_ITO[0]), edgecolors=OKABE_ITO[0],
+                   zorder=3)
+        ax.set_xlabel(_wrap(title, 40))
+        ax.set_xlim(0, 1)
+    panels[0].set_yticks(range(len(groups)), [f"{g} ({_answers(int(n))})" for g, n in zip(
+        groups, by_speaker.drop_duplicates("group").set_index("group").n_answers.loc[groups])])
+    panels[0].invert_yaxis()
+    return fig
+
+
+def spread_labels(y: np.ndarray, gap: float) -> np.ndarray:
+    """Label heights at least ``gap`` apart, each as near its point as the others allow (points
+    taken in order of height; labels pushed up, then the block shifted back to centre)."""
+    order = np.argsort(y, kind="stable")
+    placed = np.array(y[order], dtype=float)
+    for i in range(1, len(placed)):
+        placed[i] = max(placed[i], placed[i - 1] + gap)
+    placed -= (placed - y[order]).mean() if len(placed) else 0.0
+    result = np.empty_like(placed)
+    result[order] = placed
+    return result
+
+
+@_styled
+def distinctive_figure(table: pd.DataFrame, top_n: int, cfg: FiguresConfig) -> Figure:
+    """Monroe et al.'s plot: z against log frequency for every word, the ``top_n`` words of each
+    side labelled in a column beside the cloud, so no two labels overlap."""
+    overall = table[table.scope == "overall"]
+    frequency = np.log10(overall.count_a + overall.count_b)
+    fig = _figure(cfg.page_width, 4.2)
+    ax = fig.add_subplot()
+    strong = overall.z.abs().to_numpy() > 1.96
+    ax.scatter(frequency[~strong], overall.z[~strong], s=4, color="0.7", linewidths=0)
+    ax.scatter(frequency[strong], overall.z[strong], s=6, color=OKABE_ITO[0], linewidths=0, label="|z| > 1.96")
+    ax.axhline(0, color="0.4", linewidth=0.6)
+    right = frequency.max() + 0.15 * (frequency.max() - frequency.min() + 1e-9)
+    span = max(overall.z.max(), 1) - min(overall.z.min(), -1)
+    low, high = min(overall.z.min(), -1), max(overall.z.max(), 1)
+    for side, chosen in (("a", overall.nlargest(top_n, "z")), ("b", overall.nsmallest(top_n, "z"))):
+        chosen = chosen[(chosen.z > 0) if side == "a" else (chosen.z < 0)]
+        heights = spread_labels(chosen.z.to_numpy(), 0.045 * span)
+        if len(heights):
+            low, high = min(low, heights.min()), max(high, heights.max())
+        for (_, row), height in zip(chosen.iterrows(), heights):
+            x = np.log10(row.count_a + row.count_b)
+            ax.annotate(row.term, (x, row.z), xytext=(right, height), fontsize=6, va="center",
+                        arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.4})
+    a, b = overall.group_a.iloc[0], overall.group_b.iloc[0]
+    ax.set_xlabel("log10 frequency of the word in both groups' answers")
+    ax.set_ylabel(f"z: {a} (above) vs {b} (below)")
+    ax.set_xlim(right=right + 0.35 * (right - frequency.min() + 1e-9))
+    ax.set_ylim(low - 0.03 * span, high + 0.03 * span)
+    return fig
+
+
+@_styled
 def corpus_overview_figure(cells: pd.DataFrame, cfg: FiguresConfig) -> Figure:
     """Answers per speaker, split by year (stacked bars); statements, their own genre, in the labels."""
     per_speaker = cells.groupby("speaker")[["n_answers", "n_statements"]].sum()
@@ -308,9 +380,10 @@ def stamped(fig: Figure, stamp: str) -> Figure:
 
 
 def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_cells: pd.DataFrame,
-              labels: Mapping[str, Mapping[int, str]], cfg: Config) -> list[FigureSpec]:
+              labels: Mapping[str, Mapping[int, str]], cfg: Config,
+              distinctive: Mapping[str, pd.DataFrame] | None = None) -> list[FigureSpec]:
     """Every figure of a run, from its saved tables (``models``: name -> ``ModelTables``)."""
-    figures_cfg, compare = cfg.figures, cfg.compare
+    figures_cfg, compare, distinctive = cfg.figures, cfg.compare, distinctive or {}
     estimand = f"Share: {estimand_label(compare)}"
     interval = f"{interval_label(compare)}, only for groups of at least {compare.min_answers} answers"
     specs: list[FigureSpec] = []
@@ -344,10 +417,27 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
                 "every model, contrast and topic of the run. Diamonds: the joint model (effects.csv).", name,
                 contrast_figure, (rows, topic_labels, figures_cfg, compare.significance,
                                   effects[effects.contrast == contrast_name])))
+        summary = model.responsiveness.get("summary", pd.DataFrame())
+        if not summary.empty and (summary.by == "speaker").any():
+            specs.append(FigureSpec(
+                f"responsiveness_{name}", f"Do answers follow their questions? Model {name}: per official, the mean "
+                f"over answers of the Jensen-Shannon divergence between the question's and the answer's topic mixture "
+                f"(the question's inferred with the fitted model) and of the answer's share on the question's largest "
+                f"topic; {interval_label(compare)}, only for officials with at least {compare.min_answers} answers "
+                "(hollow: fewer).", name, responsiveness_figure, (summary, figures_cfg, compare.bootstrap.level)))
         if model.metrics.get("exploratory"):
             note = f"Exploratory model ({model.metrics['exploratory_reason']})"
             specs[start:] = [spec if spec.section == "" else dataclasses.replace(
                 spec, caption=f"{note}: {spec.caption}", stamp=f"{note}: not a finding") for spec in specs[start:]]
+    for contrast_name, table in distinctive.items():
+        strata = int(table.n_strata.iloc[0]) if len(table) else 0
+        specs.append(FigureSpec(
+            f"distinctive_{contrast_name}", f"Distinctive words, contrast {contrast_name}: weighted log-odds with an "
+            f"informative Dirichlet prior (Monroe, Colaresi & Quinn 2008; prior worth {cfg.distinctive.prior_strength:g}"
+            f" tokens), z against frequency in the compared answers"
+            + (f", pooled over {strata} {table.within.iloc[0]} strata" if strata else "") + "; the "
+            f"{cfg.distinctive.top_n} words of each side labelled.", "distinctive",
+            distinctive_figure, (table, cfg.distinctive.top_n, figures_cfg)))
     if alignment is not None:
         for (model_a, model_b), pairs in alignment.groupby(["model_a", "model_b"], sort=False):
             specs.append(FigureSpec(

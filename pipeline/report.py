@@ -164,6 +164,63 @@ def findings_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str
     return blocks
 
 
+def distinctive_blocks(run: Run, cfg: Config) -> list[Block]:
+    """Each contrast's most distinctive words, with the design behind them."""
+    if not run.distinctive:
+        return []
+    blocks: list[Block] = [("h2", "Distinctive words"), (
+        "p", f"Weighted log-odds with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008; prior worth "
+             f"{cfg.distinctive.prior_strength:g} tokens, from the compared answers' text). Under no difference about "
+             "0.3% of words reach |z| > 3 by chance, so read only those, and the z of words at the top as a ranking.")]
+    design = run.design["contrasts"].set_index("contrast")
+    for name, table in run.distinctive.items():
+        overall = table[table.scope == "overall"]
+        row = design.loc[name]
+        where = (f"compared within {plural(int(row.n_strata), row.within + ' value')} they share: "
+                 f"{row.group_a} {plural(int(row.n_stratified_a), 'answer')}, {row.group_b} "
+                 f"{plural(int(row.n_stratified_b), 'answer')}" if int(row.n_strata) else
+                 f"{row.group_a} {plural(int(row.n_answers_a), 'answer')} in "
+                 f"{plural(int(row.n_conferences_a), 'conference')}, {row.group_b} "
+                 f"{plural(int(row.n_answers_b), 'answer')} in {plural(int(row.n_conferences_b), 'conference')}")
+        side_a, side_b = ((g if row.column == "speaker" else f"{row.column} {g}") for g in (row.group_a, row.group_b))
+        top = ", ".join(f"{r.term} ({r.z:.1f})" for r in overall.nlargest(5, "z").itertuples() if r.z > 0)
+        bottom = ", ".join(f"{r.term} ({r.z:.1f})" for r in overall.nsmallest(5, "z").itertuples() if r.z < 0)
+        beyond = int((overall.z.abs() > 3).sum())
+        blocks.append(("p", f"`{name}` ({where}): words {side_a} uses more: {top or 'none'}; words "
+                            f"{side_b} uses more: {bottom or 'none'} (z in brackets; {beyond} of {len(overall)} "
+                            f"words beyond |z| = 3; a word of median frequency here needs a log-odds of "
+                            f"±{3 * overall.se.median():.1f} to get there). Within each topic: distinctive/{name}.csv."))
+    return blocks
+
+
+def responsiveness_blocks(run: Run, cfg: Config) -> list[Block]:
+    """How closely answers follow their questions, per official, for each model."""
+    blocks: list[Block] = []
+    positions = dict(zip(run.design["cells"].speaker, run.design["cells"].position))
+    for name, model in run.models.items():
+        summary = model.responsiveness.get("summary", pd.DataFrame())
+        by_speaker = summary[summary.by == "speaker"] if not summary.empty else summary
+        if by_speaker.empty:
+            continue
+        if not blocks:
+            blocks += [("h2", "Responsiveness"), (
+                "p", "Each question's topic mixture is inferred with the fitted model (never refitted on questions) "
+                     "and compared with its answer's: the Jensen-Shannon divergence in bits (0: the same mixture, 1: "
+                     "disjoint) and the share of the answer on the question's largest topic. Descriptive: a question "
+                     "is a short text, and outlets are not classed as domestic or foreign (the speaker registry does "
+                     "not say which).")]
+        for group, rows in by_speaker.groupby("group", sort=False):
+            js, on_topic = (rows[rows.measure == m].iloc[0] for m in ("js_divergence", "share_on_question_topic"))
+            interval = (f"{cfg.compare.bootstrap.level:.0%} CI {js.ci_low:.2f} to {js.ci_high:.2f}"
+                        if pd.notna(js.ci_low) else js.interval.replace("none: ", "no interval: "))
+            who = group_phrase(group, "speaker", int(js.n_answers), int(js.n_conferences), positions)
+            caution = "(Exploratory model, not a finding.) " if model.metrics.get("exploratory") else ""
+            blocks.append(("p", f"{caution}Model `{name}`: {who}: answers diverge from their questions by {js['mean']:.2f} "
+                                f"bits on average ({interval}); {on_topic['mean']:.2f} of an answer is on the "
+                                "question's largest topic."))
+    return blocks
+
+
 def statement_blocks(run: Run, labels: Mapping[str, Mapping[int, str]], compare: CompareConfig) -> list[Block]:
     """Opening statements, their own genre: each one's largest topic in every model (not compared)."""
     if "statement" in compare.kinds or not run.models:
@@ -194,7 +251,10 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
               f"created {manifest['created_utc']}. `python -m pipeline run {cfg.run.output_dir}/{cfg.run.name}/"
               f"config.yaml --set run.name={cfg.run.name}-rerun` reproduces every table byte for byte."),
         *findings_blocks(run, cfg, labels),
+        *distinctive_blocks(run, cfg),
+        *responsiveness_blocks(run, cfg),
         *design_blocks(run.design, cfg.compare),
+        *[("figure", f) for f in figures if f.section == "distinctive"],
         *[("figure", f) for f in figures if f.section == ""],
         *statement_blocks(run, labels, cfg.compare),
     ]

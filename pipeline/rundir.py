@@ -217,10 +217,24 @@ def write_design(cells: pd.DataFrame, contrasts: pd.DataFrame, summary: dict[str
     write_json(summary, into / "design" / "summary.json")
 
 
+def write_distinctive(tables: dict[str, pd.DataFrame], top_n: int, into: Path) -> None:
+    """``distinctive/<contrast>.csv`` with every word of every scope, and beside it the ``top_n``
+    words of each side overall as LaTeX and Markdown tables for papers."""
+    for name, frame in tables.items():
+        write_table(frame, schemas.DISTINCTIVE, into / "distinctive" / f"{name}.csv")
+        overall = frame[frame.scope == "overall"]
+        top = pd.concat([overall.nlargest(top_n, "z"), overall.nsmallest(top_n, "z")])
+        top = top.assign(side=np.where(top.z > 0, top.group_a, top.group_b))[
+            ["side", "term", "count_a", "count_b", "log_odds", "z"]]
+        write_text(latex_table(top, precision=2), into / "distinctive" / f"{name}.tex")
+        write_text(markdown_table(rounded(top, precision=2)), into / "distinctive" / f"{name}.md")
+
+
 def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, tables: dict[str, pd.DataFrame],
-                metrics: dict[str, Any], emphasis: dict[str, pd.DataFrame]) -> None:
-    """One model's tables, metrics, topic-term matrix, vocabulary with counts, native model and
-    emphasis tables.
+                metrics: dict[str, Any], emphasis: dict[str, pd.DataFrame],
+                responsiveness: dict[str, pd.DataFrame]) -> None:
+    """One model's tables, metrics, topic-term matrix, vocabulary with counts, native model,
+    emphasis and responsiveness tables.
 
     ``topic_term.npy`` and ``vocabulary.csv`` are what re-rendering needs, so it never loads
     the native model.
@@ -235,6 +249,9 @@ def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, t
     BACKENDS[result.backend].save(result.native, folder)
     for name, frame in emphasis.items():
         write_table(frame, schemas.emphasis_schema(name), into / "emphasis" / result.name / f"{name}.csv")
+    for name, frame in responsiveness.items():
+        write_table(frame, schemas.RESPONSIVENESS_TABLES[name], into / "responsiveness" / result.name / f"{name}.csv",
+                    copies=name == "summary")
 
 
 def save_figure(fig, stem: Path, dpi: int) -> None:
@@ -277,6 +294,7 @@ class ModelTables:
     representative_passages: pd.DataFrame
     topic_diagnostics: pd.DataFrame
     emphasis: dict[str, pd.DataFrame]
+    responsiveness: dict[str, pd.DataFrame]  # "answers" and "summary" (empty without questions)
 
     @property
     def k(self) -> int:
@@ -319,6 +337,7 @@ class Run:
     models: dict[str, ModelTables]
     alignment: pd.DataFrame | None
     design: dict[str, Any]  # "cells" and "contrasts" tables, "summary" of the joint model
+    distinctive: dict[str, pd.DataFrame]  # contrast -> Fightin' Words table
 
 
 def _read_json(path: Path, root: Path) -> Any:
@@ -359,6 +378,8 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
             **{name: _table(schema, folder / f"{name}.csv", path) for name, schema in schemas.MODEL_TABLES.items()},
             emphasis={p.stem: _table(schemas.emphasis_schema(p.stem), p, path)
                       for p in sorted(emphasis_folder.glob("*.csv"))},
+            responsiveness={p.stem: _table(schemas.RESPONSIVENESS_TABLES[p.stem], p, path)
+                            for p in sorted((path / "responsiveness" / folder.name).glob("*.csv"))},
         )
     config = path / "config.yaml"
     if not config.is_file():
@@ -374,6 +395,7 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
         models=models,
         alignment=_table(schemas.ALIGNMENT, path / "alignment.csv", path)
         if (path / "alignment.csv").is_file() else None,
+        distinctive={p.stem: _table(schemas.DISTINCTIVE, p, path) for p in sorted((path / "distinctive").glob("*.csv"))},
         design={**{name: _table(schema, path / "design" / f"{name}.csv", path)
                    for name, schema in schemas.DESIGN_TABLES.items()},
                 "summary": _read_json(path / "design" / "summary.json", path)},

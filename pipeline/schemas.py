@@ -107,7 +107,8 @@ UNIT_TOPICS = _schema("unit_topics", ("unit_id",),
                       "n_tokens:int dominant_topic:Int64", patterns=TOPIC_SHARES)
 ANSWER_TOPICS = _schema("answer_topics", ("answer_id",),
                         "answer_id conference_id date year:Int64 speaker position kind question_turn_id "
-                        "question_outlet question_text n_units:int n_tokens:int answer_start dominant_topic:Int64",
+                        "question_outlet question_text n_units:int n_tokens:int answer_start dominant_topic:Int64 "
+                        "question_divergence:float",
                         patterns=TOPIC_SHARES)
 REPRESENTATIVE_PASSAGES = _schema("representative_passages", ("topic", "rank"),
                                   "topic:int rank:int share:float unit_id speaker date source text")
@@ -125,6 +126,15 @@ CONTRASTS = _schema("contrasts", ("contrast", "topic"),
 EFFECTS = _schema("effects", ("contrast", "topic"),
                   "model contrast topic:int topic_label term formula estimand estimate:float ci_low:float "
                   "ci_high:float p:float q:float method n_answers:int n_conferences:int")
+DISTINCTIVE = _schema("distinctive", ("contrast", "scope", "term"),
+                      "contrast scope term group_a group_b within n_strata:int count_a:float count_b:float "
+                      "log_odds:float se:float z:float")
+RESPONSIVENESS = _schema("responsiveness", ("answer_id",),
+                         "answer_id question_turn_id speaker year:Int64 conference_id question_outlet "
+                         "question_top_topic:int js_divergence:float share_on_question_topic:float")
+RESPONSIVENESS_SUMMARY = _schema("responsiveness_summary", ("by", "group", "measure"),
+                                 "by group measure mean:float ci_low:float ci_high:float interval n_answers:int "
+                                 "n_conferences:int")
 DESIGN_CELLS = _schema("design_cells", ("speaker", "conference_id"),
                        "speaker position year:Int64 conference_id n_answers:int n_statements:int")
 DESIGN_CONTRASTS = _schema("design_contrasts", ("contrast",),
@@ -145,6 +155,7 @@ VOCABULARY = _schema("vocabulary", ("term",), "term count:int")
 MODEL_TABLES = {s.name: s for s in (TOPIC_TERMS, UNIT_TOPICS, ANSWER_TOPICS, REPRESENTATIVE_PASSAGES,
                                     TOPIC_DIAGNOSTICS)}
 EMPHASIS_TABLES = {"contrasts": CONTRASTS, "effects": EFFECTS, "robustness": ROBUSTNESS}
+RESPONSIVENESS_TABLES = {"answers": RESPONSIVENESS, "summary": RESPONSIVENESS_SUMMARY}
 DESIGN_TABLES = {"cells": DESIGN_CELLS, "contrasts": DESIGN_CONTRASTS}
 
 

@@ -49,6 +49,16 @@ class Matrices:
         return totals / totals.sum()
 
 
+def over_vocabulary(matrices: Matrices, tokens: list[list[str]]) -> Matrices:
+    """Other texts' tokens (questions, say) over these matrices' vocabulary and idf; words the
+    vocabulary lacks are left out."""
+    from gensim.matutils import corpus2csc
+
+    bow = [matrices.dictionary.doc2bow(text) for text in tokens]
+    counts = corpus2csc(bow, num_terms=len(matrices.vocabulary), num_docs=len(bow), dtype=np.float64).T.tocsr()
+    return matrices.with_counts(counts)
+
+
 def vectorize(tokens: list[list[str]]) -> Matrices:
     from gensim.corpora import Dictionary
     from gensim.matutils import corpus2csc

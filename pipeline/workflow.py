@@ -31,6 +31,7 @@ from pipeline.diagnostics import (
     unigram_log_perplexity,
 )
 from pipeline.design import DesignReport, answers_of, check_contrasts, design_report
+from pipeline.distinctive import distinctive_words
 from pipeline.effects import answer_draws, check_formula, joint_effects
 from pipeline.emphasis import compared_answers, contrasts, emphasis_tables, family_q, robustness
 from pipeline.errors import ConfigError, InputError
@@ -41,10 +42,11 @@ from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
 from pipeline.provenance import StageTimer, manifest, progress, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
+from pipeline.responsiveness import answer_responsiveness, summaries
 from pipeline.seeds import derive_seed, rng_for
 from pipeline.term_measures import top_terms
 from pipeline.units import select_units
-from pipeline.vectorize import Matrices, vectorize
+from pipeline.vectorize import Matrices, over_vocabulary, vectorize
 
 log = logging.getLogger("pipeline")
 
@@ -58,6 +60,7 @@ class Prepared:
     matrices: Matrices
     normalization: dict[str, Any]
     coherence_reference: tuple[str, list[list[str]]] | None = None  # what the texts are, and their tokens
+    questions: tuple[list[str], Matrices] | None = None  # question turn ids, their counts over the vocabulary
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class ModelRun:
     tables: dict[str, pd.DataFrame]
     emphasis: dict[str, pd.DataFrame]
     metrics: dict[str, Any]
+    responsiveness: dict[str, pd.DataFrame]  # "answers" and "summary"
 
 
 def log_corpus_summary(corpus: Corpus) -> None:
@@ -167,7 +171,39 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) ->
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
         matrices = vectorize(tokens)
-    return Prepared(units, tokens, matrices, summary, _coherence_reference(loaded, stopwords, lemmatize))
+    return Prepared(units, tokens, matrices, summary, _coherence_reference(loaded, stopwords, lemmatize),
+                    _questions(units, cfg, stopwords, lemmatize, matrices))
+
+
+def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmatize: Lemmatizer,
+               matrices: Matrices) -> tuple[list[str], Matrices] | None:
+    """The questions the modelled answers reply to, normalised as the units were (phrases
+    learned on the questions themselves) and counted over the models' vocabulary."""
+    asked = units[units.question_turn_id.fillna("") != ""].drop_duplicates("question_turn_id")
+    if asked.empty:
+        return None
+    normalized = normalize_texts(asked.question_text, cfg, stopwords, lemmatize)
+    return list(asked.question_turn_id), over_vocabulary(matrices, normalized.tokens)
+
+
+def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matrices] | None) -> pd.DataFrame:
+    """Each question's topic mixture under a fitted model, topics held fixed (never refitted):
+    LDA by its inference, a backend without one by its transform; questions with no known word
+    are left out."""
+    columns = schemas.topic_columns(result.k)
+    if questions is None:
+        return pd.DataFrame(columns=columns)
+    ids, matrices = questions
+    backend = BACKENDS[result.backend]
+    known = np.flatnonzero(np.asarray(matrices.counts.sum(axis=1)).ravel() > 0)
+    if not len(known) or (backend.infer is None and backend.transform is None):
+        return pd.DataFrame(columns=columns)
+    matrices = matrices.subset(known)  # an empty document is no question to infer (and crashes tomotopy)
+    mixtures = (backend.infer(result.native, matrices) if backend.infer is not None
+                else backend.transform(result.native, matrices, result.params))
+    totals = mixtures.sum(axis=1, keepdims=True)
+    keep = totals.ravel() > 0
+    return pd.DataFrame(mixtures[keep] / totals[keep], index=np.asarray(ids)[known][keep], columns=columns)
 
 
 def _coherence_reference(loaded: LoadedConfig, stopwords: frozenset[str],
@@ -253,13 +289,25 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
         with timer.stage(f"emphasis {model_cfg.name}"):
             emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
                                        result.name)
+            asked = question_mixtures(result, data.questions)
             if design.contrasts:
                 answers = compared_answers(frames["answer_topics"], result.k, cfg.compare).join(
                     covariates, on="answer_id")
                 draws = answer_draws(mixture_draws(fits, matrices, cfg.compare.draws), units.answer_id,
                                      np.array([len(t) for t in tokens], dtype=float), answers.answer_id)
+                held = (answers[["question_turn_id"]].join(asked, on="question_turn_id")[asked.columns].to_numpy(float)
+                        if cfg.compare.hold_question else None)
                 emphasis["effects"] = joint_effects(answers, draws, design, emphasis["contrasts"], cfg.compare,
-                                                    rng_for(cfg.run.seed, result.name, "effects"), result.name)
+                                                    rng_for(cfg.run.seed, result.name, "effects"), result.name, held)
+        with timer.stage(f"responsiveness {model_cfg.name}"):
+            responsiveness = answer_responsiveness(compared_answers(frames["answer_topics"], result.k, cfg.compare),
+                                                   asked, result.k)
+            frames["answer_topics"] = frames["answer_topics"].merge(
+                responsiveness[["answer_id", "js_divergence"]].rename(columns={"js_divergence": "question_divergence"}),
+                on="answer_id", how="left")
+            responsive = {"answers": responsiveness, "summary": summaries(
+                responsiveness, ("speaker", "year", "question_outlet"), cfg.compare,
+                rng_for(cfg.run.seed, result.name, "responsiveness"))}
         with timer.stage(f"evaluate {model_cfg.name}"):
             topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
         metrics = {
@@ -275,7 +323,7 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
         if evaluation["exploratory"]:
             log.warning("model %s is exploratory: %s", result.name, evaluation["exploratory_reason"])
         model_runs.append(ModelRun(result, {**frames, "topic_diagnostics": topic_diagnostics},
-                                   {**emphasis, "robustness": robust}, metrics))
+                                   {**emphasis, "robustness": robust}, metrics, responsive))
     for table_name in ("contrasts", "effects"):
         holding = [run for run in model_runs if table_name in run.emphasis]
         adjusted = dict(zip((run.result.name for run in holding),
@@ -283,6 +331,20 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
         model_runs = [dataclasses.replace(run, emphasis={**run.emphasis, table_name: adjusted[run.result.name]})
                       if run.result.name in adjusted else run for run in model_runs]
     return model_runs
+
+
+def distinctive_tables(cfg: Config, data: Prepared, design: DesignReport,
+                       model_runs: list[ModelRun]) -> dict[str, pd.DataFrame]:
+    """Fightin' Words per contrast, on the compared units: overall and within each model's
+    topics (a unit's counts weighted by its share of the topic)."""
+    compared = data.units.kind.isin(cfg.compare.kinds).to_numpy()
+    scopes = {"overall": np.ones(int(compared.sum()))}
+    for run in model_runs:
+        shares = np.nan_to_num(run.result.doc_topic[compared])
+        scopes.update({f"{run.result.name} T{topic}": shares[:, topic] for topic in range(run.result.k)})
+    table = distinctive_words(data.units[compared].reset_index(drop=True), data.matrices.counts[np.flatnonzero(compared)],
+                              data.matrices.vocabulary, design, cfg.distinctive.prior_strength, scopes)
+    return {str(name): frame.reset_index(drop=True) for name, frame in table.groupby("contrast", sort=False)}
 
 
 def mixture_draws(fits: Fits, matrices: Matrices, n_draws: int) -> np.ndarray:
@@ -405,6 +467,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
     covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
     model_runs, aligned = (align(fit_models(cfg, data, design, covariates, timer), cfg.evaluate.alignment_threshold)
                            if data else ([], None))
+    distinctive = distinctive_tables(cfg, data, design, model_runs) if data is not None else {}
     sections: dict[str, Any] = {}
     if data is not None:
         sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
@@ -417,9 +480,11 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
         rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
         rundir.write_design(design.cells, design.table(), design.summary_fields(), staging)
         for run in model_runs:
-            rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics, run.emphasis)
+            rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics, run.emphasis,
+                               run.responsiveness)
         if aligned is not None:
             rundir.write_table(aligned, schemas.ALIGNMENT, staging / "alignment.csv")
+        rundir.write_distinctive(distinctive, cfg.distinctive.top_n, staging)
         rundir.write_text(cfg.to_yaml(), staging / "config.yaml")
         if with_models:
             with timer.stage("figures and report"):
@@ -449,7 +514,7 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
         rundir.write_table(diagnostics_table, schemas.TOPIC_DIAGNOSTICS, model.folder / "topic_diagnostics.csv",
                            copies=True)
         labelled[name] = dataclasses.replace(model, emphasis=emphasis, topic_diagnostics=diagnostics_table)
-    figures = catalogue(labelled, run.alignment, run.design["cells"], labels, cfg)
+    figures = catalogue(labelled, run.alignment, run.design["cells"], labels, cfg, run.distinctive)
     png = rundir.draw_figures(figures, folder / "figures", cfg.figures.dpi)
     blocks = outline(dataclasses.replace(run, models=labelled), cfg, labels, topics, figures)
     rundir.write_text(to_markdown(blocks), folder / "report.md")

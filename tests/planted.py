@@ -39,7 +39,7 @@ def invented_words(rng: np.random.Generator, n: int) -> list[str]:
 def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, answers: int = 12,
                          paragraphs: int = 3, words: tuple[int, int] = (35, 60),
                          speakers_by_year: dict[int, tuple[str, ...]] | None = None,
-                         year_boost: tuple[int, int] | None = None) -> Planted:
+                         year_boost: tuple[int, int] | None = None, questions: str = "word") -> Planted:
     """Writes ``conferences`` pages into ``folder`` and returns the planted truth.
 
     Each topic has 20 core words (most of its mass) and shares 40 background words; each
@@ -47,6 +47,9 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
     ``speakers_by_year`` only those officials answer in each year (years 2020-2022, conference
     c in 2020 + c % 3) and every official has the same flat prior (0.5); ``year_boost`` =
     (year, topic) raises that topic's prior to 3.0 in that year: an effect of year alone.
+    ``questions``: "word" asks about one random word; "copied" draws a 30-word question from
+    one topic and the answer's paragraphs mostly (0.9) from that same topic; "unrelated" draws
+    the question from one topic and the answer from another.
     """
     rng = np.random.default_rng(seed)
     vocabulary = invented_words(rng, K * 20 + 40)
@@ -72,13 +75,20 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
         for a in range(answers):
             speaker = answering[rng.integers(len(answering))]
             outlet = OUTLETS[a % len(OUTLETS)]
-            lines += [f"{outlet}:", f"What is the plan for {vocabulary[rng.integers(len(vocabulary))]} this year?", "",
-                      f"{speaker}:"]
+            asked = int(rng.integers(K))
+            if questions == "word":
+                question = f"What is the plan for {vocabulary[rng.integers(len(vocabulary))]} this year"
+            else:
+                question = " ".join(vocabulary[rng.choice(len(vocabulary), p=topics[asked])] for _ in range(30))
+            lines += [f"{outlet}:", question.capitalize() + "?", "", f"{speaker}:"]
+            answered = asked if questions == "copied" else (asked + 1 + int(rng.integers(K - 1))) % K
             for _ in range(paragraphs):
                 prior = preference[SPEAKERS.index(speaker)].copy()
                 if year_boost and year == year_boost[0]:
                     prior[year_boost[1]] = 3.0
                 theta = rng.dirichlet(prior)
+                if questions != "word":
+                    theta = 0.1 * theta + 0.9 * np.eye(K)[answered]
                 drawn[speaker].append(theta)
                 n = int(rng.integers(*words))
                 assignments = rng.choice(K, size=n, p=theta)

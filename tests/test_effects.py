@@ -126,3 +126,21 @@ def test_the_formula_takes_further_covariates_and_unknown_names_are_config_error
     with pytest.raises(ConfigError, match=r"compare.formula 'C\(speaker\) \+ C\(venue\)'.*\(columns: speaker, year, "
                                           r"position, conference_id, question_outlet\)"):
         check_formula("C(speaker) + C(venue)")
+
+
+def test_holding_the_question_fixed_separates_what_was_asked_from_what_was_said():
+    # A is asked about topic 0 more often, and answers follow questions; no speaker effect beyond that.
+    rng = np.random.default_rng(60)
+    answers = planted_answers(rng, 0.0, 0.0, confounded=False)
+    asked = np.clip(rng.normal(0.3 + 0.2 * (answers.speaker == "A"), 0.1), 0.01, 0.99)
+    share = np.clip(0.1 + 0.8 * asked + rng.normal(0, 0.05, len(answers)), 0.01, 0.99)
+    answers = answers.assign(topic_0=share, topic_1=1 - share)
+    questions = np.column_stack([asked, 1 - asked])
+    marginal = effect_rows(answers, rng).loc["a_vs_b"]
+    cfg = CompareConfig(contrasts={"a_vs_b": {"speaker": ["A", "B"]}}, coefficient_draws=1000, hold_question=True)
+    held = joint_effects(answers, answers[["topic_0", "topic_1"]].to_numpy()[None], design_report(answers, cfg),
+                         pd.DataFrame(columns=["contrast"]), cfg, rng, "m", questions)
+    held = held[held.topic == 0].iloc[0]
+    assert marginal.ci_low > 0.1  # A seems to emphasise topic 0 ...
+    assert held.ci_low < 0 < held.ci_high and abs(held.estimate) < 0.03  # ... because A is asked about it
+    assert held.formula.endswith("+ the question's share of the topic")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline import figures
@@ -98,6 +99,22 @@ def test_heatmap_stays_legible_with_many_groups(labels):
     assert fig.get_figwidth() == FiguresConfig().page_width
 
 
+def test_distinctive_words_plot_labels_each_side_without_overlap(default_runs):
+    table = load_run(default_runs / "a").distinctive["xiao_vs_tian"]
+    overall = table[table.scope == "overall"]
+    fig = figures.distinctive_figure(table, 15, FiguresConfig())
+    ax = fig.axes[0]
+    texts_by_height = sorted(ax.texts, key=lambda t: t.xyann[1])
+    assert len(texts_by_height) == 30
+    assert texts_by_height[0].get_text() == overall.nsmallest(1, "z").term.iloc[0]  # artificial_intelligence
+    assert texts_by_height[-1].get_text() == overall.nlargest(1, "z").term.iloc[0]  # steel
+    heights = np.array([t.xyann[1] for t in texts_by_height])
+    span = max(overall.z.max(), 1) - min(overall.z.min(), -1)
+    assert (np.diff(heights) >= 0.045 * span - 1e-9).all()  # one label per line: none overlaps another
+    low, high = ax.get_ylim()
+    assert low <= heights.min() and heights.max() <= high
+
+
 def test_corpus_overview(default_runs):
     fig = figures.corpus_overview_figure(load_run(default_runs / "a").design["cells"], FiguresConfig())
     ax = fig.axes[0]
@@ -109,10 +126,10 @@ def test_corpus_overview(default_runs):
 def test_every_figure_is_written_as_png_and_pdf(default_runs):
     figures = default_runs / "a" / "figures"
     stems = {p.stem for p in figures.iterdir()}
-    expected = {"corpus_overview", "alignment_lda_nmf"} | {
+    expected = {"corpus_overview", "alignment_lda_nmf", "distinctive_xiao_vs_tian", "distinctive_y2021_vs_2023"} | {
         f"{kind}_{m}" for m in ("lda", "nmf")
         for kind in ("top_terms", "emphasis_speaker", "emphasis_year", "heatmap_speaker_year",
-                     "contrast_xiao_vs_tian", "contrast_y2021_vs_2023")
+                     "contrast_xiao_vs_tian", "contrast_y2021_vs_2023", "responsiveness")
     }
     assert stems == expected
     for stem in expected:

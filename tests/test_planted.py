@@ -70,3 +70,26 @@ def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whol
     assert speaker.ci_low < 0 < speaker.ci_high  # and not as a difference between the officials
     shares = model.emphasis["by_speaker"].set_index(["group", "topic"]).share
     assert shares[("Wang Fang", matched[0])] - shares[("Li Wei", matched[0])] > 0.1  # the marginal reading
+
+
+@pytest.mark.parametrize("questions", ["copied", "unrelated"])
+def test_answers_that_follow_their_questions_diverge_little_from_them(tmp_path, questions):
+    """Planted: each question is drawn from one topic; the answer keeps to it ("copied") or to
+    another topic ("unrelated"). The questions' mixtures are inferred with the fitted models."""
+    project = make_project(tmp_path)
+    write_planted_corpus(project / "data" / "planted", seed=7, conferences=5, questions=questions)
+    assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=asked",
+                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}"]) == 0
+    run = load_run(project / "outputs" / "asked")
+    for name in ("lda", "nmf"):
+        answers = run.models[name].responsiveness["answers"]
+        assert len(answers) == 5 * 12  # every answer's question has words the model knows
+        divergence, on_topic = answers.js_divergence.mean(), answers.share_on_question_topic.mean()
+        # Measured: copied 0.036 (lda) / 0.038 (nmf) bits, 0.90 / 0.92 of the answer on the
+        # question's topic; unrelated 0.90 / 0.94 bits, 0.020 / 0.016.
+        if questions == "copied":
+            assert divergence < 0.2 and on_topic > 0.7, (name, divergence, on_topic)
+        else:
+            assert divergence > 0.6 and on_topic < 0.15, (name, divergence, on_topic)
+        assert run.models[name].answer_topics.question_divergence.notna().sum() == len(answers)

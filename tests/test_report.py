@@ -56,7 +56,7 @@ def test_relabelling_redraws_figures_and_reports(relabelled):
     report_md = (run / "report.md").read_text()
     assert "Supply-chain resilience" in report_md and "Steel and emissions" in report_md
     html = (run / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 14 and "Supply-chain resilience" in html
+    assert html.count("data:image/png;base64,") == 18 and "Supply-chain resilience" in html
     assert "src=\"figures/" not in html  # self-contained
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["labels"]["sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()
@@ -134,8 +134,8 @@ def figure_texts(figure) -> str:
 
 
 def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_runs):
-    """Interval level, small-group threshold and diversity top-n, changed in the config, change
-    every caption, axis label and report sentence that mentions them."""
+    """Interval level, weighting, small-group threshold and diversity top-n, changed in the config,
+    change the tables and every caption, axis label and report sentence that mentions them."""
     from pipeline.config import validate
     from pipeline.figures import catalogue, model_selection_figure
     from pipeline.labels import topic_labels
@@ -144,21 +144,18 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     config = str(default_runs.parent / "configs" / "default.yaml")
     assert main(["run", config, "-q", "--set", "run.name=levels", "--set", "compare.bootstrap.level=0.9",
                  "--set", "compare.min_answers=2", "--set", "evaluate.diversity_top_n=10",
-                 "--set", "evaluate.stability_top_n=8"]) == 0
+                 "--set", "evaluate.stability_top_n=8", "--set", "compare.weight=tokens"]) == 0
     before = (default_runs / "a" / "report.md").read_text()
     after = (default_runs / "levels" / "report.md").read_text()
-    assert main(["run", config, "-q", "--set", "run.name=tokens", "--set", "compare.weight=tokens"]) == 0
-    weighted = (default_runs / "tokens" / "report.md").read_text()
-    for old, new in (("answers weighted equally", "answers weighted by their tokens"),):
-        assert old in before and old not in weighted and new in weighted, old
-    captions = [line for line in weighted.splitlines() if line.startswith("*") and (
+    captions = [line for line in after.splitlines() if line.startswith("*") and (
         "emphasis" in line or "Topic shares" in line or "Contrast" in line)]
     assert len(captions) >= 8 and all("answers weighted by their tokens" in c for c in captions), captions
-    tokens_table = pd.read_csv(default_runs / "tokens" / "emphasis" / "nmf" / "by_speaker.csv")
+    tokens_table = pd.read_csv(default_runs / "levels" / "emphasis" / "nmf" / "by_speaker.csv")
     assert tokens_table.estimand.str.contains("answers weighted by their tokens").all()
-    assert (pd.read_csv(default_runs / "tokens" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist()
+    assert (tokens_table.share.round(6).tolist()
             != pd.read_csv(default_runs / "a" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist())
-    for old, new in (("95% BCa bootstrap", "90% BCa bootstrap"),
+    for old, new in (("answers weighted equally", "answers weighted by their tokens"),
+                     ("95% BCa bootstrap", "90% BCa bootstrap"),
                      ("at least 5 answers", "at least 2 answers"),
                      ("Topic diversity (top 25)", "Topic diversity (top 10)"),
                      ("top-10 Jaccard", "top-8 Jaccard")):

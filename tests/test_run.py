@@ -73,6 +73,12 @@ def test_reruns_are_byte_identical(runs):
             a = (runs / "a" / "models" / model / name).read_bytes()
             b = (runs / "b" / "models" / model / name).read_bytes()
             assert a == b, f"{model}/{name}"
+    results = [p for folder in ("design", "emphasis", "distinctive", "responsiveness")
+               for p in sorted((runs / "a" / folder).rglob("*")) if p.is_file()]
+    assert len(results) >= 50
+    for path in results:
+        relative = path.relative_to(runs / "a")
+        assert path.read_bytes() == (runs / "b" / relative).read_bytes(), relative
 
 
 def test_one_answer_row_per_substantive_official_turn(runs):

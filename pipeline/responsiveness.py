@@ -1,0 +1,73 @@
+"""Do officials answer what they are asked? Question and answer topic mixtures compared.
+
+Each question's mixture is inferred with the fitted model (its topics held fixed; the model is
+never refitted on questions): LDA by its own inference, NMF by projecting the question onto
+its topics. Per answer: the Jensen-Shannon divergence between the question's and the answer's
+mixture (base 2, so 0 = the same mixture, 1 = disjoint; Lin 1991), and the share of the answer
+on the question's largest topic. Summaries by official, year and outlet use the estimand of
+emphasis (mean over answers, BCa interval over answers from ``compare.min_answers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import CompareConfig
+from pipeline.design import key
+from pipeline.emphasis import bca_interval, interval_label
+from pipeline.schemas import RESPONSIVENESS, RESPONSIVENESS_SUMMARY, topic_columns
+
+MEASURES = ("js_divergence", "share_on_question_topic")
+SUMMARY_COLUMNS = list(RESPONSIVENESS_SUMMARY.columns)
+
+
+def js_divergence(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Row-wise Jensen-Shannon divergence in bits (scipy gives the distance, its square root)."""
+    from scipy.spatial.distance import jensenshannon
+
+    return jensenshannon(first, second, base=2, axis=1) ** 2
+
+
+def answer_responsiveness(answers: pd.DataFrame, question_mixtures: pd.DataFrame, k: int) -> pd.DataFrame:
+    """One row per answer with a question whose words the model knows: the two measures.
+
+    ``question_mixtures`` is indexed by question turn id with columns topic_0..topic_{k-1}.
+    """
+    columns = topic_columns(k)
+    asked = answers[answers.question_turn_id.isin(question_mixtures.index)].reset_index(drop=True)
+    if asked.empty:
+        return pd.DataFrame(columns=list(RESPONSIVENESS.columns))
+    question = question_mixtures.loc[asked.question_turn_id, columns].to_numpy(float)
+    answer = asked[columns].to_numpy(float)
+    top = question.argmax(axis=1)
+    return pd.DataFrame({
+        "answer_id": asked.answer_id, "question_turn_id": asked.question_turn_id, "speaker": asked.speaker,
+        "year": asked.year, "conference_id": asked.conference_id, "question_outlet": asked.question_outlet,
+        "question_top_topic": top, "js_divergence": js_divergence(question, answer),
+        "share_on_question_topic": answer[np.arange(len(asked)), top],
+    }, columns=list(RESPONSIVENESS.columns))
+
+
+def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: np.random.Generator) -> pd.DataFrame:
+    """Mean of each measure over a group's answers, with its interval (none below min_answers)."""
+    rows = []
+    for column in by:
+        labels = table[column].map(key)
+        for group in sorted(set(labels) - {""}):
+            rows_of = table[labels == group]
+            values = rows_of[list(MEASURES)].to_numpy()
+            n = len(rows_of)
+            if n >= cfg.min_answers:
+                low, high = bca_interval(values, np.ones(n), cfg, rng)
+                interval = interval_label(cfg)
+            else:
+                low = high = np.full(len(MEASURES), np.nan)
+                interval = f"none: {n} answer{'s' if n != 1 else ''}, fewer than {cfg.min_answers}"
+            for index, measure in enumerate(MEASURES):
+                rows.append({"by": column, "group": group, "measure": measure, "mean": values[:, index].mean(),
+                             "ci_low": low[index], "ci_high": high[index], "interval": interval, "n_answers": n,
+                             "n_conferences": rows_of.conference_id.nunique()})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
