@@ -137,12 +137,14 @@ class ContrastDesign:
     n_stratified_a: int
     n_stratified_b: int
     arrangements: int  # distinct assignments of the labels within the strata
+    mirrored: int  # 2 when every stratum has equal sides (an arrangement and its swap tie), else 1
     refused: str  # why the contrast is not estimated ("" when it is)
     untestable: str  # why no p-value can reach the significance level ("" when one can)
 
     @property
     def smallest_p(self) -> float:
-        return 1.0 / self.arrangements if self.arrangements else 1.0
+        """The smallest two-sided p a permutation test within the strata can give."""
+        return self.mirrored / self.arrangements if self.arrangements else 1.0
 
 
 def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesign, significance: float) -> ContrastDesign:
@@ -154,6 +156,9 @@ def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesig
     strata_a, strata_b = (side.groupby(side[within].map(key)).size() for side in sides)
     shared = sorted(set(strata_a.index) & set(strata_b.index) - {""})
     arrangements = math.prod(math.comb(int(strata_a[s] + strata_b[s]), int(strata_a[s])) for s in shared)
+    # With equal sides in every stratum, swapping A and B everywhere is another arrangement with
+    # the same |t|, so no two-sided p falls below 2 / arrangements.
+    mirrored = 2 if shared and all(strata_a[s] == strata_b[s] for s in shared) else 1
     refused = ""
     missing = [group for group, n in zip((group_a, group_b), counts) if n == 0]
     if missing:
@@ -166,12 +171,12 @@ def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesig
     if not refused:
         if not shared:
             untestable = f"no {within} holds answers of both groups"
-        elif 1.0 / arrangements > significance:
+        elif mirrored / arrangements > significance:
             untestable = (f"{count(arrangements)} arrangements within {within}: p can never be below "
-                          f"{1.0 / arrangements:.2g}, above the significance level {significance:g}")
+                          f"{mirrored / arrangements:.2g}, above the significance level {significance:g}")
     return ContrastDesign(contrast, counts[0], counts[1], conferences[0], conferences[1], tuple(shared),
                           int(sum(strata_a[s] for s in shared)), int(sum(strata_b[s] for s in shared)),
-                          arrangements if shared else 0, refused, untestable)
+                          arrangements if shared else 0, mirrored, refused, untestable)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,10 @@ def test_a_linking_speaker_identifies_both_effects_and_the_strata_count_arrangem
     assert by_year.arrangements == 4 and by_year.smallest_p == 0.25 and "never be below 0.25" in by_year.untestable
     assert by_year_in_conference.untestable == "no conference_id holds answers of both groups"
     assert all("answers in" in line for line in report.lines())
+    # Equal sides in every stratum: an arrangement and its mirror tie, so p >= 2 / arrangements.
+    balanced = answers([("X", 2021, "c1")] * 3 + [("T", 2021, "c1")] * 3)
+    (design,) = design_report(balanced, CompareConfig(contrasts={"x": {"speaker": ["X", "T"]}})).contrasts
+    assert design.arrangements == 20 and design.smallest_p == 0.1 and "never be below 0.1" in design.untestable
 
 
 def test_statements_are_counted_in_the_cells_but_not_compared():
