@@ -52,9 +52,11 @@ def _weights(answers: pd.DataFrame, cfg: CompareConfig) -> np.ndarray:
     return answers.n_tokens.to_numpy(float) if cfg.weight == "tokens" else np.ones(len(answers))
 
 
-def interval_label(cfg: CompareConfig) -> str:
-    """The interval of a group's share as captions and tables name it."""
-    return f"{cfg.bootstrap.level:.0%} BCa bootstrap over answers"
+def interval_label(cfg: CompareConfig, n_answers: int | None = None) -> str:
+    """The interval of a group's share as a table row (of ``n_answers``) or a caption names it."""
+    if n_answers is not None:
+        return f"{cfg.bootstrap.level:.0%} {interval_method(n_answers)} bootstrap over answers"
+    return f"{cfg.bootstrap.level:.0%} BCa bootstrap over answers (percentile above {BCA_MAX_ANSWERS} answers)"
 
 
 def contrast_interval_label(cfg: CompareConfig) -> str:
@@ -68,11 +70,24 @@ def estimand_label(cfg: CompareConfig) -> str:
     return f"mean over {'/'.join(cfg.kinds)}s of each one's token-weighted topic share ({weighting})"
 
 
+BCA_MAX_ANSWERS = 500  # BCa's jackknife costs answers^2 in time and memory; above this, percentile
+
+
+def interval_method(n_answers: int) -> str:
+    return "BCa" if n_answers <= BCA_MAX_ANSWERS else "percentile"
+
+
+def _batch(n: int, k: int) -> int:
+    """Replicates per batch so that one batch holds about 4 million numbers."""
+    return max(1, min(256, 4_000_000 // max(n * k, 1)))
+
+
 def bca_interval(shares: np.ndarray, weights: np.ndarray, cfg: CompareConfig,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """scipy's BCa interval (Efron 1987) of the weighted mean of each column of ``shares``
-    (answers x k), resampling answers. Being a percentile method it stays within [0, 1],
-    where a bootstrap-t interval of a share with a few dominant answers does not."""
+    (answers x k), resampling answers; percentile above ``BCA_MAX_ANSWERS`` answers, where
+    the two agree and BCa's jackknife would cost answers^2. Both stay within [0, 1], where a
+    bootstrap-t interval of a share with a few dominant answers does not."""
     from scipy.stats import bootstrap
 
     low, high = np.full(shares.shape[1], np.nan), np.full(shares.shape[1], np.nan)
@@ -87,8 +102,9 @@ def bca_interval(shares: np.ndarray, weights: np.ndarray, cfg: CompareConfig,
         return np.moveaxis((columns[rows] * w[..., None]).sum(axis=-2) / w.sum(axis=-1)[..., None], -1, 0)
 
     with np.errstate(all="ignore"):
-        result = bootstrap((np.arange(len(shares), dtype=float),), mean, method="BCa", vectorized=True,
-                           n_resamples=cfg.bootstrap.replicates, confidence_level=cfg.bootstrap.level,
+        result = bootstrap((np.arange(len(shares), dtype=float),), mean, method=interval_method(len(shares)),
+                           vectorized=True, n_resamples=cfg.bootstrap.replicates,
+                           confidence_level=cfg.bootstrap.level, batch=_batch(len(shares), columns.shape[1]),
                            random_state=rng)
     low[varying], high[varying] = result.confidence_interval.low, result.confidence_interval.high
     return low, high
@@ -117,7 +133,8 @@ def studentised_interval(sides: Sequence[tuple[np.ndarray, np.ndarray, float]], 
     estimate = sum(c * mean for (_, _, c), (mean, _) in zip(sides, parts))
     se = np.sqrt(sum(c ** 2 * variance for (_, _, c), (_, variance) in zip(sides, parts)))
     t_star = []
-    for size in _chunks(cfg.bootstrap.replicates):
+    largest = max(len(weights) for _, weights, _ in sides)
+    for size in _chunks(cfg.bootstrap.replicates, _batch(largest, sides[0][0].shape[1])):
         replicate_estimate, replicate_variance = 0.0, 0.0
         for shares, weights, c in sides:
             rows = rng.integers(0, len(weights), size=(size, len(weights)))
@@ -158,7 +175,7 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
         share = weights @ shares / weights.sum()
         if n >= cfg.min_answers:
             low, high = bca_interval(shares, weights, cfg, rng)
-            method = interval_label(cfg)
+            method = interval_label(cfg, n)
         else:
             low = high = np.full(k, np.nan)
             method = f"none: {n} answer{'s' if n != 1 else ''}, fewer than {cfg.min_answers}"
@@ -275,7 +292,7 @@ def permutation_test(strata: Sequence[Stratum], cfg: CompareConfig, rng: np.rand
         method = f"exact, {total} arrangements within strata"
     else:
         chunks = []
-        for size in _chunks(cfg.permutations, 2048):
+        for size in _chunks(cfg.permutations, 8 * _batch(sum(len(s.in_a) for s in strata), len(t[0]))):
             chunks.append(np.abs(studentised(strata, [s.shuffled(size, rng) for s in strata])[2]))
         permuted = np.vstack(chunks)
         method = f"Monte Carlo, {cfg.permutations} of {total:.3g} arrangements within strata"

@@ -286,7 +286,7 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
     return blocks
 
 
-def to_markdown(blocks: list[Block]) -> str:
+def to_markdown(blocks: list[Block], pdf: bool = True) -> str:
     parts = []
     for kind, value in blocks:
         if kind in ("h1", "h2", "h3"):
@@ -296,8 +296,8 @@ def to_markdown(blocks: list[Block]) -> str:
         elif kind in ("table", "long_table"):
             parts.append(markdown_table(value))
         else:
-            parts.append(f"![{value.caption}](figures/{value.stem}.png)\n\n*{value.caption}* "
-                         f"([PDF](figures/{value.stem}.pdf))\n")
+            parts.append(f"![{value.caption}](figures/{value.stem}.png)\n\n*{value.caption}*"
+                         + (f" ([PDF](figures/{value.stem}.pdf))" if pdf else "") + "\n")
     return "\n".join(parts)
 
 

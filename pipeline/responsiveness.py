@@ -62,7 +62,7 @@ def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: n
             n = len(rows_of)
             if n >= cfg.min_answers:
                 low, high = bca_interval(values, np.ones(n), cfg, rng)
-                interval = interval_label(cfg)
+                interval = interval_label(cfg, n)
             else:
                 low = high = np.full(len(MEASURES), np.nan)
                 interval = f"none: {n} answer{'s' if n != 1 else ''}, fewer than {cfg.min_answers}"

@@ -172,11 +172,12 @@ def copy_tree(source: Path, into: Path) -> None:
     shutil.copytree(source, into, dirs_exist_ok=True)
 
 
-def write_sweep(folder: Path, summary: pd.DataFrame, suggestion: dict[str, Any], figure, dpi: int) -> None:
+def write_sweep(folder: Path, summary: pd.DataFrame, suggestion: dict[str, Any], figure, dpi: int,
+                pdf: bool) -> None:
     """A sweep's summary table, its suggested k with the rule, and the model-selection figure."""
     write_table(summary, schemas.SWEEP_SUMMARY, folder / "summary.csv")
     write_json(suggestion, folder / "suggestion.json")
-    save_figure(figure, folder / "model_selection", dpi)
+    save_figure(figure, folder / "model_selection", dpi, pdf)
 
 
 def _cache_file(loaded: LoadedConfig, key: str) -> Path:
@@ -254,28 +255,30 @@ def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, t
                     copies=name == "summary")
 
 
-def save_figure(fig, stem: Path, dpi: int) -> None:
-    """PNG at ``dpi`` and PDF, with no timestamps so reruns give the same files."""
+def save_figure(fig, stem: Path, dpi: int, pdf: bool = True) -> None:
+    """PNG at ``dpi`` and (``pdf``) PDF, with no timestamps so reruns give the same files."""
     import matplotlib.pyplot as plt
 
     # "tight" also keeps left-aligned panel titles that outgrow their axes inside the image.
     fig.savefig(f"{stem}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(f"{stem}.pdf", bbox_inches="tight",
-                metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
+    if pdf:
+        fig.savefig(f"{stem}.pdf", bbox_inches="tight",
+                    metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
     plt.close(fig)
 
 
-def _draw(stem: Path, dpi: int, draw: Callable[[], Any]) -> None:
-    save_figure(draw(), stem, dpi)
+def _draw(stem: Path, dpi: int, pdf: bool, draw: Callable[[], Any]) -> None:
+    save_figure(draw(), stem, dpi, pdf)
 
 
-def draw_figures(figures: Sequence[Any], folder: Path, dpi: int) -> dict[str, bytes]:
-    """Draws each figure spec (its ``stem`` and ``draw()``) to PNG and PDF, side by side in
-    worker processes (matplotlib draws on one core); returns the PNG bytes by stem."""
+def draw_figures(figures: Sequence[Any], folder: Path, dpi: int, pdf: bool) -> dict[str, bytes]:
+    """Draws each figure spec (its ``stem`` and ``draw()``) to PNG and (``pdf``) PDF, side by
+    side in worker processes (matplotlib draws on one core); returns the PNG bytes by stem."""
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
-    drawn = Parallel(n_jobs=-1, return_as="generator")(delayed(_draw)(folder / f.stem, dpi, f.draw) for f in figures)
+    drawn = Parallel(n_jobs=-1, return_as="generator")(delayed(_draw)(folder / f.stem, dpi, pdf, f.draw)
+                                                       for f in figures)
     for _ in progress(drawn, len(figures), "figures"):
         pass
     return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}

@@ -286,19 +286,13 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 "representative_passages": topic_tables.representative_passages(
                     unit_table, units, result.k, cfg.tables.representative_n),
             }
+        asked = question_mixtures(result, data.questions)
         with timer.stage(f"emphasis {model_cfg.name}"):
             emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
                                        result.name)
-            asked = question_mixtures(result, data.questions)
             if design.contrasts:
-                answers = compared_answers(frames["answer_topics"], result.k, cfg.compare).join(
-                    covariates, on="answer_id")
-                draws = answer_draws(mixture_draws(fits, matrices, cfg.compare.draws), units.answer_id,
-                                     np.array([len(t) for t in tokens], dtype=float), answers.answer_id)
-                held = (answers[["question_turn_id"]].join(asked, on="question_turn_id")[asked.columns].to_numpy(float)
-                        if cfg.compare.hold_question else None)
-                emphasis["effects"] = joint_effects(answers, draws, design, emphasis["contrasts"], cfg.compare,
-                                                    rng_for(cfg.run.seed, result.name, "effects"), result.name, held)
+                emphasis["effects"] = model_effects(fits, frames["answer_topics"], data, design, covariates, asked,
+                                                    emphasis["contrasts"], cfg)
         with timer.stage(f"responsiveness {model_cfg.name}"):
             responsiveness = answer_responsiveness(compared_answers(frames["answer_topics"], result.k, cfg.compare),
                                                    asked, result.k)
@@ -331,6 +325,20 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
         model_runs = [dataclasses.replace(run, emphasis={**run.emphasis, table_name: adjusted[run.result.name]})
                       if run.result.name in adjusted else run for run in model_runs]
     return model_runs
+
+
+def model_effects(fits: Fits, answer_table: pd.DataFrame, data: Prepared, design: DesignReport,
+                  covariates: pd.DataFrame, asked: pd.DataFrame, stratified: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The joint model of one fitted model's answer shares (``effects.csv``), its mixtures
+    drawn for the method of composition, the question held fixed when configured."""
+    result = fits.reported
+    answers = compared_answers(answer_table, result.k, cfg.compare).join(covariates, on="answer_id")
+    draws = answer_draws(mixture_draws(fits, data.matrices, cfg.compare.draws), data.units.answer_id,
+                         np.array([len(t) for t in data.tokens], dtype=float), answers.answer_id)
+    held = (answers[["question_turn_id"]].join(asked, on="question_turn_id")[asked.columns].to_numpy(float)
+            if cfg.compare.hold_question else None)
+    return joint_effects(answers, draws, design, stratified, cfg.compare, rng_for(cfg.run.seed, result.name, "effects"),
+                         result.name, held)
 
 
 def distinctive_tables(cfg: Config, data: Prepared, design: DesignReport,
@@ -515,9 +523,9 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
                            copies=True)
         labelled[name] = dataclasses.replace(model, emphasis=emphasis, topic_diagnostics=diagnostics_table)
     figures = catalogue(labelled, run.alignment, run.design["cells"], labels, cfg, run.distinctive)
-    png = rundir.draw_figures(figures, folder / "figures", cfg.figures.dpi)
+    png = rundir.draw_figures(figures, folder / "figures", cfg.figures.dpi, cfg.figures.pdf)
     blocks = outline(dataclasses.replace(run, models=labelled), cfg, labels, topics, figures)
-    rundir.write_text(to_markdown(blocks), folder / "report.md")
+    rundir.write_text(to_markdown(blocks, cfg.figures.pdf), folder / "report.md")
     rundir.write_text(to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")
 
 
@@ -583,7 +591,7 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     rundir.write_sweep(folder, summary, {
         "rule": " ".join(sweep.suggest_k.__doc__.split("\n\n")[0].split()),
         "stability_threshold": cfg.sweep.stability_threshold, "suggestions": suggestions,
-    }, model_selection_figure(summary, cfg.figures, cfg.evaluate.diversity_top_n), cfg.figures.dpi)
+    }, model_selection_figure(summary, cfg.figures, cfg.evaluate.diversity_top_n), cfg.figures.dpi, cfg.figures.pdf)
     for backend, suggestion in suggestions.items():
         print(f"suggested k for {backend}: {suggestion['k']} ({suggestion['reason']})")
     log.info("wrote %s; %s", inputs.display_path(folder, loaded.root), timer.summary())

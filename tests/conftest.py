@@ -48,9 +48,14 @@ def parse(directory):
 
 
 def make_project(folder: Path) -> Path:
-    """A throwaway project: pyproject marker, the configs, and the sample transcripts."""
+    """A throwaway project: pyproject marker, the configs, and the sample transcripts. Its
+    default config draws PNG figures only (the suite's time goes to figures); the runs that
+    check PDFs ask for them."""
     (folder / "pyproject.toml").write_text("[project]\nname='x'\n")
     shutil.copytree(ROOT / "configs", folder / "configs")
+    config = folder / "configs" / "default.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("\n  pdf: true ", "\n  pdf: false"),
+                      encoding="utf-8")
     shutil.copytree(TRANSCRIPTS, folder / "data" / "transcripts")
     return folder
 
@@ -67,7 +72,7 @@ def default_runs(tmp_path_factory) -> Path:
 
     project = make_project(tmp_path_factory.mktemp("project"))
     config = str(project / "configs" / "default.yaml")
-    codes = [main(["run", config, "-q", "--set", "run.name=a"])]
+    codes = [main(["run", config, "-q", "--set", "run.name=a", "--set", "figures.pdf=true"])]
     # b reruns a's own resolved config, as the README tells a reader to reproduce a cited run.
     codes.append(main(["run", str(project / "outputs" / "a" / "config.yaml"), "-q", "--set", "run.name=b"]))
     log = io.StringIO()

@@ -136,3 +136,9 @@ def test_every_figure_is_written_as_png_and_pdf(default_runs):
         assert (figures / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
         assert (figures / f"{stem}.png").stat().st_size > 10_000
+
+
+def test_figures_pdf_false_draws_png_only_and_the_report_links_no_pdf(default_runs):
+    run = default_runs / "c"  # the test project's config: figures.pdf: false
+    assert not list((run / "figures").glob("*.pdf")) and len(list((run / "figures").glob("*.png"))) >= 14
+    assert "[PDF]" not in (run / "report.md").read_text() and "[PDF]" in (default_runs / "a" / "report.md").read_text()
