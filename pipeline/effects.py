@@ -10,7 +10,7 @@ the LDA posterior, or an NMF refitted on resampled units), and from each fit S c
 draws are taken; the pooled draws give the estimate (their mean) and the interval (their
 quantiles).
 
-Each fit's covariance is clustered by conference (Cameron & Miller 2015), with coefficient
+Each fit's covariance is clustered by conference (CR2, Bell & McCaffrey 2002), with coefficient
 draws from a t with G - 1 degrees of freedom, when there are at least ``compare.min_clusters``
 conferences; its p-value combines the draws by Rubin's rules (Rubin 1987: total variance =
 mean within-draw variance + (1 + 1/D) x between-draw variance, t with G - 1 df). With fewer, clustered errors are not trustworthy: the effect gets no interval
@@ -47,6 +47,28 @@ def answer_draws(unit_draws: np.ndarray, unit_answers: pd.Series, unit_tokens: n
     np.add.at(sums, (slice(None), codes[keep]), unit_draws[:, keep] * unit_tokens[keep][None, :, None])
     tokens = np.bincount(codes[keep], weights=unit_tokens[keep], minlength=len(answer_ids))
     return sums / tokens[None, :, None]
+
+
+def cr2_variance(fit, clusters: np.ndarray, vector: np.ndarray) -> float:
+    """Variance of L b by the bias-reduced cluster-robust estimator CR2 (Bell & McCaffrey 2002;
+    clubSandwich's ``vcovCR(type = "CR2")``, Pustejovsky & Tipton 2018) for a statsmodels (W)LS
+    fit, which has CR1 only (its ``cluster``, too small with few clusters).
+
+    With whitened X and residuals e (``wexog``, ``wresid``), M = (X'X)^-1 and
+    A_g = (I - X_g M X_g')^(-1/2): the variance is sum_g (e_g' A_g X_g M L)^2. With one
+    observation per cluster it is HC2 (tested against statsmodels).
+    """
+    exog, resid = fit.model.wexog, fit.wresid
+    bread = np.linalg.pinv(exog.T @ exog)
+    direction = bread @ vector
+    variance = 0.0
+    for g in np.unique(clusters):
+        rows = clusters == g
+        x = exog[rows]
+        values, vectors = np.linalg.eigh(np.eye(rows.sum()) - x @ bread @ x.T)
+        inverse_root = vectors @ np.diag(np.where(values > 1e-12, values, np.inf) ** -0.5) @ vectors.T
+        variance += float((inverse_root @ (x @ direction)) @ resid[rows]) ** 2
+    return variance
 
 
 def _contrast_vector(columns: list[str], column: str, group_a: str, group_b: str) -> np.ndarray | None:
@@ -137,10 +159,9 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
             estimates, variances = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k))
             for d in range(draws.shape[0]):
                 for topic in range(k):
-                    fit = sm.WLS(draws[d, rows, topic], design_for(topic), weights=weights).fit(
-                        cov_type="cluster", cov_kwds={"groups": clusters})
+                    fit = sm.WLS(draws[d, rows, topic], design_for(topic), weights=weights).fit()
                     estimates[d, topic] = float(vector @ fit.params)
-                    variances[d, topic] = max(float(vector @ fit.cov_params() @ vector), 0.0)
+                    variances[d, topic] = cr2_variance(fit, clusters, vector)
                     noise = rng.standard_t(n_clusters - 1, size=cfg.coefficient_draws)
                     pooled[d, :, topic] = estimates[d, topic] + np.sqrt(variances[d, topic]) * noise
             estimate = pooled.mean(axis=(0, 1))
@@ -153,7 +174,7 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
                 p = np.where(total > 0, 2 * student_t.sf(np.abs(estimates.mean(axis=0)) / np.sqrt(total),
                                                          n_clusters - 1), 1.0)
             method = (f"composition: {draws.shape[0]} mixture draws x {cfg.coefficient_draws} coefficient draws, "
-                      f"errors clustered by conference ({n_clusters} conferences, t with {n_clusters - 1} df); "
+                      f"errors clustered by conference (CR2, {n_clusters} conferences, t with {n_clusters - 1} df); "
                       "p by Rubin's rules")
         else:  # point estimates only: per topic, one least-squares fit of every draw at once
             estimate = np.array([(vector @ np.asarray(sm.WLS(draws[:, rows, topic].T, design_for(topic),
