@@ -62,14 +62,14 @@ def distinctive_words(units: pd.DataFrame, counts: sp.csr_matrix, vocabulary: li
     the units' weights in it ("overall": ones; "<model> T<k>": the units' shares of topic k).
     """
     frames = []
-    for contrast_design in design.contrasts:
-        if contrast_design.refused:
-            continue
+    estimated = [c for c in design.contrasts if not c.refused]
+    # Each scope's weighted counts once, shared by every contrast.
+    weighted_counts = {scope: sp.diags(weights) @ counts for scope, weights in scopes.items()} if estimated else {}
+    for contrast_design in estimated:
         name, column, group_a, group_b, within = contrast_design.contrast
         labels, strata_keys = units[column].map(key).to_numpy(), units[within].map(key).to_numpy()
         strata = contrast_design.strata or ("",)
-        for scope, weights in scopes.items():
-            weighted = sp.diags(weights) @ counts
+        for scope, weighted in weighted_counts.items():
             pairs = []
             for stratum in strata:
                 in_stratum = strata_keys == stratum if contrast_design.strata else np.ones(len(units), bool)

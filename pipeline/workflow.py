@@ -287,15 +287,15 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                     unit_table, units, result.k, cfg.tables.representative_n),
             }
         asked = question_mixtures(result, data.questions)
+        answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
         with timer.stage(f"emphasis {model_cfg.name}"):
             emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
                                        result.name)
             if design.contrasts:
-                emphasis["effects"] = model_effects(fits, frames["answer_topics"], data, design, covariates, asked,
+                emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked,
                                                     emphasis["contrasts"], cfg)
         with timer.stage(f"responsiveness {model_cfg.name}"):
-            responsiveness = answer_responsiveness(compared_answers(frames["answer_topics"], result.k, cfg.compare),
-                                                   asked, result.k)
+            responsiveness = answer_responsiveness(answers, asked, result.k)
             frames["answer_topics"] = frames["answer_topics"].merge(
                 responsiveness[["answer_id", "js_divergence"]].rename(columns={"js_divergence": "question_divergence"}),
                 on="answer_id", how="left")
@@ -327,12 +327,12 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
     return model_runs
 
 
-def model_effects(fits: Fits, answer_table: pd.DataFrame, data: Prepared, design: DesignReport,
+def model_effects(fits: Fits, compared: pd.DataFrame, data: Prepared, design: DesignReport,
                   covariates: pd.DataFrame, asked: pd.DataFrame, stratified: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """The joint model of one fitted model's answer shares (``effects.csv``), its mixtures
+    """The joint model of one fitted model's compared answers (``effects.csv``), its mixtures
     drawn for the method of composition, the question held fixed when configured."""
     result = fits.reported
-    answers = compared_answers(answer_table, result.k, cfg.compare).join(covariates, on="answer_id")
+    answers = compared.join(covariates, on="answer_id")
     draws = answer_draws(mixture_draws(fits, data.matrices, cfg.compare.draws), data.units.answer_id,
                          np.array([len(t) for t in data.tokens], dtype=float), answers.answer_id)
     held = (answers[["question_turn_id"]].join(asked, on="question_turn_id")[asked.columns].to_numpy(float)
