@@ -11,9 +11,12 @@ draws are taken; the pooled draws give the estimate (their mean) and the interva
 quantiles).
 
 Each fit's covariance is clustered by conference (CR2, Bell & McCaffrey 2002), with coefficient
-draws from a t with G - 1 degrees of freedom, when there are at least ``compare.min_clusters``
-conferences; its p-value combines the draws by Rubin's rules (Rubin 1987: total variance =
-mean within-draw variance + (1 + 1/D) x between-draw variance, t with G - 1 df). With fewer, clustered errors are not trustworthy: the effect gets no interval
+draws from a t with the contrast's Satterthwaite degrees of freedom (Bell & McCaffrey's, as
+clubSandwich's ``coef_test``: fewer than G - 1 when few conferences inform the contrast), when
+there are at least ``compare.min_clusters`` conferences; its p-value combines the draws by
+Rubin's rules (Rubin 1987: total variance = mean within-draw variance + (1 + 1/D) x
+between-draw variance, t with the same df). With fewer, clustered errors are not trustworthy:
+the effect gets no interval
 and its p-value is the restricted permutation test of the same contrast (``contrasts.csv``).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -49,26 +53,49 @@ def answer_draws(unit_draws: np.ndarray, unit_answers: pd.Series, unit_tokens: n
     return sums / tokens[None, :, None]
 
 
-def cr2_variance(fit, clusters: np.ndarray, vector: np.ndarray) -> float:
-    """Variance of L b by the bias-reduced cluster-robust estimator CR2 (Bell & McCaffrey 2002;
-    clubSandwich's ``vcovCR(type = "CR2")``, Pustejovsky & Tipton 2018) for a statsmodels (W)LS
-    fit, which has CR1 only (its ``cluster``, too small with few clusters).
+@dataclass(frozen=True)
+class CR2Contrast:
+    """The bias-reduced cluster-robust variance CR2 (Bell & McCaffrey 2002; clubSandwich's
+    ``vcovCR(type = "CR2")``, Pustejovsky & Tipton 2018) of one contrast L b of a (W)LS design,
+    with its Satterthwaite degrees of freedom; statsmodels has CR1 only (its ``cluster``, too
+    small with few clusters).
 
-    With whitened X and residuals e (``wexog``, ``wresid``), M = (X'X)^-1 and
-    A_g = (I - X_g M X_g')^(-1/2): the variance is sum_g (e_g' A_g X_g M L)^2. With one
-    observation per cluster it is HC2 (tested against statsmodels).
+    Both depend on the design alone, so they are computed once and applied to every draw's
+    residuals. With whitened X, M = (X'X)^-1 and A_g = (I - X_g M X_g')^(-1/2), the variance is
+    sum_g (p_g' e_g)^2 with p_g = A_g X_g M L (``loadings``, p_g stacked in row order) and e the
+    whitened residuals; with one observation per cluster it is HC2 (tested against statsmodels).
+    The degrees of freedom are clubSandwich's ``Satterthwaite_df`` (R/coef_test.R) under the
+    working model of independent errors: tr(P)^2 / sum(P^2), P_gh = u_g'u_h, u_g = (I - H)_(.,g) p_g,
+    so P = diag(p_g'p_g) - Q'MQ with the columns of Q the X_g'p_g. An intercept alone gives n - 1.
     """
-    exog, resid = fit.model.wexog, fit.wresid
-    bread = np.linalg.pinv(exog.T @ exog)
-    direction = bread @ vector
-    variance = 0.0
-    for g in np.unique(clusters):
-        rows = clusters == g
-        x = exog[rows]
-        values, vectors = np.linalg.eigh(np.eye(rows.sum()) - x @ bread @ x.T)
-        inverse_root = vectors @ np.diag(np.where(values > 1e-12, values, np.inf) ** -0.5) @ vectors.T
-        variance += float((inverse_root @ (x @ direction)) @ resid[rows]) ** 2
-    return variance
+
+    loadings: np.ndarray
+    clusters: np.ndarray
+    df: float
+
+    @classmethod
+    def of(cls, exog: np.ndarray, clusters: np.ndarray, vector: np.ndarray) -> CR2Contrast:
+        bread = np.linalg.pinv(exog.T @ exog)
+        direction = bread @ vector
+        loadings = np.zeros(len(exog))
+        for g in np.unique(clusters):
+            rows = np.flatnonzero(clusters == g)
+            x = exog[rows]
+            values, vectors = np.linalg.eigh(np.eye(len(rows)) - x @ bread @ x.T)
+            inverse_root = vectors @ np.diag(np.where(values > 1e-12, values, np.inf) ** -0.5) @ vectors.T
+            loadings[rows] = inverse_root @ (x @ direction)
+        codes = pd.factorize(clusters)[0]
+        indicator = np.zeros((len(exog), codes.max() + 1))
+        indicator[np.arange(len(exog)), codes] = 1.0
+        q = exog.T @ (loadings[:, None] * indicator)
+        gram = np.diag(indicator.T @ loadings**2) - q.T @ bread @ q
+        return cls(loadings, codes, float(np.trace(gram) ** 2 / (gram**2).sum()))
+
+    def variance(self, residuals: np.ndarray) -> np.ndarray:
+        """The CR2 variance of L b for each column of whitened ``residuals`` (n, or n x draws)."""
+        scores = np.zeros((self.clusters.max() + 1, *residuals.shape[1:]))
+        np.add.at(scores, self.clusters, self.loadings.reshape(-1, *[1] * (residuals.ndim - 1)) * residuals)
+        return (scores**2).sum(axis=0)
 
 
 def _contrast_vector(columns: list[str], column: str, group_a: str, group_b: str) -> np.ndarray | None:
@@ -156,14 +183,13 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
         in_groups = data[column].iloc[rows].isin([group_a, group_b]).to_numpy()
         if clustered:
             pooled = np.empty((draws.shape[0], cfg.coefficient_draws, k))
-            estimates, variances = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k))
-            for d in range(draws.shape[0]):
-                for topic in range(k):
-                    fit = sm.WLS(draws[d, rows, topic], design_for(topic), weights=weights).fit()
-                    estimates[d, topic] = float(vector @ fit.params)
-                    variances[d, topic] = cr2_variance(fit, clusters, vector)
-                    noise = rng.standard_t(n_clusters - 1, size=cfg.coefficient_draws)
-                    pooled[d, :, topic] = estimates[d, topic] + np.sqrt(variances[d, topic]) * noise
+            estimates, variances, dfs = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k)), np.empty(k)
+            for topic in range(k):  # every mixture draw at once: one column of the outcome each
+                fit = sm.WLS(draws[:, rows, topic].T, design_for(topic), weights=weights).fit()
+                cr2 = CR2Contrast.of(fit.model.wexog, clusters, vector)
+                estimates[:, topic], variances[:, topic], dfs[topic] = vector @ fit.params, cr2.variance(fit.wresid), cr2.df
+                noise = rng.standard_t(cr2.df, size=(draws.shape[0], cfg.coefficient_draws))
+                pooled[:, :, topic] = estimates[:, topic, None] + np.sqrt(variances[:, topic, None]) * noise
             estimate = pooled.mean(axis=(0, 1))
             low, high = np.quantile(pooled, [(1 - cfg.bootstrap.level) / 2, (1 + cfg.bootstrap.level) / 2], axis=(0, 1))
             # p by Rubin's rules over the same draws (total variance: within + (1 + 1/D) between),
@@ -171,11 +197,10 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
             between = estimates.var(axis=0, ddof=1) if len(estimates) > 1 else np.zeros(k)
             total = variances.mean(axis=0) + (1 + 1 / len(estimates)) * between
             with np.errstate(divide="ignore", invalid="ignore"):
-                p = np.where(total > 0, 2 * student_t.sf(np.abs(estimates.mean(axis=0)) / np.sqrt(total),
-                                                         n_clusters - 1), 1.0)
-            method = (f"composition: {draws.shape[0]} mixture draws x {cfg.coefficient_draws} coefficient draws, "
-                      f"errors clustered by conference (CR2, {n_clusters} conferences, t with {n_clusters - 1} df); "
-                      "p by Rubin's rules")
+                p = np.where(total > 0, 2 * student_t.sf(np.abs(estimates.mean(axis=0)) / np.sqrt(total), dfs), 1.0)
+            method = [f"composition: {draws.shape[0]} mixture draws x {cfg.coefficient_draws} coefficient draws, "
+                      f"errors clustered by conference (CR2, {n_clusters} conferences, t with {df:.1f} df by "
+                      "Satterthwaite); p by Rubin's rules" for df in dfs]
         else:  # point estimates only: per topic, one least-squares fit of every draw at once
             estimate = np.array([(vector @ np.asarray(sm.WLS(draws[:, rows, topic].T, design_for(topic),
                                                              weights=weights).fit().params)).mean()
