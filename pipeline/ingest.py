@@ -28,6 +28,9 @@ from pipeline.speakers import Person, ProceduralRules, SpeakerDirectory
 CONFERENCE_COLUMNS = list(schemas.CONFERENCES.columns)
 TURN_COLUMNS = list(schemas.TURNS.columns)
 PARAGRAPH_COLUMNS = list(schemas.PARAGRAPHS.columns)
+_ASCII_LETTERS = re.compile(r"[A-Za-z]")
+_NON_ASCII_LETTERS = re.compile(r"[^\x00-\x7f]")
+_SCRIPT_LANGUAGES = {"LATIN": "en", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko"}
 _TITLE_PREFIX = re.compile(r"^(scio\s+)?((press\s+)?(conference|briefing)s?\s+)?(on\s+)?")
 
 
@@ -76,6 +79,23 @@ def ingest(
                         extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes)
 
 
+def script_language(text: str) -> str:
+    """A paragraph's language as the script of most of its letters says: "en" for Latin
+    script (these are English transcripts), "zh" for Han, "ja" when there is kana, "ko" for
+    Hangul, "und-<script>" for another script and "und" with no letters. By script, not by a
+    language model: a French paragraph is "en" here."""
+    scripts = Counter({"LATIN": len(_ASCII_LETTERS.findall(text))})
+    for char in _NON_ASCII_LETTERS.findall(text):
+        if char.isalpha():
+            scripts[unicodedata.name(char, "UNKNOWN").split(" ")[0]] += 1
+    script, count = scripts.most_common(1)[0]
+    if not count:
+        return "und"
+    if script == "CJK" and scripts["HIRAGANA"] + scripts["KATAKANA"]:
+        return "ja"
+    return _SCRIPT_LANGUAGES.get(script, f"und-{script.lower()}")
+
+
 def normalized_title(title: str) -> str:
     text = unicodedata.normalize("NFKC", title).casefold()
     text = " ".join(re.sub(r"[^\w\s-]", " ", text).split())
@@ -115,7 +135,8 @@ def _conference_groups(pages: list[Page]) -> list[list[Page]]:
 
 
 def _best_date(pages: list[Page]) -> tuple[dt.date | None, str]:
-    rank = ["config_override", "conference_date", "conference_day_with_publication_year", "publication_date"]
+    rank = ["config_override", "conference_date", "front_matter", "conference_day_with_publication_year",
+            "conference_day_with_url_year", "publication_date", "url_date"]
     dated = [p for p in pages if p.date is not None]
     if not dated:
         return None, "none"
@@ -171,7 +192,7 @@ def build_corpus(
                         "paragraph_id": paragraph_id, "turn_id": turn_id, "conference_id": conference_id,
                         "date": date.isoformat() if date else "", "year": date.year if date else None,
                         "speaker": turn.speaker, "role": turn.role, "kind": turn.kind,
-                        "paragraph_index": p_index, "text": paragraph.text,
+                        "paragraph_index": p_index, "text": paragraph.text, "lang": script_language(paragraph.text),
                         "n_words": len(paragraph.text.split()), "source_file": page.source_file,
                         "line_start": paragraph.line_start, "line_end": paragraph.line_end,
                         "duplicate_of": duplicate_of, **{c: turn.extra.get(c, "") for c in extra_columns},
@@ -179,7 +200,8 @@ def build_corpus(
                 original_turns = {c.rsplit("/", 1)[0] for c in copies}
                 turns.append({
                     "turn_id": turn_id, "conference_id": conference_id, "turn_index": turn_index - 1,
-                    "speaker": turn.speaker, "role": turn.role, "position": turn.position,
+                    "speaker": turn.speaker, "role": turn.role, "role_source": turn.role_source,
+                    "position": turn.position,
                     "outlet": turn.outlet, "kind": turn.kind,
                     "question_turn_id": local_ids.get(turn.question, "") if turn.question is not None else "",
                     "n_paragraphs": len(turn.paragraphs), "n_words": turn.n_words,
@@ -201,6 +223,53 @@ def build_corpus(
         duplicate_paragraphs=int((frames[2]["duplicate_of"] != "").sum()),
     )
     return Corpus(*frames, report=report)
+
+
+_VARIABLE_PARTS = re.compile(r"\([^)]*\)|'[^']*'|(?<![\w-])\d+(?![\w-])|[^\s:;,]*[/\\][^\s:;,]*")
+
+
+def warning_kind(message: str) -> str:
+    """A warning without its particulars (numbers, parentheses, quoted names, paths):
+    "turn 3 (Xiao): answer whose question is not on this page" is of the kind "turn: answer
+    whose question is not on this page"."""
+    return " ".join(_VARIABLE_PARTS.sub(" ", message).split()).replace(" :", ":").replace(" ;", ";").strip(" :;,")
+
+
+def warnings_by_kind(files: list[dict[str, Any]], unmatched_inputs: list[str], notes: list[str]) -> list[dict[str, Any]]:
+    """Every warning of an ingestion (skipped files, page warnings, unknown speakers, unmatched
+    inputs, notes) counted by kind, most frequent first, with the first three as examples."""
+    found: list[tuple[str, str]] = []  # (kind, example)
+    for entry in files:
+        source = entry["source_file"]
+        if entry["status"] == "skipped":
+            found.append((f"file skipped: {warning_kind(entry['reason'])}", f"{source}: {entry['reason']}"))
+            continue
+        found += [(warning_kind(w), f"{source}: {w}") for w in entry["warnings"]]
+        if entry["unknown_speakers"]:
+            found.append(("unknown speakers (add them to the registry)",
+                          f"{source}: {', '.join(entry['unknown_speakers'])}"))
+    found += [("input pattern matches no file", pattern) for pattern in unmatched_inputs]
+    found += [(warning_kind(note), note) for note in notes]
+    kinds: dict[str, list[str]] = {}
+    for kind, example in found:
+        kinds.setdefault(kind, []).append(example)
+    ordered = sorted(kinds.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [{"kind": kind, "count": len(examples), "examples": examples[:3]} for kind, examples in ordered]
+
+
+def warning_summary(report: Mapping[str, Any], max_kinds: int = 8) -> list[str]:
+    """At most ``max_kinds`` + 2 lines: the count of warnings by kind, one example each."""
+    kinds = report.get("warnings_by_kind", [])
+    if not kinds:
+        return []
+    total = sum(k["count"] for k in kinds)
+    lines = [f"{total} ingest warning{'s' if total != 1 else ''} of {len(kinds)} kind{'s' if len(kinds) != 1 else ''} "
+             "(every one in corpus/ingest_report.json):"]
+    lines += [f"  {k['count']} x {k['kind']} (e.g. {k['examples'][0][:160]})" for k in kinds[:max_kinds]]
+    if len(kinds) > max_kinds:
+        rest = kinds[max_kinds:]
+        lines.append(f"  and {sum(k['count'] for k in rest)} more of {len(rest)} other kinds")
+    return lines
 
 
 def _report(
@@ -244,6 +313,7 @@ def _report(
         "files": files,
         "unmatched_inputs": unmatched_inputs,
         "notes": notes,
+        "warnings_by_kind": warnings_by_kind(files, unmatched_inputs, notes),
         "totals": {
             "files_parsed": len(parsed),
             "files_skipped": len(files) - len(parsed),

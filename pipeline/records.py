@@ -39,6 +39,7 @@ class Turn:
     paragraphs: list[Paragraph]
     speaker: str = ""
     role: str = "unknown"
+    role_source: str = ""  # header, registry, outlet_list, or "inferred: <rule>"
     position: str = ""
     outlet: str = ""
     kind: str = "unknown"

@@ -16,6 +16,7 @@ from pipeline.config import CompareConfig, Config, EvaluateConfig, VocabularyCon
 from pipeline.design import plural
 from pipeline.emphasis import estimand_label
 from pipeline.figures import FigureSpec
+from pipeline.ingest import warning_summary
 from pipeline.rundir import Run
 from pipeline.topic_tables import markdown_table
 
@@ -272,6 +273,9 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
     blocks.append(("h2", "Corpus"))
     if manifest.get("normalization"):
         blocks.append(("p", vocabulary_summary(manifest["normalization"], cfg.normalize.vocabulary)))
+    warnings = warning_summary(run.ingest_report)
+    if warnings:
+        blocks.append(("p", warnings[0] + " " + "; ".join(line.strip() for line in warnings[1:]) + "."))
     blocks.append(("long_table", run.conferences[["conference_id", "date", "date_source", "title"]]))
     packages = ", ".join(f"{k} {v}" for k, v in manifest["packages"].items())
     seeds = manifest.get("seeds", {})

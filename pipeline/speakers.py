@@ -1,8 +1,11 @@
 """Who speaks and what a turn does: roles and kinds, shared by every input format.
 
-Roles: ``official`` (header speaker list or registry), ``moderator`` (chairperson or
-registry), ``journalist`` (an outlet label, or an unregistered label whose turn asks a
-question or is answered by an official), ``unknown`` (reported). Kinds: ``statement`` (an
+Roles come first from the page's speaker list, the registry and the outlet list (curated,
+so they always win); a label none of them knows gets its role from what its turns do on
+the page, marked ``inferred: <rule>`` in ``role_source``: an outlet-like name is a
+journalist; a label that answers questions more often than it asks is an ``official``; one
+that asks (or is answered by an official) a ``journalist``; one that only hands the floor
+to a journalist the ``moderator``; anything else stays ``unknown`` (reported). Kinds: ``statement`` (an
 official's turn before the first question of a page that opens the conference),
 ``question``, ``answer``, ``procedural`` (hand-overs, floor management, thanks only).
 """
@@ -31,6 +34,20 @@ def clean_name(name: str) -> str:
 
 def name_key(name: str) -> str:
     return clean_name(name).casefold()
+
+
+def display_name(label: str) -> str:
+    """A label as a speaker name: "MS. JEAN-PIERRE" is "Jean-Pierre", "Xiao Yaqing" stays."""
+    name = clean_name(label)
+    letters = [c for c in name if c.isalpha()]
+    return name.title() if len(letters) > 1 and all(c.isupper() for c in letters) else name
+
+
+# Words that name a news organisation rather than a person ("Beijing Youth Daily", "Phoenix TV").
+_OUTLET_LIKE = re.compile(
+    r"(?i)\b(news|daily|times|tv|television|radio|agency|post|journal|broadcasting|network|media|herald|"
+    r"tribune|magazine|channel|paper|gazette|wire|weekly|reuters|bloomberg|afp|cnn|bbc|nhk|kyodo|xinhua)\b"
+)
 
 
 def is_question(text: str) -> bool:
@@ -63,6 +80,12 @@ class SpeakerDirectory:
     def with_header(self, people: Iterable[Person]) -> "SpeakerDirectory":
         header = {name_key(p.name): p for p in people}
         return SpeakerDirectory(self._registry, self._outlets.values(), header)
+
+    def source(self, label: str) -> str:
+        """Which curated list knows the label: header, registry, outlet_list, or ""."""
+        key = name_key(label)
+        return next((name for name, known in (("header", self._header), ("registry", self._registry),
+                                              ("outlet_list", self._outlets)) if key in known), "")
 
     def lookup(self, label: str) -> Person | None:
         key = name_key(label)
@@ -112,29 +135,72 @@ class ProceduralRules:
         )
 
 
-def assign_roles(turns: list[Turn], directory: SpeakerDirectory) -> list[str]:
-    """Fills ``speaker``, ``role``, ``position`` and ``outlet``; returns unknown speaker labels."""
-    for turn in turns:
+def outlet_like(label: str) -> bool:
+    """A label that names a news organisation ("Beijing Youth Daily", "Phoenix TV")."""
+    return bool(_OUTLET_LIKE.search(label))
+
+
+def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> list[str]:
+    """Fills ``speaker``, ``role``, ``role_source``, ``position`` and ``outlet``; returns the
+    labels whose role neither a curated list nor a rule gives (``unknown``)."""
+    unresolved: dict[str, list[int]] = {}
+    for index, turn in enumerate(turns):
         if turn.label is None:
             continue
         person = directory.lookup(turn.label)
-        turn.speaker = person.name if person else clean_name(turn.label)
+        turn.speaker = person.name if person else display_name(turn.label)
         if person:
-            turn.role, turn.position = person.role, person.position
-    unknown: list[str] = []
-    for index, turn in enumerate(turns):
-        if turn.label is None or directory.lookup(turn.label):
-            continue
-        answered_by_official = index + 1 < len(turns) and turns[index + 1].role == "official"
-        if "?" in turn.text or answered_by_official:
-            turn.role = "journalist"
+            turn.role, turn.position, turn.role_source = person.role, person.position, directory.source(turn.label)
+        elif outlet_like(turn.label):
+            turn.role, turn.role_source = "journalist", "inferred: outlet-like label"
         else:
-            turn.role = "unknown"
-            unknown.append(turn.speaker)
+            unresolved.setdefault(name_key(turn.label), []).append(index)
+    # Who answers depends on who asked and the other way round: settle until nothing changes.
+    for _ in range(len(unresolved) + 1):
+        changed = False
+        for indices in unresolved.values():
+            role, rule = _structural_role(turns, indices, rules)
+            changed |= turns[indices[0]].role != role
+            for index in indices:
+                turns[index].role, turns[index].role_source = role, rule
+        if not changed:
+            break
     for turn in turns:
         if turn.role == "journalist" and not turn.outlet:
             turn.outlet = turn.speaker or "unknown"
-    return sorted(set(unknown))
+    return sorted({turn.speaker for turn in turns if turn.label is not None and turn.role == "unknown"})
+
+
+def _structural_role(turns: list[Turn], indices: list[int], rules: ProceduralRules) -> tuple[str, str]:
+    """The role one unregistered label's turns show on the page, and the rule that says so.
+
+    A turn answers when it follows a journalist's turn or a turn that names the label
+    ("... over to you, Dr. Fauci."); it asks when it ends in a question, or has one and an
+    official speaks next; it manages the floor when a journalist speaks next, it is procedural,
+    or it is short ("Last one.") and does neither.
+    """
+    answers = asks = hands_over = 0
+    surname = name_key(indices and turns[indices[0]].label or "").split()[-1:] or [""]
+    named = re.compile(rf"(?i)\b{re.escape(surname[0])}\b") if len(surname[0]) > 2 else None
+    for index in indices:
+        turn = turns[index]
+        before = turns[index - 1] if index else None
+        after = turns[index + 1] if index + 1 < len(turns) else None
+        asked = is_question(turn.paragraphs[-1].text)
+        if before is not None and before.label != turn.label and not asked and (
+                before.role == "journalist" or (named is not None and named.search(before.text))):
+            answers += 1
+        elif asked or ("?" in turn.text and after is not None and after.role == "official"):
+            asks += 1
+        elif after is not None and after.role == "journalist" or rules.matches(turn) or turn.n_words <= rules.max_words:
+            hands_over += 1
+    if answers > asks:
+        return "official", "inferred: answers questions"
+    if asks:
+        return "journalist", "inferred: asks questions"
+    if hands_over:
+        return "moderator", "inferred: gives the floor"
+    return "unknown", ""
 
 
 def assign_kinds(turns: list[Turn], *, opens_conference: bool, rules: ProceduralRules) -> list[str]:

@@ -13,12 +13,13 @@ UNIT_COLUMNS = list(UNITS.columns)
 def select_units(turns: pd.DataFrame, paragraphs: pd.DataFrame, cfg: UnitsConfig) -> pd.DataFrame:
     """Units to model, one row each, in corpus order.
 
-    Paragraph level: non-duplicate paragraphs of turns with the configured roles and kinds
-    and at least ``min_words`` words. Answer level: those turns' non-duplicate paragraphs
+    Paragraph level: non-duplicate paragraphs in ``languages`` of turns with the configured
+    roles and kinds and at least ``min_words`` words. Answer level: those turns' non-duplicate paragraphs
     joined, with the same word minimum. ``answer_id`` is the turn a unit belongs to.
     """
     wanted = turns[turns.role.isin(cfg.roles) & turns.kind.isin(cfg.kinds) & (turns.duplicate_of == "")]
-    kept = paragraphs[paragraphs.turn_id.isin(wanted.turn_id) & (paragraphs.duplicate_of == "")]
+    kept = paragraphs[paragraphs.turn_id.isin(wanted.turn_id) & (paragraphs.duplicate_of == "")
+                      & paragraphs.lang.isin(cfg.languages)]
     if cfg.level == "answer":
         kept = (
             kept.groupby("turn_id", sort=False)

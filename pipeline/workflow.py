@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from pipeline.effects import answer_draws, check_formula, joint_effects
 from pipeline.emphasis import compared_answers, contrasts, emphasis_tables, family_q, robustness
 from pipeline.errors import ConfigError, InputError
 from pipeline.figures import catalogue, model_selection_figure
-from pipeline.ingest import Corpus, ingest
+from pipeline.ingest import Corpus, ingest, warning_summary
 from pipeline.labels import topic_labels, validate_labels
 from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
@@ -74,7 +75,7 @@ class ModelRun:
     responsiveness: dict[str, pd.DataFrame]  # "answers" and "summary"
 
 
-def log_corpus_summary(corpus: Corpus) -> None:
+def log_corpus_summary(corpus: Corpus, languages: Sequence[str]) -> None:
     totals = corpus.report["totals"]
     log.info(
         "corpus: %d files parsed, %d skipped; %d conferences, %d turns, %d paragraphs (%d duplicates); "
@@ -82,18 +83,13 @@ def log_corpus_summary(corpus: Corpus) -> None:
         totals["files_parsed"], totals["files_skipped"], totals["conferences"], totals["turns"],
         totals["paragraphs"], totals["duplicate_paragraphs"], totals["lines_kept"], totals["lines_dropped"],
     )
-    for entry in corpus.report["files"]:
-        if entry["status"] == "skipped":
-            log.warning("skipped %s: %s", entry["source_file"], entry["reason"])
-        for warning in entry.get("warnings", []):
-            log.warning("%s: %s", entry["source_file"], warning)
-        if entry.get("unknown_speakers"):
-            log.warning("%s: unknown speakers (add them to the registry): %s",
-                        entry["source_file"], ", ".join(entry["unknown_speakers"]))
-    for pattern in corpus.report["unmatched_inputs"]:
-        log.warning("corpus.inputs: %s matches no file", pattern)
-    for note in corpus.report["notes"]:
-        log.warning(note)
+    for line in warning_summary(corpus.report):
+        log.warning(line)
+    other_scripts = corpus.paragraphs.lang[~corpus.paragraphs.lang.isin(languages)].value_counts()
+    if len(other_scripts):
+        log.info("%d paragraphs in other scripts (%s) are kept in corpus/paragraphs.csv and not modelled "
+                 "(corpus.units.languages: %s)", other_scripts.sum(),
+                 ", ".join(f"{lang} {n}" for lang, n in other_scripts.items()), list(languages))
 
 
 def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, bytes]], Corpus]:
@@ -103,7 +99,7 @@ def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, b
     with timer.stage("ingest"):
         sources = inputs.read_sources(files, loaded.root)
         corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched)
-    log_corpus_summary(corpus)
+    log_corpus_summary(corpus, loaded.config.corpus.units.languages)
     return sources, corpus
 
 

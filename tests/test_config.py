@@ -31,7 +31,7 @@ def test_default_config_spells_out_the_code_defaults():
         ("corpus:\n  unit: {}\n", "corpus.unit: unknown key"),
         ("corpus:\n  units:\n    min_words: many\n", "corpus.units.min_words: Input should be a valid integer"),
         ("corpus:\n  units:\n    min_words: 0\n", "corpus.units.min_words: Input should be greater than or equal to 1"),
-        ("corpus:\n  format: pdf\n", "corpus.format: Input should be 'scio', 'csv' or 'jsonl'"),
+        ("corpus:\n  format: pdf\n", "corpus.format: Input should be 'scio', 'html', 'csv' or 'jsonl'"),
         ("corpus:\n  scio:\n    title_pattern: '('\n", "corpus.scio.title_pattern: Value error, not a valid regular expression"),
         ("run:\n  name: ../escape\n", "run.name: String should match pattern"),
         ("- a\n- b\n", "must hold a YAML mapping"),

@@ -133,7 +133,13 @@ def test_csv_and_jsonl_turns_give_the_same_tables(directory, registry):
 # --- property: no line lost or counted twice, never raises --------------------------------
 
 LABELS = ["Xiao Yaqing:", "Tian Yulong:\u00a0", "Shou Xiaoli:", "CCTV:", "New York Times:\u00a0",
-          "Zhang San:", "Caixin:", "Speakers:", "Chairperson:", "Date:"]
+          "Zhang San:", "Caixin:", "Speakers:", "Chairperson:", "Date:",
+          # inline layouts, labels glued to artifacts, Chinese-script labels, front matter
+          "MS. PSAKI:  Good afternoon.", "Q    What about chips?", "Q: Will you?", "A: We will.",
+          "Reuters: And 5G?", "The Paper: Why?", "Zhao Lijian: We oppose it.", "In 2021: output rose.",
+          "_ueditor_page_break_tag_Xiao Yaqing:", "_ueditor_page_break_tag_Tian Yulong: Yes.", "肖亚庆：我们将支持。",
+          "---", "title: Press Briefing by Press Secretary Jen Psaki", "date: '2021-01-20'", "7:06 P.M. EST",
+          "2020-05-06 21:30", "https://www.fmprc.gov.cn/eng/2021/03/02/t1.shtml"]
 BOILERPLATE = ["_ueditor_page_break_tag_", "Read in Chinese", "<\u00a0 1\u00a0 2\u00a0 >",
                "ㄑ\u00a0Press Room", "/4\u00a0\u00a0 Xiao Yaqing", "Translated and edited by Li Xiao",
                "0 Comment(s)Print E-mail, February 3, 2023", "Adjust font size:"]

@@ -140,4 +140,4 @@ def test_registered_names_are_what_a_config_may_name(extended_project, capsys):
     assert main(["validate", config, "--set", "models.0.params.passes=3"]) == 2
     assert capsys.readouterr().err == "error: config error: models.0.params.passes: unknown key\n"
     assert main(["validate", config, "--set", "corpus.format=tagged"]) == 2
-    assert "corpus.format: Input should be 'scio', 'csv', 'jsonl' or 'tagged_lines'" in capsys.readouterr().err
+    assert "corpus.format: Input should be 'scio', 'html', 'csv', 'jsonl' or 'tagged_lines'" in capsys.readouterr().err

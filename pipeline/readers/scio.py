@@ -4,6 +4,13 @@ Every non-blank line ends up either in a paragraph or dropped under a named rule
 boilerplate regex from the config, or one of the header/label rules below). Paragraphs end
 at a blank line, a speaker label, or a line that ends a sentence; the last rule copes with
 pages that have no blank lines at all while still joining hard-wrapped lines.
+
+Labels come in two layouts, mixed freely on one page: on a line of their own
+("Xiao Yaqing:"), or inline before the text ("MS. PSAKI:  Good afternoon.", "Reuters: ...",
+"Q    text", "Q: ..." / "A: ..."). An inline label is taken when the page gives reason to
+(a known speaker or outlet, a label in capitals, a label used at least twice, Q or A), so
+"In 2021: output rose" stays text. "A" is the official the title (or the speaker list) names.
+A YAML front matter (``---`` ... ``---``: title, date, source_url) gives the title and date.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 from pydantic import Field, field_validator
 
 from pipeline.readers.base import Reader, ReaderContext, decode_source, register
+from pipeline.readers.html_text import html_text
 from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
 from pipeline.sections import Regex, Section, check_regex
 from pipeline.speakers import (
@@ -25,6 +33,8 @@ from pipeline.speakers import (
     assign_roles,
     clean_name,
     is_question,
+    name_key,
+    outlet_like,
 )
 
 DEFAULT_BOILERPLATE: dict[str, str] = {
@@ -32,6 +42,7 @@ DEFAULT_BOILERPLATE: dict[str, str] = {
     "read_in_chinese": r"^\s*Read in Chinese\s*$",
     "pagination": r"^[\s<>\d]*\d[\s<>\d]*$",
     "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
+    "time_stamp": r"^\s*\d{1,2}:\d\d\s*[AaPp]\.?\s*[Mm]\.?(\s+[A-Z]{2,4})?\s*$",
     "photo_caption": r"^\s*/\d+\s",
     "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
     "comment_form": (
@@ -110,7 +121,23 @@ _SPEAKER_ENTRY = re.compile(
     r"^\s*(?:(?:Mr|Ms|Mrs|Madam|Dr)\.?\s+)?(?P<name>" + _NAME_WORD + r"(?:\s+" + _NAME_WORD
     + r"){1,3})\s*,\s+(?P<title>\S.*)$"
 )
-_LABEL = re.compile(r"^\s*(?P<name>[^\s:][^:]{0,79}?)\s*:\s*$")
+_LABEL = re.compile(r"^\s*(?P<name>[^\s:：][^:：]{0,79}?)\s*[:：]\s*$")
+_INLINE_LABEL = re.compile(r"^\s*(?P<name>[^\s:：][^:：]{0,79}?)\s*[:：]\s*(?P<text>\S.*)$")
+_QA_LABEL = re.compile(r"^\s*(?P<name>Q|A)(?:\s*[:：]\s*|\s{2,}|\t\s*)(?P<text>\S.*)$")
+# Page artifacts a scrape glues to the front of a label ("_ueditor_page_break_tag_Xiao Yaqing:").
+_ARTIFACT_PREFIX = re.compile(r"^\s*(?:_ueditor_page_break_tag_\s*)+")
+_FIELD_NAMES = re.compile(r"(?i)^(speakers?|chairperson|chair|date|time|venue|location|source|editor|tags?)$")
+# The official a title names: "Foreign Ministry Spokesperson Zhao Lijian's Regular Press
+# Conference on May 6, 2020", "Press Briefing by Press Secretary Jen Psaki".
+_TITLE_OFFICIAL = re.compile(
+    r"\b(?:Spokesperson|Spokesman|Spokeswoman|Secretary|Minister|Director|Commissioner|Ambassador|Adviser|"
+    r"Advisor|Coordinator)\s+(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}?)(?=['’]s\b|\s*,|\s+(?:and|on|at|of|for|"
+    r"to|in)\b|\s*$)"
+)
+_NUMERIC_DATE_LINE = re.compile(
+    r"^\s*(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?:\s+\d{1,2}:\d\d(?::\d\d)?)?\s*$")
+_URL_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
+_URL_DATE = re.compile(r"/(?P<year>(?:19|20)\d\d)[/-](?P<month>\d\d)[/-](?P<day>\d\d)(?:/|\b)")
 _LABEL_CONNECTORS = {"of", "and", "the", "for", "de", "du", "la", "&", "-"}
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
 
@@ -119,26 +146,48 @@ def _is_blank(line: str) -> bool:
     return not line.strip()
 
 
+def _label_name(name: str, max_words: int) -> str | None:
+    """The speaker a label's name part names, or None when it reads as text: every word is
+    capitalised (or a connector such as "of", or in a script without case), and there are
+    at most ``max_words``. "The Paper" and "THE PRESIDENT" are labels; "the figures" is not."""
+    words = name.split()
+    if not words or len(words) > max_words:
+        return None
+    for word in words:
+        if word.lower() in _LABEL_CONNECTORS:
+            continue
+        if not (word[0].isupper() or word[0].isdigit() or (word[0].isalpha() and not word[0].islower())):
+            return None
+    leading_article = words[0].lower() == "the" and len(words) > 1 and not words[1][0].islower()
+    if words[0].lower() in _LABEL_CONNECTORS and not leading_article:
+        return None
+    return clean_name(name)
+
+
 def speaker_label(line: str, max_words: int) -> str | None:
     """The speaker named by a label line such as ``"Xiao Yaqing:\\u00a0"``, else None.
 
     A label is a short line ending in a colon whose words are all capitalised (or connectors
     such as "of"); "Here are some figures:" is text.
     """
+    line = _ARTIFACT_PREFIX.sub("", line)
     match = _LABEL.match(line)
-    if not match:
+    if not match or _HEADER_LABEL.match(line):
         return None
-    words = match.group("name").split()
-    if not words or len(words) > max_words:
+    return _label_name(match.group("name"), max_words)
+
+
+def inline_label(line: str, max_words: int) -> tuple[str, str] | None:
+    """The label and the text of a line that starts with one ("MS. PSAKI:  Good afternoon.",
+    "Q    What next?"), else None; whether the page takes it as a label is decided by the page."""
+    line = _ARTIFACT_PREFIX.sub("", line)
+    if match := _QA_LABEL.match(line):
+        return match.group("name"), match.group("text").strip()
+    match = _INLINE_LABEL.match(line)
+    if not match or _FIELD_NAMES.match(match.group("name").strip()):
         return None
-    for word in words:
-        if word.lower() in _LABEL_CONNECTORS:
-            continue
-        if not (word[0].isupper() or word[0].isdigit()):
-            return None
-    if words[0].lower() in _LABEL_CONNECTORS or _HEADER_LABEL.match(line):
-        return None
-    return clean_name(match.group("name"))
+    name = _label_name(match.group("name"), max_words)
+    return (name, match.group("text").strip()) if name else None
 
 
 def _date(match: re.Match[str]) -> dt.date | None:
@@ -155,17 +204,19 @@ class PageDate:
     source: str
 
 
-def page_date(header_lines: list[str]) -> PageDate:
+def page_date(header_lines: list[str], title: str = "") -> PageDate:
     """The conference date a page states, else its publication date.
 
-    A standalone date line, a ``Date:`` field and a dateline with a time ("10 a.m. March 1,
-    2021") state the conference date; "held a press conference ... on March 1" states its day,
-    whose year is taken from the publication date. Any other full date is the publication
-    date. A year alone ("in 2022" in a title) is never a date.
+    A standalone date line ("March 1, 2021", "2020-05-06 21:30"), a ``Date:`` field, a dateline with a time ("10 a.m. March 1,
+    2021") and a date in the title state the conference date; "held a press conference ... on
+    March 1" (or a title "... on May 6") states its day, whose year is taken from the
+    publication date, else from a date in a URL on the page (".../2020/05/06/..."). Any other
+    full date is the publication date. A year alone ("in 2022" in a title) is never a date.
     """
     conference: dt.date | None = None
     day_only: dt.date | None = None
     published: dt.date | None = None
+    in_url: dt.date | None = None
     for line in header_lines:
         text = line.strip()
         full = list(_FULL_DATE.finditer(text))
@@ -180,18 +231,37 @@ def page_date(header_lines: list[str]) -> PageDate:
                 conference = date
             elif date and not stated and published is None:
                 published = date
+        if conference is None and (match := _NUMERIC_DATE_LINE.match(text)):
+            conference = _numeric_date(match)
         if day_only is None and _HELD.search(text):
             match = _DAY_ONLY.search(text)
             if match:
                 day_only = _date(match)
+        if in_url is None and (match := _URL_DATE.search(text)):
+            in_url = _numeric_date(match)
+    if conference is None and (match := _FULL_DATE.search(title)):
+        conference = _date(match)
+    if day_only is None and (match := _DAY_ONLY.search(title)):
+        day_only = _date(match)
     if conference:
         return PageDate(conference, "conference_date")
-    if day_only and published:
-        year = published.year - (1 if (day_only.month, day_only.day) > (published.month, published.day) else 0)
-        return PageDate(day_only.replace(year=year), "conference_day_with_publication_year")
+    reference = published or in_url
+    if day_only and reference:
+        year = reference.year - (1 if (day_only.month, day_only.day) > (reference.month, reference.day) else 0)
+        source = "publication_year" if published else "url_year"
+        return PageDate(day_only.replace(year=year), f"conference_day_with_{source}")
     if published:
         return PageDate(published, "publication_date")
+    if in_url:
+        return PageDate(in_url, "url_date")
     return PageDate(None, "none")
+
+
+def _numeric_date(match: re.Match[str]) -> dt.date | None:
+    try:
+        return dt.date(int(match.group("year")), int(match.group("month")), int(match.group("day")))
+    except ValueError:
+        return None
 
 
 class _Lines:
@@ -215,13 +285,89 @@ def _boilerplate_rule(line: str, rules: dict[str, re.Pattern[str]]) -> str | Non
     return None
 
 
+@dataclass(frozen=True)
+class FrontMatter:
+    title: str = ""
+    date: dt.date | None = None
+
+
+def _front_matter(lines: _Lines) -> FrontMatter:
+    """A YAML block between ``---`` lines at the top of the file (Markdown exports): its lines
+    are dropped as ``front_matter``, its title and date kept. Anything else is no front matter."""
+    import yaml
+
+    if not lines.text or lines.text[0].strip() != "---":
+        return FrontMatter()
+    end = next((i for i in range(1, len(lines.text)) if lines.text[i].strip() == "---"), None)
+    if end is None:
+        return FrontMatter()
+    try:
+        fields = yaml.safe_load("\n".join(lines.text[1:end]))
+    except yaml.YAMLError:
+        return FrontMatter()
+    if not isinstance(fields, dict):
+        return FrontMatter()
+    for number in range(1, end + 2):
+        if not _is_blank(lines.text[number - 1]):
+            lines.drop(number, "front_matter")
+    date = fields.get("date")
+    if isinstance(date, str):
+        try:
+            date = dt.date.fromisoformat(date[:10])
+        except ValueError:
+            date = None
+    date = date.date() if isinstance(date, dt.datetime) else date
+    title = " ".join(str(fields.get("title") or "").split())
+    return FrontMatter(title, date if isinstance(date, dt.date) else None)
+
+
+def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, directory: SpeakerDirectory) -> set[str]:
+    """The inline labels this page takes as labels (by ``name_key``): Q and A, a speaker or
+    outlet the directory knows or the speaker list names, an outlet-like name, a label in
+    capitals, a label of at most four words before a question, and any label the page uses
+    at least twice."""
+    listed = {name_key(m.group("name")) for _, line, _ in content if (m := _SPEAKER_ENTRY.match(line))}
+    seen: dict[str, list[str]] = {}
+    asking = set()
+    for _, line, _ in content:
+        found = inline_label(line, max_words)
+        name = found[0] if found else speaker_label(line, max_words)
+        if name:
+            seen.setdefault(name_key(name), []).append(name)
+        if found and len(found[0].split()) <= 4 and is_question(found[1]):
+            asking.add(name_key(found[0]))
+    taken = set(asking)
+    for key, names in seen.items():
+        letters = [c for c in names[0] if c.isalpha()]
+        capitals = len(letters) > 1 and all(c.isupper() for c in letters)
+        if (key in {"q", "a"} or key in listed or directory.lookup(names[0]) or outlet_like(names[0]) or capitals
+                or len(names) >= 2):
+            taken.add(key)
+    return taken
+
+
+def _title_official(title: str, people: list[Person], directory: SpeakerDirectory) -> Person | None:
+    """The official who answers on this page when only one does: the only official of the
+    speaker list, else the one the title names ("Spokesperson Zhao Lijian's ...")."""
+    officials = [person for person in people if person.role == "official"]
+    if len(officials) == 1:
+        return officials[0]
+    if not officials and (match := _TITLE_OFFICIAL.search(title)):
+        return directory.lookup(match.group("name")) or Person(clean_name(match.group("name")), "official")
+    return None
+
+
 def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: SpeakerDirectory) -> Page:
-    """Parses one SCIO page. Never raises on odd input: oddities become warnings."""
+    """Parses one transcript page. Never raises on odd input: oddities become warnings."""
     lines = _Lines(text)
+    front = _front_matter(lines)
     boilerplate = {name: re.compile(p) for name, p in cfg.boilerplate.items()}
     content: list[tuple[int, str, bool]] = []  # (line number, text, blank line before it)
     previous = 0
     for number, line in lines.numbered():
+        if number in lines.dispositions:
+            previous = number
+            continue
         rule = _boilerplate_rule(line, boilerplate)
         if rule:
             lines.drop(number, f"boilerplate:{rule}")
@@ -229,20 +375,29 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
             content.append((number, line.strip(), number - previous > 1 or not content))
         previous = number
 
-    body_start = _body_start(content, cfg)
-    title, people, header_warnings = _parse_header(content[:body_start], cfg, lines)
+    taken = _taken_labels(content, cfg.max_label_words, directory)
+    body_start = _body_start(content, cfg, taken, by_structure=bool(front.title))
+    title, people, header_warnings = _parse_header(content[:body_start], cfg, lines, front.title)
     first_body_line = content[body_start][0] if body_start < len(content) else len(lines.text) + 1
     # Dates are read from every line above the body, boilerplate included
     # ("0 Comment(s)Print E-mail, February 3, 2023" is the only date some pages give).
-    dated = page_date([line for n, line in lines.numbered() if n < first_body_line])
+    dated = page_date([line for n, line in lines.numbered() if n < first_body_line], title)
+    if front.date:
+        dated = PageDate(front.date, "front_matter")
 
-    turns = _segment(content[body_start:], cfg, lines)
+    turns = _segment(content[body_start:], cfg, lines, taken)
     page_directory = directory.with_header(people)
+    answerer = _title_official(title, people, page_directory)
+    rule_of_answerer = _attribute_to(answerer, turns)
     turns = _split_unlabelled_questions(turns, page_directory)
-    unknown = assign_roles(turns, page_directory)
-    warnings = header_warnings + assign_kinds(
-        turns, opens_conference=bool(people), rules=ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
-    )
+    rules = ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
+    unknown = assign_roles(turns, page_directory, rules)
+    for turn in turns:
+        if id(turn) in rule_of_answerer and turn.role_source not in {"header", "registry"}:
+            turn.role, turn.role_source = "official", rule_of_answerer[id(turn)]
+    unknown = [name for name in unknown if any(t.speaker == name and t.role == "unknown" for t in turns)]
+    warnings = header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer),
+                                              rules=rules)
     if turns and turns[0].label is None and turns[0].role == "unknown":
         warnings.append(f"text before the first speaker label (lines {turns[0].paragraphs[0].line_start}"
                         f"-{turns[0].paragraphs[-1].line_end}) is attributed to no one")
@@ -254,29 +409,52 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown)
 
 
+def _attribute_to(answerer: Person | None, turns: list[Turn]) -> dict[int, str]:
+    """Gives "A" turns, and an unlabelled opening that asks nothing, to the page's answering
+    official; returns the rule for each turn so attributed (by ``id``)."""
+    attributed: dict[int, str] = {}
+    if answerer is None:
+        return attributed
+    for index, turn in enumerate(turns):
+        if turn.label is not None and name_key(turn.label) == "a":
+            turn.label = answerer.name
+            attributed[id(turn)] = "inferred: A, the official the title or speaker list names"
+        elif index == 0 and turn.label is None and not is_question(turn.paragraphs[-1].text):
+            turn.label = answerer.name
+            attributed[id(turn)] = "inferred: opening before the first label, by the official the title names"
+    return attributed
+
+
 def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
-    """A title names the event, is a phrase (3 to 30 words, no final period) and has no date."""
+    """A title names the event and is a phrase (3 to 30 words besides any date, no final
+    period); "Ms. Name, deputy head of the Press Bureau of SCIO" is a speaker-list entry."""
+    words = _FULL_DATE.sub("", line).split()
     return (
-        bool(title_pattern.search(line)) and 3 <= len(line.split()) <= 30
-        and not line.rstrip().endswith(".") and not _FULL_DATE.search(line)
+        bool(title_pattern.search(line)) and 3 <= len(words) <= 30
+        and not line.rstrip().endswith(".") and not _SPEAKER_ENTRY.match(line)
+        and not (_FULL_DATE.search(line) and _DATELINE.search(line))
     )
 
 
-def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> int:
+def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: set[str], by_structure: bool) -> int:
     """Index of the first content line that opens the body.
 
-    That is a speaker label, a question, or (after the title) a line that is none of the
-    header's parts: a page may start with the tail of an answer begun on the previous page.
+    That is a speaker label or a question; without a title from front matter, also (after
+    the title) a line that is none of the header's parts: a page may start with the tail of
+    an answer begun on the previous page.
     """
     title_pattern = re.compile(cfg.title_pattern)
     title_seen = False
     for index, (_, line, blank_before) in enumerate(content):
-        if speaker_label(line, cfg.max_label_words) or is_question(line):
+        inline = inline_label(line, cfg.max_label_words)
+        if speaker_label(line, cfg.max_label_words) or is_question(line) or (inline and name_key(inline[0]) in taken):
             return index
-        continues_title = title_seen and not blank_before and line[:1].islower()
+        if by_structure:
+            continue
+        continues_title = title_seen and not blank_before and line[:1].islower() and not _URL_LINE.match(line)
         header_part = (
             title_pattern.search(line) or _HEADER_LABEL.match(line) or _SPEAKER_ENTRY.match(line)
-            or _FULL_DATE.search(line) or continues_title
+            or _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _URL_LINE.match(line) or continues_title
         )
         if title_seen and not header_part:
             return index
@@ -285,14 +463,16 @@ def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> int:
 
 
 def _parse_header(
-    header: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines
+    header: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines, given_title: str = ""
 ) -> tuple[str, list[Person], list[str]]:
-    """Title, the people on the podium, and warnings; marks each header line's disposition."""
+    """Title (``given_title`` when the front matter gives one), the people on the podium, and
+    warnings; marks each header line's disposition."""
     title_pattern = re.compile(cfg.title_pattern)
     moderator_pattern = re.compile(cfg.moderator_title_pattern)
-    title_at = next((i for i, (_, line, _) in enumerate(header) if _is_title(line, title_pattern)), None)
+    title_at = None if given_title else next(
+        (i for i, (_, line, _) in enumerate(header) if _is_title(line, title_pattern)), None)
     warnings: list[str] = []
-    if title_at is None:
+    if title_at is None and not given_title:
         title_at = next((i for i, (_, line, _) in enumerate(header) if not _FULL_DATE.search(line)), None)
         if header:
             warnings.append("no title line found; conference identity falls back on the first header line")
@@ -305,7 +485,7 @@ def _parse_header(
             lines.drop(number, "header:before_title")
         elif index == title_at or (
             title_parts and index == title_at + len(title_parts) and not blank_before
-            and line[:1].islower() and not _FULL_DATE.search(line)
+            and line[:1].islower() and not _FULL_DATE.search(line) and not _URL_LINE.match(line)
         ):
             title_parts.append(line)
             lines.drop(number, "header:title")
@@ -316,8 +496,10 @@ def _parse_header(
         elif match := _SPEAKER_ENTRY.match(line):
             entries.append((clean_name(match.group("name")), match.group("title").strip(), group))
             lines.drop(number, "header:speaker_list")
-        elif _FULL_DATE.search(line):
+        elif _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line):
             lines.drop(number, "header:date")
+        elif _URL_LINE.match(line):
+            lines.drop(number, "header:url")
         else:
             lines.drop(number, "header:intro")
 
@@ -331,11 +513,12 @@ def _parse_header(
                 position == len(entries) - 1 and not any(moderator_pattern.search(t) for _, t, _ in entries)
             )
         people.setdefault(name, Person(name, "moderator" if is_chair else "official", speaker_title))
-    return " ".join(title_parts), list(people.values()), warnings
+    return given_title or " ".join(title_parts), list(people.values()), warnings
 
 
-def _segment(body: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines) -> list[Turn]:
-    """Splits body lines into labelled turns of paragraphs (an unlabelled opening becomes a turn)."""
+def _segment(body: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines, taken: set[str]) -> list[Turn]:
+    """Splits body lines into labelled turns of paragraphs (an unlabelled opening becomes a
+    turn); an inline label's line is kept, its text opening the turn's first paragraph."""
     turns: list[Turn] = []
     paragraph_lines: list[tuple[int, str]] = []
 
@@ -354,6 +537,12 @@ def _segment(body: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines) 
             close_paragraph()
             turns.append(Turn(label, []))
             lines.drop(number, "speaker_label")
+            continue
+        inline = inline_label(line, cfg.max_label_words)
+        if inline and name_key(inline[0]) in taken:
+            close_paragraph()
+            turns.append(Turn(inline[0], []))
+            paragraph_lines.append((number, inline[1]))
             continue
         if blank_before or (paragraph_lines and _SENTENCE_END.search(paragraph_lines[-1][1])):
             close_paragraph()
@@ -381,21 +570,30 @@ def _split_unlabelled_questions(turns: list[Turn], directory: SpeakerDirectory) 
         if podium and answered and is_question(turn.paragraphs[-1].text):
             *before, question = turn.paragraphs
             result.append(Turn(turn.label, before, speaker=turn.speaker))
-            result.append(Turn(None, [question], speaker="unknown", role="journalist", outlet="unknown"))
+            result.append(Turn(None, [question], speaker="unknown", role="journalist", outlet="unknown",
+                               role_source="inferred: unlabelled question an official answers"))
         else:
             result.append(turn)
     return [turn for turn in result if turn.paragraphs]
 
 
-def read(source_file: str, data: bytes, context: ReaderContext) -> list[Page] | SkippedFile:
-    """One SCIO page, or why it is skipped (undecodable, or no turn with a known role)."""
+def read(source_file: str, data: bytes, context: ReaderContext, html: bool = False) -> list[Page] | SkippedFile:
+    """One transcript page (a saved web page when ``html`` or named .html/.htm), or why it is
+    skipped (undecodable, or no turn with a known role)."""
     text = decode_source(source_file, data)
     if isinstance(text, SkippedFile):
         return text
+    if html or source_file.lower().removesuffix(".gz").endswith((".html", ".htm")):
+        text = html_text(text)
     page = parse_scio_page(text, source_file, context.corpus.scio, context.directory)
     if all(turn.role == "unknown" for turn in page.turns):
+        if page.unknown_speakers:
+            return SkippedFile(source_file, "no turn with a role: its labels (" + ", ".join(page.unknown_speakers[:5])
+                               + ") are in no registry and neither ask nor answer (add them to the speakers registry)")
         return SkippedFile(source_file, "no recognisable turns (no speaker labels or questions)")
     return [page]
 
 
 READER = register(Reader(name="scio", read=read))
+HTML_READER = register(Reader(name="html", read=lambda source_file, data, context: read(source_file, data, context,
+                                                                                          html=True)))

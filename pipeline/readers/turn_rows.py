@@ -174,12 +174,12 @@ def parse_table(
         if columns.turn_index and all(_text(r.values, columns.turn_index).strip().lstrip("-").isdigit() for r, _ in members):
             members.sort(key=lambda m: int(_text(m[0].values, columns.turn_index)))
         turns = [turn for _, turn in members]
-        unknown = assign_roles(turns, directory)
+        unknown = assign_roles(turns, directory, rules)
         if columns.role:
             for row, turn in members:
                 stated = _text(row.values, columns.role).strip().lower()
                 if stated in _ROLES:
-                    turn.role = stated
+                    turn.role, turn.role_source = stated, "input_column"
                     turn.outlet = turn.speaker if stated == "journalist" else ""
             unknown = sorted({t.speaker for t in turns if t.role == "unknown"})
         page_warnings = assign_kinds(turns, opens_conference=True, rules=rules)

@@ -1,0 +1,244 @@
+"""Transcript layouts beyond the SCIO sample: inline labels (the real White House briefings in
+data/other_layouts/), "Name: text" pages with outlet labels, Q:/A: pages, labels glued to page
+artifacts, bilingual pages, saved web pages, and a folder mixing them all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ScioConfig
+from pipeline.ingest import build_corpus
+from pipeline.readers import ReaderContext
+from pipeline.readers.scio import read
+from pipeline.records import SkippedFile
+from tests.conftest import ROOT, make_project
+
+WHITE_HOUSE = sorted((ROOT / "data" / "other_layouts" / "whitehouse").glob("*.md"))
+
+FOREIGN_MINISTRY = """\
+Home > Press and Media Service > Spokesperson's Remarks
+Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on May 6, 2020
+2020-05-06 21:30
+
+At the invitation of the government of Pakistan, State Councilor and Foreign Minister Wang Yi will
+visit Pakistan from May 10 to 12.
+
+The two sides will discuss cooperation on trade, health and infrastructure.
+
+CCTV: Could you share more details about the visit?
+
+Zhao Lijian: This visit is the first since the outbreak. Both sides attach great importance to it.
+
+Reuters: Does China plan to respond to the sanctions announced yesterday?
+
+Zhao Lijian: We have stated our position many times. China firmly opposes unilateral sanctions.
+
+The Paper: What is China's view on the summit next week?
+
+Zhao Lijian: China welcomes the summit and hopes it will produce results.
+
+Zhang Wei: A follow-up question. When will the talks resume?
+
+Zhao Lijian: I have no information to offer at the moment.
+"""
+
+QUESTION_ANSWER = """\
+Regular Press Conference of Foreign Ministry Spokesperson Hua Chunying on March 2
+https://www.fmprc.gov.cn/eng/xwfw/s2510/2021/03/02/t1857548.shtml
+
+Q: The report was released today. What is your comment?
+A: We have noted the report. China supports science-based cooperation.
+Q: Will China send a delegation to the summit?
+A: I have nothing to announce at the moment. Please stay tuned.
+Q    Some say the measures are too strict. How do you respond?
+A: The measures are lawful and necessary.
+"""
+
+BILINGUAL = """\
+SCIO press conference on industry and information technology
+March 1, 2021
+
+Xiao Yaqing:
+Industry grew steadily last year and the supply chain held.
+
+CCTV:
+What about chips?
+_ueditor_page_break_tag_Xiao Yaqing: We will support chips and the supply chain.
+肖亚庆：我们将支持芯片产业和供应链。
+
+Reuters: And what about 5G?
+
+Xiao Yaqing: We will build more 5G base stations this year.
+肖亚庆：我们今年将建设更多5G基站。
+"""
+
+SAVED_PAGE = """\
+<!DOCTYPE html><html><head><title>Press Briefing by Press Secretary Jen Psaki, March 3, 2021</title>
+<script>var banner = "Q: not a question";</script><style>p { color: black; }</style></head>
+<body><nav><a href="/">Home</a> | <a href="/briefings">Briefing Room</a></nav>
+<header>The White House</header>
+<main><h1>Press Briefing by Press Secretary Jen Psaki, March 3, 2021</h1>
+<p>James S. Brady Press Briefing Room</p>
+<p>12:45 P.M. EST</p>
+<p><strong>MS. PSAKI:</strong>&nbsp; Good afternoon. Today we have an update on vaccines.<br>
+Three vaccines are now authorised for adults.</p>
+<p>Q&nbsp;&nbsp;&nbsp; Thanks, Jen. When will every adult be eligible?</p>
+<p>MS. PSAKI:&nbsp; By the end of May, as the President said last week.</p>
+<p>Q&nbsp;&nbsp;&nbsp; And schools?</p>
+<p>MS. PSAKI:&nbsp; Schools should reopen safely, with the funding the plan provides.</p>
+</main><footer>Privacy policy</footer></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def context(default_loaded, registry):
+    from pipeline.speakers import ProceduralRules, SpeakerDirectory
+
+    cfg = default_loaded.config.corpus
+    return ReaderContext(cfg, SpeakerDirectory(registry, cfg.scio.outlets),
+                         ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words))
+
+
+def page_of(context, name: str, text: str):
+    pages = read(name, text.encode("utf-8"), context)
+    assert not isinstance(pages, SkippedFile), pages
+    return pages[0]
+
+
+def accounted(page, text: str) -> None:
+    assert set(page.lines) == {n for n, line in enumerate(text.split("\n"), 1) if line.strip()}
+
+
+def test_white_house_briefings_give_briefers_as_officials_and_q_as_questions(context):
+    officials = {}
+    for path in WHITE_HOUSE:
+        text = path.read_text(encoding="utf-8")
+        page = page_of(context, path.name, text)
+        accounted(page, text)
+        assert page.date == dt.date.fromisoformat(path.name[:10]) and page.date_source == "front_matter"
+        assert page.title.startswith("Press Briefing by ")
+        assert not [t for t in page.turns if t.role == "unknown"] and not page.unknown_speakers
+        assert all(t.role == "journalist" and t.kind == "question" for t in page.turns if t.speaker == "Q")
+        assert page.turns[0].kind == "statement" and page.turns[0].role == "official"
+        officials[path.name[:10]] = {t.speaker for t in page.turns if t.role == "official"}
+        kinds = Counter(t.kind for t in page.turns if t.role == "official")
+        assert kinds["answer"] > 5 * kinds["procedural"]
+    assert officials == {
+        "2021-01-20": {"Psaki"},
+        "2021-06-08": {"Acting Administrator Slavitt", "Fauci", "Walensky", "Nunez-Smith"},
+        "2022-02-09": {"Psaki"},
+        "2022-09-16": {"Jean-Pierre", "Kirby"},
+        "2023-10-31": {"Jean-Pierre", "Kirby"},
+        # "THE PRESIDNET" is the transcript's own misspelling, kept as written.
+        "2024-10-04": {"Jean-Pierre", "The President", "The Presidnet", "Brainard"},
+    }
+    corpus = build_corpus([page_of(context, p.name, p.read_text(encoding="utf-8")) for p in WHITE_HOUSE])
+    assert len(corpus.conferences) == 6 and corpus.conferences.date.tolist() == sorted(p.name[:10] for p in WHITE_HOUSE)
+    moderators = corpus.turns[corpus.turns.role == "moderator"]
+    assert set(moderators.speaker) == {"Moderator", "Aide"}
+    assert set(moderators.role_source) == {"inferred: gives the floor"}
+
+
+def test_name_colon_text_page_with_outlets_and_an_unlabelled_opening_announcement(context):
+    page = page_of(context, "mfa.txt", FOREIGN_MINISTRY)
+    accounted(page, FOREIGN_MINISTRY)
+    assert page.title == "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on May 6, 2020"
+    assert (page.date, page.date_source) == (dt.date(2020, 5, 6), "conference_date")
+    assert [(t.speaker, t.role, t.kind) for t in page.turns] == [
+        ("Zhao Lijian", "official", "statement"),
+        ("CCTV", "journalist", "question"), ("Zhao Lijian", "official", "answer"),
+        ("Reuters", "journalist", "question"), ("Zhao Lijian", "official", "answer"),
+        ("The Paper", "journalist", "question"), ("Zhao Lijian", "official", "answer"),
+        ("Zhang Wei", "journalist", "question"), ("Zhao Lijian", "official", "answer"),
+    ]
+    assert len(page.turns[0].paragraphs) == 2  # the announcement, kept as a statement
+    assert page.turns[0].role_source.startswith("inferred: opening before the first label")
+    assert [t.role_source for t in page.turns[1:4]] == ["outlet_list", "inferred: answers questions", "outlet_list"]
+    assert page.turns[7].role_source == "inferred: asks questions"
+    assert page.lines[1].rule == "header:before_title"  # the breadcrumb never names the conference
+
+
+def test_question_answer_page_gives_every_answer_to_the_official_in_its_title(context):
+    page = page_of(context, "qa.txt", QUESTION_ANSWER)
+    accounted(page, QUESTION_ANSWER)
+    assert [(t.speaker, t.role, t.kind) for t in page.turns] == [("Q", "journalist", "question"),
+                                                                 ("Hua Chunying", "official", "answer")] * 3
+    assert {t.role_source for t in page.turns if t.role == "official"} == {
+        "inferred: A, the official the title or speaker list names"}
+    # The title gives the day, the URL the year.
+    assert (page.date, page.date_source) == (dt.date(2021, 3, 2), "conference_day_with_url_year")
+    assert page.lines[2].rule == "header:url"
+    assert page.turns[1].paragraphs[0].text == "We have noted the report. China supports science-based cooperation."
+
+
+def test_labels_glued_to_page_artifacts_and_chinese_script_labels(context):
+    page = page_of(context, "bilingual.txt", BILINGUAL)
+    accounted(page, BILINGUAL)
+    # No speaker list: the page may be an inner page, so the first turn is an answer (with a warning).
+    assert [(t.speaker, t.kind) for t in page.turns] == [
+        ("Xiao Yaqing", "answer"), ("CCTV", "question"), ("Xiao Yaqing", "answer"), ("Xiao Yaqing", "answer"),
+        ("Reuters", "question"), ("Xiao Yaqing", "answer"), ("Xiao Yaqing", "answer")]
+    corpus = build_corpus([page])
+    langs = corpus.paragraphs.set_index("text").lang
+    assert langs["We will support chips and the supply chain."] == "en"
+    assert langs["我们将支持芯片产业和供应链。"] == "zh"
+    assert (corpus.paragraphs.lang == "zh").sum() == 2
+
+
+def test_a_saved_web_page_is_read_as_its_text_with_every_line_accounted_for(context):
+    from pipeline.readers.html_text import html_text
+
+    page = page_of(context, "briefing.html", SAVED_PAGE)
+    text = html_text(SAVED_PAGE)
+    accounted(page, text)
+    assert "Home" not in text and "banner" not in text and "Privacy" not in text and "color" not in text
+    assert page.title == "Press Briefing by Press Secretary Jen Psaki, March 3, 2021"
+    assert (page.date, page.date_source) == (dt.date(2021, 3, 3), "conference_date")
+    assert [(t.speaker, t.role, t.kind) for t in page.turns] == [
+        ("Psaki", "official", "statement"), ("Q", "journalist", "question"), ("Psaki", "official", "answer"),
+        ("Q", "journalist", "question"), ("Psaki", "official", "answer")]
+    # <br> is a line break: after a full sentence it ends the paragraph, as in a text file.
+    assert [p.text for p in page.turns[0].paragraphs] == ["Good afternoon. Today we have an update on vaccines.",
+                                                          "Three vaccines are now authorised for adults."]
+
+
+def test_a_folder_mixing_layouts_gives_one_conference_per_briefing_and_a_short_warning_summary(tmp_path):
+    project = make_project(tmp_path)
+    mixed = project / "data" / "mixed"
+    mixed.mkdir()
+    for path in WHITE_HOUSE:
+        (mixed / path.name).write_bytes(path.read_bytes())
+    (mixed / "mfa.txt").write_text(FOREIGN_MINISTRY, encoding="utf-8")
+    (mixed / "qa.txt").write_text(QUESTION_ANSWER, encoding="utf-8")
+    (mixed / "bilingual.txt").write_text(BILINGUAL, encoding="utf-8")
+    (mixed / "briefing.html").write_text(SAVED_PAGE, encoding="utf-8")
+    for n in range(25):  # an aggregator's pages: prose with no speaker at all
+        (mixed / f"digest_{n:02d}.txt").write_text(f"Industry news digest {n}\n\nOutput rose in March.\n",
+                                                   encoding="utf-8")
+    (mixed / "latin1.txt").write_bytes("Caf\xe9 briefing".encode("latin-1"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "ingest", "configs/default.yaml", "--set",
+         "corpus.inputs=[data/transcripts/*.txt, data/mixed/*.md, data/mixed/*.txt, data/mixed/*.html]",
+         "--set", "run.name=mixed"],
+        cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import pandas as pd
+
+    corpus = project / "outputs" / "mixed" / "corpus"
+    conferences = pd.read_csv(corpus / "conferences.csv", keep_default_na=False)
+    turns = pd.read_csv(corpus / "turns.csv", keep_default_na=False)
+    # 4 SCIO conferences (two pages of one), 6 White House briefings, 4 written above.
+    assert len(conferences) == 14, conferences.title.tolist()
+    assert (turns.role == "unknown").sum() == 0
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line or line.startswith("  ")]
+    assert 1 <= len(warnings) <= 15, result.stderr
+    assert "ingest warnings of" in result.stderr
+    assert "25 x file skipped: no recognisable turns" in result.stderr
+    assert "paragraphs in other scripts (zh 2" in result.stderr, result.stderr
+    assert "1 x file skipped: not UTF-8; re-save it as UTF-8" in result.stderr
