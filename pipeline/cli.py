@@ -26,7 +26,8 @@ log = logging.getLogger("pipeline")
 CONFIG_COMMANDS = {
     "run": "run the whole pipeline from a config",
     "ingest": "ingest transcripts only and write the corpus tables",
-    "validate": "check a config (and its overrides) without running anything",
+    "validate": "check a config (and its overrides) and ingest its inputs to check the contrasts against "
+                "the corpus; writes nothing",
     "sweep": "fit a grid of k, seeds and backends; suggest k (resumes an interrupted sweep)",
 }
 
@@ -66,7 +67,7 @@ def _dispatch(args: argparse.Namespace) -> None:
     else:
         loaded = load_config(args.config, args.overrides)
         if args.command == "validate":
-            print(f"{args.config}: valid (sha256 {loaded.config.sha256()})")
+            print(f"{args.config}: {workflow.validate_against_corpus(loaded)}")
         elif args.command == "ingest":
             workflow.execute(loaded, with_models=False, strict=args.strict)
         elif args.command == "sweep":

@@ -184,9 +184,11 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
         if clustered:
             pooled = np.empty((draws.shape[0], cfg.coefficient_draws, k))
             estimates, variances, dfs = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k)), np.empty(k)
+            shared_cr2 = None  # without the question's share, every topic has the same design
             for topic in range(k):  # every mixture draw at once: one column of the outcome each
                 fit = sm.WLS(draws[:, rows, topic].T, design_for(topic), weights=weights).fit()
-                cr2 = CR2Contrast.of(fit.model.wexog, clusters, vector)
+                cr2 = shared_cr2 or CR2Contrast.of(fit.model.wexog, clusters, vector)
+                shared_cr2 = cr2 if question_shares is None else None
                 estimates[:, topic], variances[:, topic], dfs[topic] = vector @ fit.params, cr2.variance(fit.wresid), cr2.df
                 noise = rng.standard_t(cr2.df, size=(draws.shape[0], cfg.coefficient_draws))
                 pooled[:, :, topic] = estimates[:, topic, None] + np.sqrt(variances[:, topic, None]) * noise

@@ -1,6 +1,7 @@
 """From parsed pages to the corpus tables (conferences, turns, paragraphs) and ingest report.
 
-Pages of one conference (same normalised title and date) merge; the page with the most
+Pages of one conference (same normalised title and held date; see ``conference_groups``)
+merge and share their speaker list; the page with the most
 paragraphs is read first, so when another page repeats a paragraph word for word, the copy
 is the one marked ``duplicate_of``. Ids are derived from the conference date and title and
 from positions within it, never from hashes or dict order.
@@ -23,7 +24,7 @@ from pipeline import schemas
 from pipeline.errors import InputError
 from pipeline.readers import READERS, ReaderContext
 from pipeline.records import Kept, Page, SkippedFile
-from pipeline.speakers import Person, ProceduralRules, SpeakerDirectory
+from pipeline.speakers import CURATED_SOURCES, UNANSWERED, Person, ProceduralRules, SpeakerDirectory, assign_kinds
 
 CONFERENCE_COLUMNS = list(schemas.CONFERENCES.columns)
 TURN_COLUMNS = list(schemas.TURNS.columns)
@@ -75,6 +76,7 @@ def ingest(
         f"corpus.date_overrides names {name!r}, which is not an input file"
         for name in apply_date_overrides(pages, cfg.date_overrides)
     ]
+    share_speaker_lists(conference_groups(pages), context.directory, context.rules)
     return build_corpus(pages, skipped, unmatched_inputs=unmatched,
                         extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes)
 
@@ -122,16 +124,53 @@ def apply_date_overrides(pages: list[Page], overrides: Mapping[str, dt.date]) ->
     return sorted(set(overrides) - used)
 
 
-def _conference_groups(pages: list[Page]) -> list[list[Page]]:
-    groups: dict[tuple[str, str], list[Page]] = {}
+# Date sources that state when the conference was held (not when a page was published).
+_STATED = frozenset({"config_override", "conference_date", "front_matter", "conference_day_with_publication_year",
+                     "conference_day_with_url_year", "input_column"})
+_SUB_PAGE_LAG = dt.timedelta(days=14)
+
+
+def conference_groups(pages: list[Page]) -> list[list[Page]]:
+    """Pages of one conference, in id order. A conference is a title (or a tabular input's
+    conference key) and a held date; a page with the title and only a publication date (a
+    sub-page published later) joins the latest conference of that title held up to 14 days
+    before, an undated one the title's only conference. Pages of other titles never merge."""
+    by_title: dict[str, list[Page]] = {}
     for page in pages:
-        key = page.conference_key or normalized_title(page.title) or page.source_file
-        groups.setdefault((key, page.date.isoformat() if page.date else ""), []).append(page)
+        by_title.setdefault(page.conference_key or normalized_title(page.title) or page.source_file, []).append(page)
+    groups: dict[tuple[str, str], list[Page]] = {}
+    for key, members in by_title.items():
+        held = sorted({p.date for p in members if p.date is not None and p.date_source in _STATED})
+        for page in members:
+            date = page.date
+            if date is None or page.date_source not in _STATED:
+                earlier = [d for d in held if date is not None and dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG]
+                date = earlier[-1] if earlier else (held[0] if date is None and len(held) == 1 else date)
+            groups.setdefault((date.isoformat() if date else "", key), []).append(page)
     ordered = []
-    for _, members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+    for _, members in sorted(groups.items()):
         members.sort(key=lambda p: (-sum(len(t.paragraphs) for t in p.turns), p.source_file))
         ordered.append(members)
     return ordered
+
+
+def share_speaker_lists(groups: list[list[Page]], directory: SpeakerDirectory, rules: ProceduralRules) -> None:
+    """Pages of one conference share its speaker list: a label that another page's list
+    names, and that no curated list placed on its own page, takes the role that list gives
+    (``role_source`` "header of another page"), and the page's kinds are read again."""
+    for group in groups:
+        conference_directory = directory.with_header([person for page in group for person in page.people])
+        for page in group:
+            changed = False
+            for turn in page.turns:
+                person = conference_directory.lookup(turn.label) if turn.label else None
+                if person is not None and turn.role_source not in CURATED_SOURCES:
+                    turn.speaker, turn.role, turn.position = person.name, person.role, person.position
+                    turn.role_source, changed = "header of another page", True
+            if changed:
+                page.warnings = [w for w in page.warnings if not w.endswith(UNANSWERED)] + assign_kinds(
+                    page.turns, opens_conference=bool(page.people), rules=rules)
+                page.unknown_speakers = sorted({t.speaker for t in page.turns if t.label and t.role == "unknown"})
 
 
 def _best_date(pages: list[Page]) -> tuple[dt.date | None, str]:
@@ -158,7 +197,7 @@ def build_corpus(
     line_ids: dict[tuple[str, int], str] = {}
     used_ids: Counter[str] = Counter()
     conference_of_page: dict[int, str] = {}
-    for group in _conference_groups(pages):
+    for group in conference_groups(pages):
         date, date_source = _best_date(group)
         base = f"{date.isoformat() if date else 'undated'}-{_slug(group[0].title)}"
         used_ids[base] += 1
@@ -210,7 +249,10 @@ def build_corpus(
                     "line_start": turn.paragraphs[0].line_start, "line_end": turn.paragraphs[-1].line_end,
                     **{c: turn.extra.get(c, "") for c in extra_columns},
                 })
-    report = _report(pages, list(skipped), line_ids, conference_of_page, list(unmatched_inputs), list(notes))
+    notes = [*notes, *(f"conference {c['conference_id']} has no date ({c['source_files']}): it is modelled but left "
+                       "out of comparisons by year; give its date in corpus.date_overrides"
+                       for c in conferences if not c["date"])]
+    report = _report(pages, list(skipped), line_ids, conference_of_page, list(unmatched_inputs), notes)
     frames = (
         pd.DataFrame(conferences, columns=CONFERENCE_COLUMNS).astype({"year": "Int64"}),
         pd.DataFrame(turns, columns=TURN_COLUMNS + extra_columns),
@@ -248,7 +290,7 @@ def warnings_by_kind(files: list[dict[str, Any]], unmatched_inputs: list[str], n
         if entry["unknown_speakers"]:
             found.append(("unknown speakers (add them to the registry)",
                           f"{source}: {', '.join(entry['unknown_speakers'])}"))
-    found += [("input pattern matches no file", pattern) for pattern in unmatched_inputs]
+    found += [("input pattern matches no file", f"corpus.inputs: {pattern} matches no file") for pattern in unmatched_inputs]
     found += [(warning_kind(note), note) for note in notes]
     kinds: dict[str, list[str]] = {}
     for kind, example in found:

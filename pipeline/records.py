@@ -68,6 +68,7 @@ class Page:
     warnings: list[str] = field(default_factory=list)
     unknown_speakers: list[str] = field(default_factory=list)
     conference_key: str | None = None  # set by tabular inputs that name their conference
+    people: list = field(default_factory=list)  # the page's speaker list (speakers.Person)
 
 
 @dataclass(frozen=True)

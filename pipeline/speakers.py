@@ -84,19 +84,20 @@ class SpeakerDirectory:
     def source(self, label: str) -> str:
         """Which curated list knows the label: header, registry, outlet_list, or ""."""
         key = name_key(label)
-        return next((name for name, known in (("header", self._header), ("registry", self._registry),
+        return next((name for name, known in (("registry", self._registry), ("header", self._header),
                                               ("outlet_list", self._outlets)) if key in known), "")
 
     def lookup(self, label: str) -> Person | None:
         key = name_key(label)
         registered = self._registry.get(key)
         on_podium = self._header.get(key)
+        if on_podium and registered:
+            # The registry is curated: its role and position (stable across conferences, so
+            # groups compare) win over the page's wording and the header's guess of the chair.
+            return Person(on_podium.name, registered.role, registered.position or on_podium.position,
+                          registered.organisation)
         if on_podium:
-            # The header says who is official or chair today; the registry's curated position
-            # (stable across conferences, so groups compare) wins over the page's wording.
-            curated = registered.position if registered else ""
-            return Person(on_podium.name, on_podium.role, curated or on_podium.position,
-                          registered.organisation if registered else "")
+            return on_podium
         if registered:
             return registered
         if key in self._outlets:
@@ -135,6 +136,14 @@ class ProceduralRules:
         )
 
 
+# Labels that name an office ("Senior Administration Official", "Secretary Kerry", "The
+# President") or the chair ("Moderator", "Operator").
+_OFFICE_LIKE = re.compile(
+    r"(?i)\b(officials?|spokes(?:person|man|woman)|secretary|minister|ambassador|administrator|director|commissioner|"
+    r"adviser|advisor|coordinator|president|vice president|premier|governor|chairman of)\b")
+_CHAIR_LIKE = re.compile(r"(?i)^\s*(the\s+)?(moderator|operator|host|chair|chairperson|emcee|presenter)\s*$")
+
+
 def outlet_like(label: str) -> bool:
     """A label that names a news organisation ("Beijing Youth Daily", "Phoenix TV")."""
     return bool(_OUTLET_LIKE.search(label))
@@ -153,6 +162,10 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
             turn.role, turn.position, turn.role_source = person.role, person.position, directory.source(turn.label)
         elif outlet_like(turn.label):
             turn.role, turn.role_source = "journalist", "inferred: outlet-like label"
+        elif _CHAIR_LIKE.match(turn.label):
+            turn.role, turn.role_source = "moderator", "inferred: label names the chair"
+        elif _OFFICE_LIKE.search(turn.label):
+            turn.role, turn.role_source = "official", "inferred: label names an office"
         else:
             unresolved.setdefault(name_key(turn.label), []).append(index)
     # Who answers depends on who asked and the other way round: settle until nothing changes.
@@ -171,28 +184,36 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
     return sorted({turn.speaker for turn in turns if turn.label is not None and turn.role == "unknown"})
 
 
+def _names(text: str, label: str | None) -> bool:
+    """The text names the label's speaker by surname ("... over to you, Dr. Fauci.")."""
+    surname = name_key(label or "").split()[-1:]
+    return bool(surname) and len(surname[0]) > 2 and re.search(rf"(?i)\b{re.escape(surname[0])}\b", text) is not None
+
+
 def _structural_role(turns: list[Turn], indices: list[int], rules: ProceduralRules) -> tuple[str, str]:
     """The role one unregistered label's turns show on the page, and the rule that says so.
 
     A turn answers when it follows a journalist's turn or a turn that names the label
-    ("... over to you, Dr. Fauci."); it asks when it ends in a question, or has one and an
-    official speaks next; it manages the floor when a journalist speaks next, it is procedural,
+    ("... over to you, Dr. Fauci."); it asks when it ends in a question that does not name
+    the next speaker ("Dr. Walensky?" hands over), or has one and an official speaks next; it
+    manages the floor when a journalist or the speaker it names speaks next, it is procedural,
     or it is short ("Last one.") and does neither.
     """
     answers = asks = hands_over = 0
-    surname = name_key(indices and turns[indices[0]].label or "").split()[-1:] or [""]
-    named = re.compile(rf"(?i)\b{re.escape(surname[0])}\b") if len(surname[0]) > 2 else None
     for index in indices:
         turn = turns[index]
         before = turns[index - 1] if index else None
         after = turns[index + 1] if index + 1 < len(turns) else None
-        asked = is_question(turn.paragraphs[-1].text)
+        # "Dr. Fauci?" to the next speaker hands over; it asks nothing.
+        hands_to_next = after is not None and after.label not in (None, turn.label) and _names(turn.text, after.label)
+        asked = is_question(turn.paragraphs[-1].text) and not hands_to_next
         if before is not None and before.label != turn.label and not asked and (
-                before.role == "journalist" or (named is not None and named.search(before.text))):
+                before.role == "journalist" or _names(before.text, turn.label)):
             answers += 1
-        elif asked or ("?" in turn.text and after is not None and after.role == "official"):
+        elif asked or ("?" in turn.text and not hands_to_next and after is not None and after.role == "official"):
             asks += 1
-        elif after is not None and after.role == "journalist" or rules.matches(turn) or turn.n_words <= rules.max_words:
+        elif (after is not None and after.role == "journalist" or hands_to_next or rules.matches(turn)
+              or turn.n_words <= rules.max_words):
             hands_over += 1
     if answers > asks:
         return "official", "inferred: answers questions"
@@ -201,6 +222,10 @@ def _structural_role(turns: list[Turn], indices: list[int], rules: ProceduralRul
     if hands_over:
         return "moderator", "inferred: gives the floor"
     return "unknown", ""
+
+
+UNANSWERED = "answer whose question is not on this page"
+CURATED_SOURCES = frozenset({"registry", "header", "outlet_list", "input_column"})
 
 
 def assign_kinds(turns: list[Turn], *, opens_conference: bool, rules: ProceduralRules) -> list[str]:
@@ -222,7 +247,7 @@ def assign_kinds(turns: list[Turn], *, opens_conference: bool, rules: Procedural
             else:
                 turn.kind = "answer"
                 warnings.append(
-                    f"turn {index} ({turn.speaker}): answer whose question is not on this page"
+                    f"turn {index} ({turn.speaker}): {UNANSWERED}"
                 )
         else:
             turn.kind = "unknown"

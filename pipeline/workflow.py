@@ -454,6 +454,20 @@ def align(model_runs: list[ModelRun], threshold: float) -> tuple[list[ModelRun],
     return updated, (pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns))
 
 
+def validate_against_corpus(loaded: LoadedConfig) -> str:
+    """``validate``: the config is valid, the inputs ingest (nothing is written), and the
+    formula and contrasts name columns and values the corpus has, else a ``ConfigError``;
+    returns the one-line verdict."""
+    timer = StageTimer()
+    _, corpus = ingested(loaded, timer)
+    selected = selected_units(loaded, corpus)
+    design = checked_design(loaded.config, selected, strict=False)
+    totals = corpus.report["totals"]
+    return (f"valid (sha256 {loaded.config.sha256()}); inputs: {totals['files_parsed']} files parsed, "
+            f"{totals['files_skipped']} skipped, {totals['conferences']} conferences, {len(selected)} units; "
+            f"{len(design.contrasts)} contrasts checked, {len(design.refused())} refused")
+
+
 def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = False) -> Path:
     """Runs the configured stages and writes the run directory in one atomic step."""
     cfg = loaded.config

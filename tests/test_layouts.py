@@ -5,19 +5,25 @@ artifacts, bilingual pages, saved web pages, and a folder mixing them all."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
-from pipeline.config import ScioConfig
-from pipeline.ingest import build_corpus
+from pipeline.cli import main
+from pipeline.ingest import build_corpus, conference_groups, share_speaker_lists
 from pipeline.readers import ReaderContext
 from pipeline.readers.scio import read
 from pipeline.records import SkippedFile
 from tests.conftest import ROOT, make_project
+
+def run_cli(capsys, *args: str) -> SimpleNamespace:
+    """The command run in this process (logging to stderr as from a terminal)."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
 
 WHITE_HOUSE = sorted((ROOT / "data" / "other_layouts" / "whitehouse").glob("*.md"))
 
@@ -126,6 +132,7 @@ def test_white_house_briefings_give_briefers_as_officials_and_q_as_questions(con
         assert not [t for t in page.turns if t.role == "unknown"] and not page.unknown_speakers
         assert all(t.role == "journalist" and t.kind == "question" for t in page.turns if t.speaker == "Q")
         assert page.turns[0].kind == "statement" and page.turns[0].role == "official"
+        assert not [t for t in page.turns if t.speaker.startswith(("End ", "On "))]  # "END 2:01 P.M.", "On Russia:"
         officials[path.name[:10]] = {t.speaker for t in page.turns if t.role == "official"}
         kinds = Counter(t.kind for t in page.turns if t.role == "official")
         assert kinds["answer"] > 5 * kinds["procedural"]
@@ -142,7 +149,10 @@ def test_white_house_briefings_give_briefers_as_officials_and_q_as_questions(con
     assert len(corpus.conferences) == 6 and corpus.conferences.date.tolist() == sorted(p.name[:10] for p in WHITE_HOUSE)
     moderators = corpus.turns[corpus.turns.role == "moderator"]
     assert set(moderators.speaker) == {"Moderator", "Aide"}
-    assert set(moderators.role_source) == {"inferred: gives the floor"}
+    assert moderators.groupby("speaker").role_source.unique().map(list).to_dict() == {
+        "Moderator": ["inferred: label names the chair"], "Aide": ["inferred: gives the floor"]}
+    assert set(corpus.turns[corpus.turns.speaker == "Acting Administrator Slavitt"].role_source) == {
+        "inferred: label names an office"}
 
 
 def test_name_colon_text_page_with_outlets_and_an_unlabelled_opening_announcement(context):
@@ -208,7 +218,7 @@ def test_a_saved_web_page_is_read_as_its_text_with_every_line_accounted_for(cont
                                                           "Three vaccines are now authorised for adults."]
 
 
-def test_a_folder_mixing_layouts_gives_one_conference_per_briefing_and_a_short_warning_summary(tmp_path):
+def test_a_folder_mixing_layouts_gives_one_conference_per_briefing_and_a_short_warning_summary(tmp_path, capsys):
     project = make_project(tmp_path)
     mixed = project / "data" / "mixed"
     mixed.mkdir()
@@ -222,13 +232,10 @@ def test_a_folder_mixing_layouts_gives_one_conference_per_briefing_and_a_short_w
         (mixed / f"digest_{n:02d}.txt").write_text(f"Industry news digest {n}\n\nOutput rose in March.\n",
                                                    encoding="utf-8")
     (mixed / "latin1.txt").write_bytes("Caf\xe9 briefing".encode("latin-1"))
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "ingest", "configs/default.yaml", "--set",
-         "corpus.inputs=[data/transcripts/*.txt, data/mixed/*.md, data/mixed/*.txt, data/mixed/*.html]",
-         "--set", "run.name=mixed"],
-        cwd=project, capture_output=True, text=True)
+    result = run_cli(capsys, "ingest", str(project / "configs" / "default.yaml"), "--set",
+                     "corpus.inputs=[data/transcripts/*.txt, data/mixed/*.md, data/mixed/*.txt, data/mixed/*.html]",
+                     "--set", "run.name=mixed")
     assert result.returncode == 0, result.stderr
-    import pandas as pd
 
     corpus = project / "outputs" / "mixed" / "corpus"
     conferences = pd.read_csv(corpus / "conferences.csv", keep_default_na=False)
@@ -242,3 +249,84 @@ def test_a_folder_mixing_layouts_gives_one_conference_per_briefing_and_a_short_w
     assert "25 x file skipped: no recognisable turns" in result.stderr
     assert "paragraphs in other scripts (zh 2" in result.stderr, result.stderr
     assert "1 x file skipped: not UTF-8; re-save it as UTF-8" in result.stderr
+
+
+UNDATED = """\
+Regular briefing of the Ministry of Commerce
+Gao Feng: Good afternoon. Exports of electric vehicles rose again in the last quarter.
+Xinhua: What is the outlook for the coming months?
+Gao Feng: We expect trade to stay stable in the coming months, supported by new policies for foreign trade and by\nsteady demand for electric vehicles, batteries and solar cells.
+"""
+
+CYRILLIC = """\
+Брифинг официального представителя
+Мария Захарова: Добрый день. Начнём с международной повестки.
+ТАСС: Что вы скажете о переговорах?
+Мария Захарова: Переговоры продолжаются в рабочем порядке.
+"""
+
+
+def test_an_undated_conference_a_page_in_another_script_and_an_absent_official_are_reported(tmp_path, capsys):
+    project = make_project(tmp_path)
+    (project / "data" / "transcripts" / "commerce.txt").write_text(UNDATED, encoding="utf-8")
+    (project / "data" / "transcripts" / "cyrillic.txt").write_text(CYRILLIC, encoding="utf-8")
+
+    def validate(*overrides):
+        sets = [arg for override in overrides for arg in ("--set", override)]
+        return run_cli(capsys, "validate", str(project / "configs" / "default.yaml"), *sets)
+
+    checked = validate()
+    assert checked.returncode == 0, checked.stderr
+    assert "has no date" in checked.stderr and "left out of comparisons by year" in checked.stderr
+    assert "und-cyrillic" in checked.stderr and "not modelled" in checked.stderr
+    assert "7 files parsed" in checked.stdout
+    absent = validate("compare.contrasts={x: {speaker: [Xiao Yaqing, Li Qiang]}}")
+    assert absent.returncode == 2 and "Traceback" not in absent.stderr
+    assert absent.stderr.splitlines()[-1] == ("error: compare.contrasts.x: speaker has no value 'Li Qiang' (known: "
+                                              "Gao Feng, Jin Zhuanglong, Tao Qing, Tian Yulong, Xiao Yaqing)")
+
+
+FIRST_PAGE = """\
+Home > Press Room > Briefings
+SCIO press conference on the digital economy
+Beijing | 10 a.m. June 8, 2021
+Speakers:
+Mr. Wang Wu, vice minister of commerce
+Chairperson:
+Ms. Li Hua, deputy head of the Press Bureau of SCIO
+Speakers:
+Mr. Wang Wu, vice minister of commerce
+Chairperson:
+Ms. Li Hua, deputy head of the Press Bureau of SCIO
+
+Li Hua:
+Good morning. Vice Minister Wang will brief you first.
+Wang Wu:
+The digital economy grew by ten percent last year, and services trade online doubled.
+"""
+
+SECOND_PAGE = """\
+SCIO press conference on the digital economy
+China.org.cn | June 10, 2021
+Li Hua:
+Next question, please.
+Caixin:
+How will small firms benefit?
+Wang Wu:
+Small firms will pay lower fees on the new platforms from July.
+"""
+
+
+def test_pages_of_one_conference_share_its_speaker_list_title_and_date(context):
+    first, second = page_of(context, "p1.txt", FIRST_PAGE), page_of(context, "p2.txt", SECOND_PAGE)
+    assert first.title == second.title == "SCIO press conference on the digital economy"  # not the breadcrumb
+    # The list given twice still puts the chairperson last; "Ms. Li Hua, ... of SCIO" is no title.
+    assert [(p.name, p.role) for p in first.people] == [("Wang Wu", "official"), ("Li Hua", "moderator")]
+    assert (second.date, second.date_source) == (dt.date(2021, 6, 10), "publication_date")
+    share_speaker_lists(conference_groups([first, second]), context.directory, context.rules)
+    corpus = build_corpus([first, second])
+    assert corpus.conferences[["date", "source_files"]].values.tolist() == [["2021-06-08", "p1.txt;p2.txt"]]
+    turns = corpus.turns[corpus.turns.source_file == "p2.txt"]
+    assert turns[["speaker", "role", "kind"]].values.tolist() == [
+        ["Li Hua", "moderator", "procedural"], ["Caixin", "journalist", "question"], ["Wang Wu", "official", "answer"]]
+    assert turns.role_source.tolist() == ["header of another page", "inferred: asks questions", "header of another page"]

@@ -42,7 +42,7 @@ DEFAULT_BOILERPLATE: dict[str, str] = {
     "read_in_chinese": r"^\s*Read in Chinese\s*$",
     "pagination": r"^[\s<>\d]*\d[\s<>\d]*$",
     "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
-    "time_stamp": r"^\s*\d{1,2}:\d\d\s*[AaPp]\.?\s*[Mm]\.?(\s+[A-Z]{2,4})?\s*$",
+    "time_stamp": r"^\s*(END\s+)?\d{1,2}:\d\d\s*[AaPp]\.?\s*[Mm]\.?(\s+[A-Z]{2,4})?\s*$",
     "photo_caption": r"^\s*/\d+\s",
     "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
     "comment_form": (
@@ -115,7 +115,12 @@ _FULL_DATE = re.compile(_MONTH + r"\s+(?P<day>\d{1,2}),?\s+(?P<year>(?:19|20)\d\
 _DAY_ONLY = re.compile(r"\bon\s+(?:\w+day,?\s+)?" + _MONTH + r"\s+(?P<day>\d{1,2})\b(?!,?\s*\d{4})")
 _HELD = re.compile(r"(?i)\bheld\b.*\b(press conference|briefing)\b|\b(press conference|briefing)\b.*\bheld\b")
 _DATELINE = re.compile(r"(?i)\d{1,2}(?::\d\d)?\s*[ap]\.m\.")
-_HEADER_LABEL = re.compile(r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date)\s*:?\s*$")
+_HEADER_LABEL = re.compile(
+    r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date|guests?|attendees|participants|hosts?)\s*:?\s*$")
+# "Date: 2020-05-06", "Source: MFA": a header field with its value on the same line.
+_FIELD_LINE = re.compile(r"(?i)^\s*(date|time|source|editor|author|updated|published|released)\s*[:：]\s*\S")
+# Site navigation ("Home > Press Room > Briefings"): never a title, never a conference's name.
+_BREADCRUMB = re.compile(r"\S\s+[>»›]\s+\S|^\s*Home\s*[>»›|/]")
 _NAME_WORD = r"[A-Z][A-Za-z'’-]+"
 _SPEAKER_ENTRY = re.compile(
     r"^\s*(?:(?:Mr|Ms|Mrs|Madam|Dr)\.?\s+)?(?P<name>" + _NAME_WORD + r"(?:\s+" + _NAME_WORD
@@ -136,9 +141,13 @@ _TITLE_OFFICIAL = re.compile(
 )
 _NUMERIC_DATE_LINE = re.compile(
     r"^\s*(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?:\s+\d{1,2}:\d\d(?::\d\d)?)?\s*$")
+_NUMERIC_DATE = re.compile(r"(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})\b")
 _URL_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 _URL_DATE = re.compile(r"/(?P<year>(?:19|20)\d\d)[/-](?P<month>\d\d)[/-](?P<day>\d\d)(?:/|\b)")
 _LABEL_CONNECTORS = {"of", "and", "the", "for", "de", "du", "la", "&", "-"}
+# A topic heading inside a statement ("On Russia: ...", "Finally: ...") is no speaker.
+_NOT_FIRST_IN_LABEL = {"on", "in", "at", "as", "to", "by", "from", "with", "about", "regarding", "re", "note", "update",
+                       "first", "second", "third", "finally", "also", "today", "now", "but", "so", "again", "next"}
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
 
 
@@ -159,7 +168,7 @@ def _label_name(name: str, max_words: int) -> str | None:
         if not (word[0].isupper() or word[0].isdigit() or (word[0].isalpha() and not word[0].islower())):
             return None
     leading_article = words[0].lower() == "the" and len(words) > 1 and not words[1][0].islower()
-    if words[0].lower() in _LABEL_CONNECTORS and not leading_article:
+    if words[0].lower() in _LABEL_CONNECTORS and not leading_article or words[0].lower() in _NOT_FIRST_IN_LABEL:
         return None
     return clean_name(name)
 
@@ -186,6 +195,8 @@ def inline_label(line: str, max_words: int) -> tuple[str, str] | None:
     match = _INLINE_LABEL.match(line)
     if not match or _FIELD_NAMES.match(match.group("name").strip()):
         return None
+    if match.group("name")[-1:].isdigit() and match.group("text")[:1].isdigit():
+        return None  # a time of day ("END 2:01 P.M."), a ratio, a verse number
     name = _label_name(match.group("name"), max_words)
     return (name, match.group("text").strip()) if name else None
 
@@ -231,8 +242,9 @@ def page_date(header_lines: list[str], title: str = "") -> PageDate:
                 conference = date
             elif date and not stated and published is None:
                 published = date
-        if conference is None and (match := _NUMERIC_DATE_LINE.match(text)):
-            conference = _numeric_date(match)
+        numeric = _NUMERIC_DATE_LINE.match(text) or (text.lower().startswith("date") and _NUMERIC_DATE.search(text))
+        if conference is None and numeric:
+            conference = _numeric_date(numeric)
         if day_only is None and _HELD.search(text):
             match = _DAY_ONLY.search(text)
             if match:
@@ -406,7 +418,8 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
             for number in range(paragraph.line_start, paragraph.line_end + 1):
                 if number not in lines.dispositions and not _is_blank(lines.text[number - 1]):
                     lines.dispositions[number] = Kept(turn_index, paragraph_index)
-    return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown)
+    return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown,
+                people=people)
 
 
 def _attribute_to(answerer: Person | None, turns: list[Turn]) -> dict[int, str]:
@@ -431,7 +444,7 @@ def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
     words = _FULL_DATE.sub("", line).split()
     return (
         bool(title_pattern.search(line)) and 3 <= len(words) <= 30
-        and not line.rstrip().endswith(".") and not _SPEAKER_ENTRY.match(line)
+        and not line.rstrip().endswith(".") and not _SPEAKER_ENTRY.match(line) and not _BREADCRUMB.search(line)
         and not (_FULL_DATE.search(line) and _DATELINE.search(line))
     )
 
@@ -454,7 +467,8 @@ def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: se
         continues_title = title_seen and not blank_before and line[:1].islower() and not _URL_LINE.match(line)
         header_part = (
             title_pattern.search(line) or _HEADER_LABEL.match(line) or _SPEAKER_ENTRY.match(line)
-            or _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _URL_LINE.match(line) or continues_title
+            or _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _URL_LINE.match(line)
+            or _FIELD_LINE.match(line) or _BREADCRUMB.search(line) or continues_title
         )
         if title_seen and not header_part:
             return index
@@ -500,9 +514,14 @@ def _parse_header(
             lines.drop(number, "header:date")
         elif _URL_LINE.match(line):
             lines.drop(number, "header:url")
+        elif _BREADCRUMB.search(line):
+            lines.drop(number, "header:breadcrumb")
+        elif _FIELD_LINE.match(line):
+            lines.drop(number, "header:field")
         else:
             lines.drop(number, "header:intro")
 
+    entries = list({name: (name, title, group) for name, title, group in entries}.values())  # a list given twice
     people: dict[str, Person] = {}
     for position, (name, speaker_title, group_label) in enumerate(entries):
         if labelled:
