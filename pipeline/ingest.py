@@ -134,7 +134,8 @@ def conference_groups(pages: list[Page]) -> list[list[Page]]:
     """Pages of one conference, in id order. A conference is a title (or a tabular input's
     conference key) and a held date; a page with the title and only a publication date (a
     sub-page published later) joins the latest conference of that title held up to 14 days
-    before, an undated one the title's only conference. Pages of other titles never merge."""
+    before, an undated one the title's only conference. Pages of other titles merge only when
+    held the same day with the same speaker list."""
     by_title: dict[str, list[Page]] = {}
     for page in pages:
         by_title.setdefault(page.conference_key or normalized_title(page.title) or page.source_file, []).append(page)
@@ -147,6 +148,16 @@ def conference_groups(pages: list[Page]) -> list[list[Page]]:
                 earlier = [d for d in held if date is not None and dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG]
                 date = earlier[-1] if earlier else (held[0] if date is None and len(held) == 1 else date)
             groups.setdefault((date.isoformat() if date else "", key), []).append(page)
+    # Pages whose titles differ (one cut short) but that were held the same day with the same
+    # speaker list are one conference.
+    by_podium: dict[tuple[str, frozenset[str]], tuple[str, str]] = {}
+    for (date_key, key), members in list(groups.items()):
+        podium = frozenset(person.name for page in members for person in page.people)
+        if not date_key or not podium:
+            continue
+        first = by_podium.setdefault((date_key, podium), (date_key, key))
+        if first != (date_key, key):
+            groups[first] += groups.pop((date_key, key))
     ordered = []
     for _, members in sorted(groups.items()):
         members.sort(key=lambda p: (-sum(len(t.paragraphs) for t in p.turns), p.source_file))

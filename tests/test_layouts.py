@@ -326,6 +326,9 @@ def test_pages_of_one_conference_share_its_speaker_list_title_and_date(context):
     share_speaker_lists(conference_groups([first, second]), context.directory, context.rules)
     corpus = build_corpus([first, second])
     assert corpus.conferences[["date", "source_files"]].values.tolist() == [["2021-06-08", "p1.txt;p2.txt"]]
+    # A page of the same day and speaker list whose title was cut short is the same conference.
+    third = page_of(context, "p3.txt", FIRST_PAGE.replace("on the digital economy", "on the digital"))
+    assert [len(group) for group in conference_groups([first, second, third])] == [3]
     turns = corpus.turns[corpus.turns.source_file == "p2.txt"]
     assert turns[["speaker", "role", "kind"]].values.tolist() == [
         ["Li Hua", "moderator", "procedural"], ["Caixin", "journalist", "question"], ["Wang Wu", "official", "answer"]]
