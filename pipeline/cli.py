@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pipeline import bench, workflow
+from pipeline import bench, cluster, workflow
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
 
@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("run", "ingest"):
             command.add_argument("--strict", action="store_true",
                                  help="exit 2 when the design cannot identify a configured contrast")
+        if name in ("run", "sweep"):
+            command.add_argument("--scheduler", metavar="ADDRESS",
+                                 help="fit on this Dask scheduler (tcp://host:8786) through joblib's dask "
+                                      f"backend; default ${cluster.ADDRESS_VARIABLE}, else this machine")
     bench_command = commands.add_parser(
         "bench", parents=[common], help="time each stage on the bundled corpus and slices of the scale corpus")
     bench_command.add_argument("config", type=Path, nargs="?", default=Path("configs/default.yaml"))
@@ -71,9 +75,11 @@ def _dispatch(args: argparse.Namespace) -> None:
         elif args.command == "ingest":
             workflow.execute(loaded, with_models=False, strict=args.strict)
         elif args.command == "sweep":
-            workflow.run_sweep(loaded)
+            with cluster.fits_on(cluster.scheduler_address(args.scheduler)):
+                workflow.run_sweep(loaded)
         else:
-            workflow.execute(loaded, strict=args.strict)
+            with cluster.fits_on(cluster.scheduler_address(args.scheduler)):
+                workflow.execute(loaded, strict=args.strict)
 
 
 class Terminated(KeyboardInterrupt):

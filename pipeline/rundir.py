@@ -277,7 +277,8 @@ def draw_figures(figures: Sequence[Any], folder: Path, dpi: int, pdf: bool) -> d
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
-    drawn = Parallel(n_jobs=-1, return_as="generator")(delayed(_draw)(folder / f.stem, dpi, pdf, f.draw)
+    # Always local (loky), also when fits go to a Dask cluster: the figures are written here.
+    drawn = Parallel(n_jobs=-1, backend="loky", return_as="generator")(delayed(_draw)(folder / f.stem, dpi, pdf, f.draw)
                                                        for f in figures)
     for _ in progress(drawn, len(figures), "figures"):
         pass

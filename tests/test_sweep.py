@@ -84,3 +84,34 @@ def test_sweep_resumes_after_being_killed(project):
         assert main(["sweep", config, *GRID]) == 0
     assert "8 already done, 0 to run" in log.getvalue()
     assert pd.read_csv(folder / "summary.csv").equals(summary)
+
+
+def test_a_sweep_on_a_dask_cluster_gives_the_local_results(project):
+    from distributed import LocalCluster
+
+    config = str(project / "configs" / "sweep.yaml")
+    grid = ["--set", "sweep.k=[3]", "--set", "sweep.seeds=2", "--set", "sweep.backends=[sklearn_nmf]", "-q"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["sweep", config, *grid, "--set", "run.name=here", "--set", "sweep.n_jobs=1"]) == 0
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+            assert main(["sweep", config, *grid, "--set", "run.name=there", "--scheduler",
+                         cluster.scheduler_address]) == 0
+            seen = cluster.scheduler.task_prefixes  # the fits went through the cluster's scheduler
+    assert seen, "no task reached the Dask scheduler"
+
+    def results(name):  # rows come in the order fits finish, and each row times its fit
+        frame = pd.read_csv(project / "outputs" / name / "sweep" / "results.csv")
+        return frame.drop(columns="fit_seconds").sort_values(["backend", "k", "seed"], ignore_index=True)
+
+    pd.testing.assert_frame_equal(results("here"), results("there"))
+    assert len(results("there")) == 2
+    for table in ("summary.csv", "suggestion.json"):
+        assert (project / "outputs" / "here" / "sweep" / table).read_bytes() == (
+            project / "outputs" / "there" / "sweep" / table).read_bytes()
+
+
+def test_an_unusable_scheduler_address_is_one_line(project, capsys):
+    config = str(project / "configs" / "sweep.yaml")
+    assert main(["sweep", config, "--scheduler", "nonsense://nowhere", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --scheduler nonsense://nowhere: ") and err.count("\n") == 1

@@ -1,0 +1,48 @@
+"""Where the model fits of a run or a sweep go: joblib's local worker processes, or a Dask
+cluster through joblib's own ``dask`` backend (``--scheduler tcp://host:8786``, or the
+``DASK_SCHEDULER_ADDRESS`` environment variable). Only the fits go there; reading, writing and
+figures stay on this machine. Every fit is seeded by its job, so where it runs does not change
+what it gives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pipeline.errors import ConfigError, InputError
+
+ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+
+
+def scheduler_address(option: str | None) -> str | None:
+    """The ``--scheduler`` option, else the environment variable, else None (local)."""
+    return option or os.environ.get(ADDRESS_VARIABLE) or None
+
+
+@contextmanager
+def fits_on(address: str | None) -> Iterator[None]:
+    """Within it, joblib's ``Parallel`` runs on the Dask scheduler at ``address`` (unchanged
+    when None). A missing ``distributed`` package or an unreachable scheduler is one line."""
+    if address is None:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(f"--scheduler {address}: the Dask backend needs the distributed package "
+                          "(pip install 'miit-topics[cluster]')") from None
+    import joblib
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines would bury ours
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"--scheduler {address}: no Dask scheduler answers there ({exc})") from None
+    try:
+        with client.as_current(), joblib.parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
