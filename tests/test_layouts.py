@@ -32,6 +32,9 @@ Home > Press and Media Service > Spokesperson's Remarks
 Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on May 6, 2020
 2020-05-06 21:30
 
+· Xi Jinping holds talks with the President of Kenya
+· China's exports rise 8 percent in April
+
 At the invitation of the government of Pakistan, State Councilor and Foreign Minister Wang Yi will
 visit Pakistan from May 10 to 12.
 
@@ -172,6 +175,7 @@ def test_name_colon_text_page_with_outlets_and_an_unlabelled_opening_announcemen
     assert [t.role_source for t in page.turns[1:4]] == ["outlet_list", "inferred: answers questions", "outlet_list"]
     assert page.turns[7].role_source == "inferred: asks questions"
     assert page.lines[1].rule == "header:before_title"  # the breadcrumb never names the conference
+    assert page.lines[5].rule == page.lines[6].rule == "boilerplate:headline_list"
 
 
 def test_question_answer_page_gives_every_answer_to_the_official_in_its_title(context):

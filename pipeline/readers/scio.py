@@ -42,6 +42,7 @@ DEFAULT_BOILERPLATE: dict[str, str] = {
     "read_in_chinese": r"^\s*Read in Chinese\s*$",
     "pagination": r"^[\s<>\d]*\d[\s<>\d]*$",
     "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
+    "headline_list": r"^\s*[·▪►◆■▶●]\s*\S",
     "time_stamp": r"^\s*(END\s+)?\d{1,2}:\d\d\s*[AaPp]\.?\s*[Mm]\.?(\s+[A-Z]{2,4})?\s*$",
     "photo_caption": r"^\s*/\d+\s",
     "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
