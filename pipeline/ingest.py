@@ -32,6 +32,7 @@ PARAGRAPH_COLUMNS = list(schemas.PARAGRAPHS.columns)
 _ASCII_LETTERS = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTERS = re.compile(r"[^\x00-\x7f]")
 _SCRIPT_LANGUAGES = {"LATIN": "en", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko"}
+_SUB_PAGE_NUMBER = re.compile(r"(?i)\s*(?:\(\s*\d{1,2}\s*\)|\b(?:page|part)\s+\d{1,2})\s*$")
 _TITLE_PREFIX = re.compile(r"^(scio\s+)?((press\s+)?(conference|briefing)s?\s+)?(on\s+)?")
 
 
@@ -99,7 +100,9 @@ def script_language(text: str) -> str:
 
 
 def normalized_title(title: str) -> str:
-    text = unicodedata.normalize("NFKC", title).casefold()
+    """The title as conferences are matched by: case, punctuation, a leading "SCIO press
+    conference on" and a sub-page number ("(2)", "Page 3", "Part 2") do not count."""
+    text = _SUB_PAGE_NUMBER.sub("", unicodedata.normalize("NFKC", title)).casefold()
     text = " ".join(re.sub(r"[^\w\s-]", " ", text).split())
     return _TITLE_PREFIX.sub("", text)
 

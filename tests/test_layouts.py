@@ -332,8 +332,24 @@ def test_pages_of_one_conference_share_its_speaker_list_title_and_date(context):
     assert corpus.conferences[["date", "source_files"]].values.tolist() == [["2021-06-08", "p1.txt;p2.txt"]]
     # A page of the same day and speaker list whose title was cut short is the same conference.
     third = page_of(context, "p3.txt", FIRST_PAGE.replace("on the digital economy", "on the digital"))
-    assert [len(group) for group in conference_groups([first, second, third])] == [3]
+    # A numbered sub-page title is the conference's title.
+    fourth = page_of(context, "p4.txt", SECOND_PAGE.replace("digital economy\n", "digital economy (2)\n"))
+    assert [len(group) for group in conference_groups([first, second, third, fourth])] == [4]
     turns = corpus.turns[corpus.turns.source_file == "p2.txt"]
     assert turns[["speaker", "role", "kind"]].values.tolist() == [
         ["Li Hua", "moderator", "procedural"], ["Caixin", "journalist", "question"], ["Wang Wu", "official", "answer"]]
     assert turns.role_source.tolist() == ["header of another page", "inferred: asks questions", "header of another page"]
+
+
+def test_a_header_that_never_says_press_conference_keeps_its_speaker_list(context):
+    text = ("Promoting the high-quality development of manufacturing\nMarch 5, 2024\nSpeakers:\n"
+            "Mr. Wang Wu, vice minister of industry and information technology\nChairperson:\n"
+            "Ms. Li Hua, deputy head of the Press Bureau of SCIO\n\nLi Hua:\nGood morning. Minister Wang first.\n"
+            "Wang Wu:\nManufacturing grew by six percent last year.\nCCTV:\nWhat comes next?\nWang Wu:\nMore chips.\n")
+    page = page_of(context, "untitled.txt", text)
+    assert page.title == "Promoting the high-quality development of manufacturing"
+    assert [(p.name, p.role) for p in page.people] == [("Wang Wu", "official"), ("Li Hua", "moderator")]
+    assert [(t.speaker, t.role, t.kind) for t in page.turns] == [
+        ("Li Hua", "moderator", "procedural"), ("Wang Wu", "official", "statement"),
+        ("CCTV", "journalist", "question"), ("Wang Wu", "official", "answer")]
+    assert {page.lines[n].rule for n in (4, 6)} == {"header:speaker_list"}
