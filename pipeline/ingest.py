@@ -33,6 +33,8 @@ _ASCII_LETTERS = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTERS = re.compile(r"[^\x00-\x7f]")
 _SCRIPT_LANGUAGES = {"LATIN": "en", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko"}
 _SUB_PAGE_NUMBER = re.compile(r"(?i)\s*(?:\(\s*\d{1,2}\s*\)|\b(?:page|part)\s+\d{1,2})\s*$")
+# The particulars of a warning (parentheses, quoted names, numbers, paths), dropped to name its kind.
+_VARIABLE_PARTS = re.compile(r"\([^)]*\)|'[^']*'|(?<![\w-])\d+(?![\w-])|[^\s:;,]*[/\\][^\s:;,]*")
 _TITLE_PREFIX = re.compile(r"^(scio\s+)?((press\s+)?(conference|briefing)s?\s+)?(on\s+)?")
 
 
@@ -281,9 +283,6 @@ def build_corpus(
     return Corpus(*frames, report=report)
 
 
-_VARIABLE_PARTS = re.compile(r"\([^)]*\)|'[^']*'|(?<![\w-])\d+(?![\w-])|[^\s:;,]*[/\\][^\s:;,]*")
-
-
 def warning_kind(message: str) -> str:
     """A warning without its particulars (numbers, parentheses, quoted names, paths):
     "turn 3 (Xiao): answer whose question is not on this page" is of the kind "turn: answer
@@ -304,7 +303,8 @@ def warnings_by_kind(files: list[dict[str, Any]], unmatched_inputs: list[str], n
         if entry["unknown_speakers"]:
             found.append(("unknown speakers (add them to the registry)",
                           f"{source}: {', '.join(entry['unknown_speakers'])}"))
-    found += [("input pattern matches no file", f"corpus.inputs: {pattern} matches no file") for pattern in unmatched_inputs]
+    found += [("input pattern matches no file", f"corpus.inputs: {pattern} matches no file")
+              for pattern in unmatched_inputs]
     found += [(warning_kind(note), note) for note in notes]
     kinds: dict[str, list[str]] = {}
     for kind, example in found:

@@ -1,13 +1,14 @@
 """Who speaks and what a turn does: roles and kinds, shared by every input format.
 
-Roles come first from the page's speaker list, the registry and the outlet list (curated,
-so they always win); a label none of them knows gets its role from what its turns do on
-the page, marked ``inferred: <rule>`` in ``role_source``: an outlet-like name is a
-journalist; a label that answers questions more often than it asks is an ``official``; one
-that asks (or is answered by an official) a ``journalist``; one that only hands the floor
-to a journalist the ``moderator``; anything else stays ``unknown`` (reported). Kinds: ``statement`` (an
-official's turn before the first question of a page that opens the conference),
-``question``, ``answer``, ``procedural`` (hand-overs, floor management, thanks only).
+Roles come first from the curated lists (the registry, whose role and position win; the
+page's speaker list; the outlet list). A label none of them knows gets its role by a rule,
+named ``inferred: <rule>`` in ``role_source``: an outlet-like name is a journalist, a name
+that is the chair ("Moderator") the moderator, a name with an office ("Secretary Kerry") an
+official; otherwise what its turns do on the page: answering more often than asking makes an
+official, asking a journalist, only managing the floor the moderator, and anything else stays
+``unknown`` (reported). Kinds: ``statement`` (an official's turn before the first question of
+a page that opens the conference), ``question``, ``answer``, ``procedural`` (hand-overs, floor
+management, thanks only).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ pages that have no blank lines at all while still joining hard-wrapped lines.
 Labels come in two layouts, mixed freely on one page: on a line of their own
 ("Xiao Yaqing:"), or inline before the text ("MS. PSAKI:  Good afternoon.", "Reuters: ...",
 "Q    text", "Q: ..." / "A: ..."). An inline label is taken when the page gives reason to
-(a known speaker or outlet, a label in capitals, a label used at least twice, Q or A), so
-"In 2021: output rose" stays text. "A" is the official the title (or the speaker list) names.
+(Q or A, a known speaker or outlet, an outlet-like name, capitals, a short label before a
+question, a label used at least twice), so "In 2021: output rose" stays text. "A" is the official the title (or the speaker list) names.
 A YAML front matter (``---`` ... ``---``: title, date, source_url) gives the title and date.
 """
 
@@ -117,7 +117,7 @@ _DAY_ONLY = re.compile(r"\bon\s+(?:\w+day,?\s+)?" + _MONTH + r"\s+(?P<day>\d{1,2
 _HELD = re.compile(r"(?i)\bheld\b.*\b(press conference|briefing)\b|\b(press conference|briefing)\b.*\bheld\b")
 _DATELINE = re.compile(r"(?i)\d{1,2}(?::\d\d)?\s*[ap]\.m\.")
 _HEADER_LABEL = re.compile(
-    r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date|guests?|attendees|participants|hosts?)\s*:?\s*$")
+    r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date|guests?|attendees|participants)\s*:?\s*$")
 # "Date: 2020-05-06", "Source: MFA": a header field with its value on the same line.
 _FIELD_LINE = re.compile(r"(?i)^\s*(date|time|source|editor|author|updated|published|released)\s*[:：]\s*\S")
 # Site navigation ("Home > Press Room > Briefings"): never a title, never a conference's name.
@@ -219,8 +219,9 @@ class PageDate:
 def page_date(header_lines: list[str], title: str = "") -> PageDate:
     """The conference date a page states, else its publication date.
 
-    A standalone date line ("March 1, 2021", "2020-05-06 21:30"), a ``Date:`` field, a dateline with a time ("10 a.m. March 1,
-    2021") and a date in the title state the conference date; "held a press conference ... on
+    A standalone date line ("March 1, 2021", "2020-05-06 21:30"), a ``Date:`` field, a
+    dateline with a time ("10 a.m. March 1, 2021") and a date in the title state the
+    conference date; "held a press conference ... on
     March 1" (or a title "... on May 6") states its day, whose year is taken from the
     publication date, else from a date in a URL on the page (".../2020/05/06/..."). Any other
     full date is the publication date. A year alone ("in 2022" in a title) is never a date.
