@@ -150,6 +150,11 @@ def outlet_like(label: str) -> bool:
     return bool(_OUTLET_LIKE.search(label))
 
 
+def names_a_role(label: str) -> bool:
+    """A label that names the chair ("Moderator") or an office ("Secretary Kerry")."""
+    return bool(_CHAIR_LIKE.match(label) or _OFFICE_LIKE.search(label))
+
+
 def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> list[str]:
     """Fills ``speaker``, ``role``, ``role_source``, ``position`` and ``outlet``; returns the
     labels whose role neither a curated list nor a rule gives (``unknown``)."""

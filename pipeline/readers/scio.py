@@ -34,6 +34,7 @@ from pipeline.speakers import (
     clean_name,
     is_question,
     name_key,
+    names_a_role,
     outlet_like,
 )
 
@@ -337,8 +338,8 @@ def _front_matter(lines: _Lines) -> FrontMatter:
 
 def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, directory: SpeakerDirectory) -> set[str]:
     """The inline labels this page takes as labels (by ``name_key``): Q and A, a speaker or
-    outlet the directory knows or the speaker list names, an outlet-like name, a label in
-    capitals, a label of at most four words before a question, and any label the page uses
+    outlet the directory knows or the speaker list names, an outlet-like name, a name of the
+    chair or of an office ("Moderator", "Secretary Kerry"), a label in capitals, a label of at most four words before a question, and any label the page uses
     at least twice."""
     listed = {name_key(m.group("name")) for _, line, _ in content if (m := _SPEAKER_ENTRY.match(line))}
     seen: dict[str, list[str]] = {}
@@ -354,8 +355,8 @@ def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, director
     for key, names in seen.items():
         letters = [c for c in names[0] if c.isalpha()]
         capitals = len(letters) > 1 and all(c.isupper() for c in letters)
-        if (key in {"q", "a"} or key in listed or directory.lookup(names[0]) or outlet_like(names[0]) or capitals
-                or len(names) >= 2):
+        if (key in {"q", "a"} or key in listed or directory.lookup(names[0]) or outlet_like(names[0])
+                or names_a_role(names[0]) or capitals or len(names) >= 2):
             taken.add(key)
     return taken
 
