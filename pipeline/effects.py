@@ -77,14 +77,14 @@ class CR2Contrast:
     def of(cls, exog: np.ndarray, clusters: np.ndarray, vector: np.ndarray) -> CR2Contrast:
         bread = np.linalg.pinv(exog.T @ exog)
         direction = bread @ vector
+        codes = pd.factorize(clusters)[0]
         loadings = np.zeros(len(exog))
-        for g in np.unique(clusters):
-            rows = np.flatnonzero(clusters == g)
+        for g in range(codes.max() + 1):
+            rows = np.flatnonzero(codes == g)
             x = exog[rows]
             values, vectors = np.linalg.eigh(np.eye(len(rows)) - x @ bread @ x.T)
             inverse_root = vectors @ np.diag(np.where(values > 1e-12, values, np.inf) ** -0.5) @ vectors.T
             loadings[rows] = inverse_root @ (x @ direction)
-        codes = pd.factorize(clusters)[0]
         indicator = np.zeros((len(exog), codes.max() + 1))
         indicator[np.arange(len(exog)), codes] = 1.0
         q = exog.T @ (loadings[:, None] * indicator)
@@ -184,11 +184,11 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
         if clustered:
             pooled = np.empty((draws.shape[0], cfg.coefficient_draws, k))
             estimates, variances, dfs = np.empty((draws.shape[0], k)), np.empty((draws.shape[0], k)), np.empty(k)
-            shared_cr2 = None  # without the question's share, every topic has the same design
+            cr2 = None
             for topic in range(k):  # every mixture draw at once: one column of the outcome each
                 fit = sm.WLS(draws[:, rows, topic].T, design_for(topic), weights=weights).fit()
-                cr2 = shared_cr2 or CR2Contrast.of(fit.model.wexog, clusters, vector)
-                shared_cr2 = cr2 if question_shares is None else None
+                if cr2 is None or question_shares is not None:  # else every topic has the same design
+                    cr2 = CR2Contrast.of(fit.model.wexog, clusters, vector)
                 estimates[:, topic], variances[:, topic], dfs[topic] = vector @ fit.params, cr2.variance(fit.wresid), cr2.df
                 noise = rng.standard_t(cr2.df, size=(draws.shape[0], cfg.coefficient_draws))
                 pooled[:, :, topic] = estimates[:, topic, None] + np.sqrt(variances[:, topic, None]) * noise

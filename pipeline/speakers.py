@@ -37,11 +37,16 @@ def name_key(name: str) -> str:
     return clean_name(name).casefold()
 
 
+def in_capitals(label: str) -> bool:
+    """"MS. PSAKI", "THE PRESIDENT": every letter (of at least two) a capital."""
+    letters = [c for c in label if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
 def display_name(label: str) -> str:
     """A label as a speaker name: "MS. JEAN-PIERRE" is "Jean-Pierre", "Xiao Yaqing" stays."""
     name = clean_name(label)
-    letters = [c for c in name if c.isalpha()]
-    return name.title() if len(letters) > 1 and all(c.isupper() for c in letters) else name
+    return name.title() if in_capitals(name) else name
 
 
 # Words that name a news organisation rather than a person ("Beijing Youth Daily", "Phoenix TV").
@@ -157,7 +162,8 @@ def names_a_role(label: str) -> bool:
 
 def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> list[str]:
     """Fills ``speaker``, ``role``, ``role_source``, ``position`` and ``outlet``; returns the
-    labels whose role neither a curated list nor a rule gives (``unknown``)."""
+    labels whose role neither a curated list nor a rule gives (``unknown``). A role the reader
+    already gave (``role_source`` set) stands unless a curated list knows the label."""
     unresolved: dict[str, list[int]] = {}
     for index, turn in enumerate(turns):
         if turn.label is None:
@@ -166,6 +172,8 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
         turn.speaker = person.name if person else display_name(turn.label)
         if person:
             turn.role, turn.position, turn.role_source = person.role, person.position, directory.source(turn.label)
+        elif turn.role_source:
+            continue  # placed by the reader before (the official a page's title names)
         elif outlet_like(turn.label):
             turn.role, turn.role_source = "journalist", "inferred: outlet-like label"
         elif _CHAIR_LIKE.match(turn.label):

@@ -32,6 +32,7 @@ from pipeline.speakers import (
     assign_kinds,
     assign_roles,
     clean_name,
+    in_capitals,
     is_question,
     name_key,
     names_a_role,
@@ -353,10 +354,8 @@ def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, director
             asking.add(name_key(found[0]))
     taken = set(asking)
     for key, names in seen.items():
-        letters = [c for c in names[0] if c.isalpha()]
-        capitals = len(letters) > 1 and all(c.isupper() for c in letters)
         if (key in {"q", "a"} or key in listed or directory.lookup(names[0]) or outlet_like(names[0])
-                or names_a_role(names[0]) or capitals or len(names) >= 2):
+                or names_a_role(names[0]) or in_capitals(names[0]) or len(names) >= 2):
             taken.add(key)
     return taken
 
@@ -403,14 +402,10 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     turns = _segment(content[body_start:], cfg, lines, taken)
     page_directory = directory.with_header(people)
     answerer = _title_official(title, people, page_directory)
-    rule_of_answerer = _attribute_to(answerer, turns)
+    _attribute_to(answerer, turns)
     turns = _split_unlabelled_questions(turns, page_directory)
     rules = ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
     unknown = assign_roles(turns, page_directory, rules)
-    for turn in turns:
-        if id(turn) in rule_of_answerer and turn.role_source not in {"header", "registry"}:
-            turn.role, turn.role_source = "official", rule_of_answerer[id(turn)]
-    unknown = [name for name in unknown if any(t.speaker == name and t.role == "unknown" for t in turns)]
     warnings = header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer),
                                               rules=rules)
     if turns and turns[0].label is None and turns[0].role == "unknown":
@@ -425,20 +420,19 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
                 people=people)
 
 
-def _attribute_to(answerer: Person | None, turns: list[Turn]) -> dict[int, str]:
+def _attribute_to(answerer: Person | None, turns: list[Turn]) -> None:
     """Gives "A" turns, and an unlabelled opening that asks nothing, to the page's answering
-    official; returns the rule for each turn so attributed (by ``id``)."""
-    attributed: dict[int, str] = {}
+    official, with the rule that says so (a curated list that knows the name still wins)."""
     if answerer is None:
-        return attributed
+        return
     for index, turn in enumerate(turns):
         if turn.label is not None and name_key(turn.label) == "a":
-            turn.label = answerer.name
-            attributed[id(turn)] = "inferred: A, the official the title or speaker list names"
+            rule = "inferred: A, the official the title or speaker list names"
         elif index == 0 and turn.label is None and not is_question(turn.paragraphs[-1].text):
-            turn.label = answerer.name
-            attributed[id(turn)] = "inferred: opening before the first label, by the official the title names"
-    return attributed
+            rule = "inferred: opening before the first label, by the official the title names"
+        else:
+            continue
+        turn.label, turn.role, turn.role_source = answerer.name, "official", rule
 
 
 def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
