@@ -229,7 +229,7 @@ class FiguresConfig(Section):
     column_width: float = Field(3.5, gt=1, le=20)  # inches, one paper column
     page_width: float = Field(7.0, gt=2, le=40)  # inches, full text width
     dpi: int = Field(200, ge=72, le=1200)
-    pdf: bool = True  # a vector PDF beside each PNG (about 40% of the figures' drawing time)
+    pdf: bool = False  # a vector PDF beside each PNG, for papers (a third more drawing time)
     top_terms: int = Field(8, ge=3, le=50)
     max_groups: int = Field(10, ge=2, le=50)
 

@@ -375,7 +375,10 @@ def stamped(fig: Figure, stamp: str) -> Figure:
     """The figure with ``stamp`` above everything else, in small vermilion type."""
     if stamp:
         with plt.rc_context(STYLE):
-            fig.suptitle(_wrap(stamp, 110), x=0.01, ha="left", fontsize=6.5, color=OKABE_ITO[3])
+            # About 20 characters of 6.5 pt type per inch: wrapped to the figure's width, as the
+            # layout makes room above the panels but not beside a line wider than the figure.
+            fig.suptitle(_wrap(stamp, int(18 * fig.get_figwidth())), x=0.01, ha="left", fontsize=6.5,
+                         color=OKABE_ITO[3])
     return fig
 
 

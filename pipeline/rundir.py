@@ -255,14 +255,24 @@ def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, t
                     copies=name == "summary")
 
 
-def save_figure(fig, stem: Path, dpi: int, pdf: bool = True) -> None:
-    """PNG at ``dpi`` and (``pdf``) PDF, with no timestamps so reruns give the same files."""
+def save_figure(fig, stem: Path, dpi: int, pdf: bool = False) -> None:
+    """PNG at ``dpi`` and (``pdf``) PDF, with no timestamps so reruns give the same files.
+
+    The constrained layout and the bounding box are computed once and then fixed: left to
+    itself (``bbox_inches="tight"``), matplotlib lays the figure out and walks every artist
+    three times per file it saves. The box, as "tight", keeps left-aligned panel titles that
+    outgrow the figure's right edge inside the image; the layout does not widen for them.
+    """
     import matplotlib.pyplot as plt
 
-    # "tight" also keeps left-aligned panel titles that outgrow their axes inside the image.
-    fig.savefig(f"{stem}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.set_dpi(dpi)
+    if fig.get_layout_engine() is not None:
+        fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine(None)
+    box = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    fig.savefig(f"{stem}.png", dpi=dpi, bbox_inches=box, metadata={"Software": None})
     if pdf:
-        fig.savefig(f"{stem}.pdf", bbox_inches="tight",
+        fig.savefig(f"{stem}.pdf", bbox_inches=box,
                     metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
     plt.close(fig)
 

@@ -48,14 +48,9 @@ def parse(directory):
 
 
 def make_project(folder: Path) -> Path:
-    """A throwaway project: pyproject marker, the configs, and the sample transcripts. Its
-    default config draws PNG figures only (the suite's time goes to figures); the runs that
-    check PDFs ask for them."""
+    """A throwaway project: pyproject marker, the configs, and the sample transcripts."""
     (folder / "pyproject.toml").write_text("[project]\nname='x'\n")
     shutil.copytree(ROOT / "configs", folder / "configs")
-    config = folder / "configs" / "default.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("\n  pdf: true ", "\n  pdf: false"),
-                      encoding="utf-8")
     shutil.copytree(TRANSCRIPTS, folder / "data" / "transcripts")
     return folder
 

@@ -138,7 +138,21 @@ def test_every_figure_is_written_as_png_and_pdf(default_runs):
         assert (figures / f"{stem}.png").stat().st_size > 10_000
 
 
+def test_no_figure_is_cut_at_its_edge(default_runs):
+    """The layout and the bounding box are computed once per figure and kept for every file:
+    each PNG still has a white margin on all four sides (without the box, a panel title wider
+    than its column runs off the right edge of top_terms_nmf)."""
+    from PIL import Image
+
+    pngs = sorted((default_runs / "a" / "figures").glob("*.png"))
+    assert len(pngs) == 18
+    for png in pngs:
+        pixels = np.asarray(Image.open(png).convert("L"))
+        edges = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        assert edges.min() >= 250, png.name
+
+
 def test_figures_pdf_false_draws_png_only_and_the_report_links_no_pdf(default_runs):
-    run = default_runs / "c"  # the test project's config: figures.pdf: false
+    run = default_runs / "c"  # the default config: figures.pdf: false
     assert not list((run / "figures").glob("*.pdf")) and len(list((run / "figures").glob("*.png"))) >= 14
     assert "[PDF]" not in (run / "report.md").read_text() and "[PDF]" in (default_runs / "a" / "report.md").read_text()
