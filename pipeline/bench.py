@@ -32,6 +32,7 @@ SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id
 
 
 NOTEBOOK_SIZES = ("bundled", "10%")
+ALL_STAGES = "all stages"
 SETTINGS_NOTE = "default config; scale slices read as JSONL (their columns mapped, no speaker registry)"
 
 
@@ -58,18 +59,22 @@ def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dic
 
 
 def rows(size: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per stage: seconds, units and tokens per second, peak memory."""
+    """One row per stage (seconds, units and tokens per second, peak memory), then one for all
+    stages with the seconds per million tokens that should stay flat from size to size."""
     normalization = manifest.get("normalization") or {}
     units, tokens = normalization.get("units_modelled", 0), normalization.get("tokens_raw", 0)
+    peaks = manifest.get("stage_peak_mib", {})
+    stages = {**manifest["stage_seconds"], ALL_STAGES: sum(manifest["stage_seconds"].values())}
     result = []
-    for stage, seconds in manifest["stage_seconds"].items():
+    for stage, seconds in stages.items():
         result.append({
             "size": size, "stage": stage, "seconds": round(seconds, 3),
             "units_per_s": round(units / seconds) if seconds > 0 and units else None,
             "tokens_per_s": round(tokens / seconds) if seconds > 0 and tokens else None,
-            "peak_mib": manifest.get("stage_peak_mib", {}).get(stage), "units": units, "tokens": tokens,
-            "settings": SETTINGS_NOTE,
+            "peak_mib": max(peaks.values(), default=None) if stage == ALL_STAGES else peaks.get(stage),
+            "units": units, "tokens": tokens, "settings": SETTINGS_NOTE,
         })
+    result[-1]["seconds_per_million_tokens"] = round(stages[ALL_STAGES] / tokens * 1e6, 1) if tokens else None
     return result
 
 
@@ -79,6 +84,8 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         lines.append(f"{r['size']:>7}  {r['stage'][:42]:<42} {r['seconds']:>9.2f} {r['units_per_s'] or '':>10} "
                      f"{r['tokens_per_s'] or '':>11} {r['peak_mib'] or '':>9}")
+        if r.get("seconds_per_million_tokens"):
+            lines.append(f"{r['size']:>7}  {r['seconds_per_million_tokens']:.0f} s per million tokens")
         if "ratio_pipeline_to_notebook" in r:
             lines.append(f"{r['size']:>7}  pipeline {r['pipeline_seconds']:.1f} s / notebook {r['seconds']:.1f} s "
                          f"= {r['ratio_pipeline_to_notebook']:.2f}")

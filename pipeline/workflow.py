@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import inputs, rundir, schemas, sweep, topic_tables
+from pipeline import cluster, inputs, rundir, schemas, sweep, topic_tables
 from pipeline.config import Config, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
     aligned_with,
@@ -478,10 +478,13 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
         raise ConfigError(f"run.name: {inputs.display_path(target, loaded.root)} holds a complete run, which "
                           "`ingest` would replace with corpus tables only; choose another run.name")
     timer = StageTimer()
+    workers = cluster.start_local_workers() if with_models else ()
     sources, corpus = ingested(loaded, timer)
     selected = selected_units(loaded, corpus)
     design = checked_design(cfg, selected, strict)
     data = prepared(loaded, selected, timer) if with_models else None
+    for _ in workers:
+        pass
     covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
     model_runs, aligned = (align(fit_models(cfg, data, design, covariates, timer), cfg.evaluate.alignment_threshold)
                            if data else ([], None))

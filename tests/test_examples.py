@@ -62,7 +62,7 @@ def test_csv_example_runs_end_to_end_with_the_same_kinds_of_outputs(project, cap
     for path in ("corpus/conferences.csv", "corpus/turns.csv", "corpus/paragraphs.csv", "corpus/ingest_report.json",
                  "models/lda/topic_terms.csv", "models/nmf/answer_topics.csv", "models/nmf/topic_diagnostics.csv",
                  "emphasis/nmf/by_speaker.csv", "emphasis/nmf/contrasts.csv", "alignment.csv", "report.html",
-                 "figures/emphasis_speaker_nmf.pdf", "figures/contrast_wang_vs_zhao_lda.png"):
+                 "figures/emphasis_speaker_nmf.png", "figures/contrast_wang_vs_zhao_lda.png"):
         assert (out / path).stat().st_size > 0, path
     report = json.loads((out / "corpus" / "ingest_report.json").read_text())
     assert report["totals"]["conferences"] == 2 and report["files"][0]["lines_dropped"] == {"csv_header": 1}
