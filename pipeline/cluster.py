@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from pipeline.errors import ConfigError, InputError
 
@@ -56,12 +56,22 @@ def _import_what_workers_use() -> None:
     import tomotopy  # noqa: F401
 
 
-def start_local_workers() -> Any:
-    """Starts joblib's local worker processes now, in the background, each importing what its
-    fits and figures will use. Started when the fits are first sent, they cost about a second
-    on two cores after the corpus is read; started first, that overlaps with reading and
-    normalising it. Iterate over the result to wait for them."""
+@contextmanager
+def local_workers_starting() -> Iterator[None]:
+    """Starts joblib's local worker processes on entry, in the background, each importing what
+    its fits and figures will use, and waits for them on exit. Started when the first fits are
+    sent, they cost about a second on two cores after the corpus is read; started first, that
+    overlaps with reading and normalising it. If the block fails, they are not waited for."""
     from joblib import Parallel, cpu_count, delayed
 
-    return Parallel(n_jobs=-1, backend="loky", return_as="generator_unordered")(
+    starting = Parallel(n_jobs=-1, backend="loky", return_as="generator_unordered")(
         delayed(_import_what_workers_use)() for _ in range(cpu_count()))
+    try:
+        yield
+    except BaseException:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joblib's "tasks cancelled": they only imported modules
+            starting.close()
+        raise
+    for _ in starting:
+        pass

@@ -7,6 +7,7 @@ arguments and calls ``execute``, ``relabel`` or ``sweep``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -478,13 +479,11 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
         raise ConfigError(f"run.name: {inputs.display_path(target, loaded.root)} holds a complete run, which "
                           "`ingest` would replace with corpus tables only; choose another run.name")
     timer = StageTimer()
-    workers = cluster.start_local_workers() if with_models else ()
-    sources, corpus = ingested(loaded, timer)
-    selected = selected_units(loaded, corpus)
-    design = checked_design(cfg, selected, strict)
-    data = prepared(loaded, selected, timer) if with_models else None
-    for _ in workers:
-        pass
+    with cluster.local_workers_starting() if with_models else contextlib.nullcontext():
+        sources, corpus = ingested(loaded, timer)
+        selected = selected_units(loaded, corpus)
+        design = checked_design(cfg, selected, strict)
+        data = prepared(loaded, selected, timer) if with_models else None
     covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
     model_runs, aligned = (align(fit_models(cfg, data, design, covariates, timer), cfg.evaluate.alignment_threshold)
                            if data else ([], None))
