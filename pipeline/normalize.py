@@ -29,7 +29,7 @@ from pipeline.errors import ConfigError
 NORMALIZER_VERSION = "3"
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?:;\"“”]\s*$")
+_SENTENCE_END = frozenset('.!?:;"“”')
 
 
 def is_acronym(token: str) -> bool:
@@ -52,6 +52,16 @@ def term_of(token: str, sentence_start: bool) -> tuple[str, bool]:
     if "-" in token or (token[:1].isupper() and not sentence_start):
         return token.lower(), False
     return token.lower(), True
+def starts_sentence(text: str, start: int) -> bool:
+    """Whether the token at ``start`` opens the text or follows sentence-ending punctuation
+    (and only whitespace after it). Looks back over that whitespace only, not the whole text
+    before the token, which was quadratic in a paragraph's length."""
+    before = start
+    while before > 0 and text[before - 1].isspace():
+        before -= 1
+    return start == 0 or (before > 0 and text[before - 1] in _SENTENCE_END)
+
+
 Lemmatizer = Callable[[str], str]
 
 
@@ -95,7 +105,7 @@ def normalize_texts(
     raw: list[list[tuple[str, bool]]] = []
     for text in texts:
         text = unicodedata.normalize("NFKC", text)
-        raw.append([term_of(text[start:end], start == 0 or bool(_SENTENCE_END.search(text[:start])))
+        raw.append([term_of(text[start:end], starts_sentence(text, start))
                     for start, end in tokenizer.span_tokenize(text)])
     aliases = {key.lower(): value for key, value in cfg.aliases.items()}
     lemmas: dict[tuple[str, bool], str] = {}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.config import NormalizeConfig
 from pipeline.errors import ConfigError
-from pipeline.normalize import cache_key, make_lemmatizer, normalize_texts, stopword_set
+from pipeline.normalize import cache_key, make_lemmatizer, normalize_texts, starts_sentence, stopword_set
 
 KEEP_ALL = {"vocabulary": {"no_below": 1, "no_above": 1.0}, "phrases": {"enabled": False}}
 
@@ -115,3 +119,12 @@ def test_learned_phrases_never_collide_with_configured_expressions():
     assert all(p["npmi"] <= 1 for p in report["learned_phrases"])
     assert "rare_earth" not in {p["phrase"] for p in report["learned_phrases"]}
     assert {t["term"] for t in report["top_terms"]} >= {"rare_earth"}
+
+
+@given(st.text(alphabet=st.sampled_from(list('ab. ?!:;"“”\n\t\u3000\x1c,')), max_size=40), st.data())
+def test_sentence_start_looks_back_over_whitespace_only(text, data):
+    """The linear look-back gives what the regular expression on the whole text before the
+    token gave (punctuation, then only whitespace, up to the token)."""
+    start = data.draw(st.integers(0, len(text)))
+    by_regex = start == 0 or bool(re.search(r"[.!?:;\"“”]\s*$", text[:start]))
+    assert starts_sentence(text, start) == by_regex
