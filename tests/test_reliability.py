@@ -304,8 +304,10 @@ def test_ingest_never_replaces_a_complete_run(with_previous, capsys):
 # --- Interrupts ---------------------------------------------------------------------------------
 
 def start_run(project: Path, *overrides: str) -> subprocess.Popen:
-    """The default run in its own process group, so every worker it starts can be found."""
-    command = [sys.executable, "-m", "pipeline", "run", "configs/default.yaml", "--set", "run.name=a", *overrides]
+    """The default run in its own process group, so every worker it starts can be found (with
+    fewer refits than the default: every stage still runs, and the suite stays short)."""
+    command = [sys.executable, "-m", "pipeline", "run", "configs/default.yaml", "--set", "run.name=a",
+               "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2", *overrides]
     return subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -144,7 +144,8 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     config = str(default_runs.parent / "configs" / "default.yaml")
     assert main(["run", config, "-q", "--set", "run.name=levels", "--set", "compare.bootstrap.level=0.9",
                  "--set", "compare.min_answers=2", "--set", "evaluate.diversity_top_n=10",
-                 "--set", "evaluate.stability_top_n=8", "--set", "compare.weight=tokens"]) == 0
+                 "--set", "evaluate.stability_top_n=8", "--set", "compare.weight=tokens",
+                 "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2"]) == 0
     before = (default_runs / "a" / "report.md").read_text()
     after = (default_runs / "levels" / "report.md").read_text()
     captions = [line for line in after.splitlines() if line.startswith("*") and (
