@@ -52,6 +52,8 @@ def term_of(token: str, sentence_start: bool) -> tuple[str, bool]:
     if "-" in token or (token[:1].isupper() and not sentence_start):
         return token.lower(), False
     return token.lower(), True
+
+
 def starts_sentence(text: str, start: int) -> bool:
     """Whether the token at ``start`` opens the text or follows sentence-ending punctuation
     (and only whitespace after it). Looks back over that whitespace only, not the whole text
