@@ -375,8 +375,9 @@ def stamped(fig: Figure, stamp: str) -> Figure:
     """The figure with ``stamp`` above everything else, in small vermilion type."""
     if stamp:
         with plt.rc_context(STYLE):
-            # About 20 characters of 6.5 pt type per inch: wrapped to the figure's width, as the
-            # layout makes room above the panels but not beside a line wider than the figure.
+            # About 20 characters of 6.5 pt type fit in an inch; 18 leave a margin. Wrapped to the
+            # figure's width, a long stamp keeps a column-wide figure column-wide (the saved
+            # bounding box would otherwise widen the image to hold it).
             fig.suptitle(_wrap(stamp, int(18 * fig.get_figwidth())), x=0.01, ha="left", fontsize=6.5,
                          color=OKABE_ITO[3])
     return fig
