@@ -32,7 +32,7 @@ SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id
 
 
 NOTEBOOK_SIZES = ("bundled", "10%")
-ALL_STAGES = "all stages"
+WHOLE_RUN = "whole run"
 SETTINGS_NOTE = "default config; scale slices read as JSONL (their columns mapped, no speaker registry)"
 
 
@@ -59,22 +59,23 @@ def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dic
 
 
 def rows(size: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per stage (seconds, units and tokens per second, peak memory), then one for all
-    stages with the seconds per million tokens that should stay flat from size to size."""
+    """One row per stage (seconds, units and tokens per second, peak memory), then one for the
+    whole run, stages and the moments between them (imports excluded), with the seconds per
+    million tokens that should stay flat from size to size."""
     normalization = manifest.get("normalization") or {}
     units, tokens = normalization.get("units_modelled", 0), normalization.get("tokens_raw", 0)
     peaks = manifest.get("stage_peak_mib", {})
-    stages = {**manifest["stage_seconds"], ALL_STAGES: sum(manifest["stage_seconds"].values())}
+    stages = {**manifest["stage_seconds"], WHOLE_RUN: manifest["run_seconds"]}
     result = []
     for stage, seconds in stages.items():
         result.append({
             "size": size, "stage": stage, "seconds": round(seconds, 3),
             "units_per_s": round(units / seconds) if seconds > 0 and units else None,
             "tokens_per_s": round(tokens / seconds) if seconds > 0 and tokens else None,
-            "peak_mib": max(peaks.values(), default=None) if stage == ALL_STAGES else peaks.get(stage),
+            "peak_mib": max(peaks.values(), default=None) if stage == WHOLE_RUN else peaks.get(stage),
             "units": units, "tokens": tokens, "settings": SETTINGS_NOTE,
         })
-    result[-1]["seconds_per_million_tokens"] = round(stages[ALL_STAGES] / tokens * 1e6, 1) if tokens else None
+    result[-1]["seconds_per_million_tokens"] = round(stages[WHOLE_RUN] / tokens * 1e6, 1) if tokens else None
     return result
 
 
@@ -177,14 +178,14 @@ def notebook_seconds(paragraphs_csv: str) -> dict[str, float]:
 
 def notebook_row(size: str, manifest: dict[str, Any], paragraphs_csv: Path) -> dict[str, Any]:
     """The notebook's seconds on the same paragraphs, in a fresh process, and the ratio of the
-    pipeline's compute time (the sum of its stages) to the notebook's."""
+    pipeline's compute time (the whole run, imports excluded) to the notebook's."""
     done = subprocess.run([sys.executable, "-c", "import json; from pipeline.bench import notebook_seconds; "
                            f"print(json.dumps(notebook_seconds({str(paragraphs_csv)!r})))"],
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise InputError(f"bench: the notebook on {size} failed: {done.stderr.strip().splitlines()[-1]}")
     steps = json.loads(done.stdout)
-    pipeline_seconds = sum(manifest["stage_seconds"].values())
+    pipeline_seconds = manifest["run_seconds"]
     return {"size": size, "stage": "notebook (hand-written): " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()),
             "seconds": round(sum(steps.values()), 3), "notebook_steps": steps,
             "pipeline_seconds": round(pipeline_seconds, 3),

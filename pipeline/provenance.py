@@ -52,10 +52,12 @@ def progress(items: Iterable[T], total: int, description: str) -> Iterator[T]:
 
 @dataclass
 class StageTimer:
-    """Wall-clock seconds and peak memory (MiB, where Linux reports it) per named stage."""
+    """Wall-clock seconds and peak memory (MiB, where Linux reports it) per named stage, and
+    the seconds since the timer was made (``elapsed``), stages or not."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     peak_mib: dict[str, float | None] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -67,10 +69,14 @@ class StageTimer:
         self.peak_mib[name] = _peak_memory_mib()
         log.info("%s done in %.2f s", name, self.seconds[name])
 
+    def elapsed(self) -> float:
+        return round(time.perf_counter() - self.started, 4)
+
     def summary(self) -> str:
-        """One line: every stage's seconds and the total."""
+        """One line: every stage's seconds, the time between them, and the total."""
         stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
-        return f"time per stage: {stages}; total {sum(self.seconds.values()):.1f} s"
+        total = self.elapsed()
+        return f"time per stage: {stages}; other {total - sum(self.seconds.values()):.1f} s; total {total:.1f} s"
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -95,9 +95,9 @@ def log_corpus_summary(corpus: Corpus, languages: Sequence[str]) -> None:
 
 def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, bytes]], Corpus]:
     """The input files as read, and the corpus built from them (its summary logged)."""
-    files, unmatched = inputs.resolve_inputs(loaded)
-    registry = inputs.read_registry(loaded)
     with timer.stage("ingest"):
+        files, unmatched = inputs.resolve_inputs(loaded)
+        registry = inputs.read_registry(loaded)
         sources = inputs.read_sources(files, loaded.root)
         corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched)
     log_corpus_summary(corpus, loaded.config.corpus.units.languages)
@@ -168,8 +168,10 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) ->
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
         matrices = vectorize(tokens)
-    return Prepared(units, tokens, matrices, summary, _coherence_reference(loaded, stopwords, lemmatize),
-                    _questions(units, cfg, stopwords, lemmatize, matrices))
+    with timer.stage("normalize questions and reference"):
+        questions = _questions(units, cfg, stopwords, lemmatize, matrices)
+        reference = _coherence_reference(loaded, stopwords, lemmatize)
+    return Prepared(units, tokens, matrices, summary, reference, questions)
 
 
 def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmatize: Lemmatizer,
@@ -283,9 +285,9 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 "representative_passages": topic_tables.representative_passages(
                     unit_table, units, result.k, cfg.tables.representative_n),
             }
-        asked = question_mixtures(result, data.questions)
-        answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
         with timer.stage(f"emphasis {model_cfg.name}"):
+            asked = question_mixtures(result, data.questions)
+            answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
             emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
                                        result.name)
             if design.contrasts:
@@ -481,34 +483,40 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
     timer = StageTimer()
     with cluster.local_workers_starting() if with_models else contextlib.nullcontext():
         sources, corpus = ingested(loaded, timer)
-        selected = selected_units(loaded, corpus)
-        design = checked_design(cfg, selected, strict)
+        with timer.stage("design"):
+            selected = selected_units(loaded, corpus)
+            design = checked_design(cfg, selected, strict)
         data = prepared(loaded, selected, timer) if with_models else None
     covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
-    model_runs, aligned = (align(fit_models(cfg, data, design, covariates, timer), cfg.evaluate.alignment_threshold)
-                           if data else ([], None))
-    distinctive = distinctive_tables(cfg, data, design, model_runs) if data is not None else {}
+    model_runs, aligned, distinctive = [], None, {}
+    if data is not None:
+        model_runs = fit_models(cfg, data, design, covariates, timer)
+        with timer.stage("alignment and distinctive words"):
+            model_runs, aligned = align(model_runs, cfg.evaluate.alignment_threshold)
+            distinctive = distinctive_tables(cfg, data, design, model_runs)
     sections: dict[str, Any] = {}
     if data is not None:
         sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
         sections["normalization"] = data.normalization
         sections["models"] = {r.result.name: {k: v for k, v in r.metrics.items() if k != "zero_mixture_rows"}
                               for r in model_runs}
-    # Stage timings are filled in as stages end, so the manifest written last has them all.
-    run_manifest = manifest(loaded, sources, timer, **sections)
     with rundir.staged_directory(target) as staging:
-        rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
-        rundir.write_design(design.cells, design.table(), design.summary_fields(), staging)
-        for run in model_runs:
-            rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics, run.emphasis,
-                               run.responsiveness)
-        if aligned is not None:
-            rundir.write_table(aligned, schemas.ALIGNMENT, staging / "alignment.csv")
-        rundir.write_distinctive(distinctive, cfg.distinctive.top_n, staging)
-        rundir.write_text(cfg.to_yaml(), staging / "config.yaml")
+        with timer.stage("write tables"):
+            # Stage timings are filled in as stages end, so the manifest written last has them all.
+            run_manifest = manifest(loaded, sources, timer, **sections)
+            rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
+            rundir.write_design(design.cells, design.table(), design.summary_fields(), staging)
+            for run in model_runs:
+                rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics,
+                                   run.emphasis, run.responsiveness)
+            if aligned is not None:
+                rundir.write_table(aligned, schemas.ALIGNMENT, staging / "alignment.csv")
+            rundir.write_distinctive(distinctive, cfg.distinctive.top_n, staging)
+            rundir.write_text(cfg.to_yaml(), staging / "config.yaml")
         if with_models:
             with timer.stage("figures and report"):
                 render(staging, run_manifest, cfg, {})
+        run_manifest["run_seconds"] = timer.elapsed()
         rundir.write_json(run_manifest, staging / "manifest.json")
     log.info("wrote %s; %s", inputs.display_path(target, loaded.root), timer.summary())
     return target

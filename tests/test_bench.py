@@ -18,13 +18,14 @@ def test_slices_keep_whole_briefings():
 
 def test_rows_and_table_report_rates_and_memory():
     manifest = {"normalization": {"units_modelled": 100, "tokens_raw": 5000},
-                "stage_seconds": {"ingest": 0.5, "fit lda": 2.0}, "stage_peak_mib": {"ingest": 120.0, "fit lda": 150.5}}
+                "stage_seconds": {"ingest": 0.5, "fit lda": 2.0}, "stage_peak_mib": {"ingest": 120.0, "fit lda": 150.5},
+                "run_seconds": 3.0}  # the stages and the moments between them
     result = rows("1%", manifest)
     assert [(r["stage"], r["units_per_s"], r["tokens_per_s"], r["peak_mib"]) for r in result] == [
-        ("ingest", 200, 10000, 120.0), ("fit lda", 50, 2500, 150.5), ("all stages", 40, 2000, 150.5)]
-    assert result[-1]["seconds"] == 2.5 and result[-1]["seconds_per_million_tokens"] == 500.0  # 2.5 s / 5000 tokens
+        ("ingest", 200, 10000, 120.0), ("fit lda", 50, 2500, 150.5), ("whole run", 33, 1667, 150.5)]
+    assert result[-1]["seconds"] == 3.0 and result[-1]["seconds_per_million_tokens"] == 600.0  # 3 s / 5000 tokens
     assert "fit lda" in table(result) and "default config" in table(result)
-    assert "500 s per million tokens" in table(result)
+    assert "600 s per million tokens" in table(result)
 
 
 def test_the_notebook_runs_on_a_runs_paragraphs_and_gives_the_ratio(default_runs):

@@ -101,7 +101,9 @@ def test_manifest_records_seeds_normalisation_and_timings(runs):
     assert normalization["units_modelled"] == 100 and normalization["from_cache"] is False
     assert all(p["npmi"] <= 1 for p in normalization["learned_phrases"])  # npmi is bounded by 1
     assert normalization["pruned_too_common"] == []  # the default prunes nothing for being common
-    assert {"ingest", "normalize", "vectorize"} <= set(manifest["stage_seconds"])
+    assert {"ingest", "design", "normalize", "vectorize", "write tables", "figures and report"} <= set(
+        manifest["stage_seconds"])
+    assert sum(manifest["stage_seconds"].values()) <= manifest["run_seconds"]  # the whole run, stages and between
 
 
 def test_changing_only_models_reuses_the_token_lists(runs):
