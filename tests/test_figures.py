@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
 
 from pipeline import figures
 from pipeline.config import FiguresConfig
@@ -104,11 +105,20 @@ def test_distinctive_words_plot_labels_each_side_without_overlap(default_runs):
     overall = table[table.scope == "overall"]
     fig = figures.distinctive_figure(table, 15, FiguresConfig())
     ax = fig.axes[0]
-    texts_by_height = sorted(ax.texts, key=lambda t: t.xyann[1])
+    texts_by_height = sorted(ax.texts, key=lambda t: t.get_position()[1])
     assert len(texts_by_height) == 30
     assert texts_by_height[0].get_text() == overall.nsmallest(1, "z").term.iloc[0]  # artificial_intelligence
     assert texts_by_height[-1].get_text() == overall.nlargest(1, "z").term.iloc[0]  # steel
-    heights = np.array([t.xyann[1] for t in texts_by_height])
+    heights = np.array([t.get_position()[1] for t in texts_by_height])
+    # each label's leader line runs from its word's point to the label
+    words = overall.set_index("term")
+    segments = np.array([segment for c in ax.collections if isinstance(c, LineCollection) for segment in c.get_segments()])
+    assert len(segments) == 30
+    for text in texts_by_height:
+        word = words.loc[text.get_text()]
+        start, end = segments[np.abs(segments[:, 1] - text.get_position()).sum(axis=1).argmin()]
+        assert np.allclose(end, text.get_position())
+        assert np.allclose(start, (np.log10(word.count_a + word.count_b), word.z))
     span = max(overall.z.max(), 1) - min(overall.z.min(), -1)
     assert (np.diff(heights) >= 0.045 * span - 1e-9).all()  # one label per line: none overlaps another
     low, high = ax.get_ylim()
