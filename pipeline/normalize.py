@@ -13,6 +13,7 @@ what each step removed, so a researcher can see what the models saw.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -104,10 +105,12 @@ def normalize_texts(
     from nltk.tokenize import MWETokenizer, RegexpTokenizer
 
     tokenizer = RegexpTokenizer(cfg.token_pattern)
+    # A corpus repeats a few thousand words hundreds of times: each is classified once.
+    classified = functools.cache(term_of)
     raw: list[list[tuple[str, bool]]] = []
     for text in texts:
         text = unicodedata.normalize("NFKC", text)
-        raw.append([term_of(text[start:end], starts_sentence(text, start))
+        raw.append([classified(text[start:end], starts_sentence(text, start))
                     for start, end in tokenizer.span_tokenize(text)])
     aliases = {key.lower(): value for key, value in cfg.aliases.items()}
     lemmas: dict[tuple[str, bool], str] = {}
@@ -145,9 +148,10 @@ def normalize_texts(
         learned = [{"phrase": p, "npmi": round(float(s), 4)}
                    for p, s in sorted(phrases.phrasegrams.items(), key=lambda item: (-item[1], item[0]))]
 
-    def trim(token: str) -> str:
+    @functools.cache
+    def trimmed(token: str) -> str:
         """A learned phrase without stopwords at its edges ("above_designate" -> "designate")."""
-        if "_" not in token or token in spelled.values():
+        if "_" not in token or token in configured:
             return token
         parts = token.split("_")
         while parts and parts[0] in stopwords:
@@ -156,18 +160,27 @@ def normalize_texts(
             parts.pop()
         return "_".join(parts) or token.split("_")[0]
 
-    def keep(token: str) -> bool:
+    @functools.cache
+    def dropped_as(token: str) -> str | None:
+        """Why a token goes (stopword, number, short), or None when it stays."""
         if token in stopwords and not is_acronym(token):
-            dropped["stopword"] += 1
-        elif _NUMBER.match(token) and cfg.drop_numbers:
-            dropped["number"] += 1
-        elif len(token) < cfg.min_token_length:
-            dropped["short"] += 1
-        else:
-            return True
-        return False
+            return "stopword"
+        if cfg.drop_numbers and _NUMBER.match(token):
+            return "number"
+        if len(token) < cfg.min_token_length:
+            return "short"
+        return None
 
-    filtered = [[t for t in map(trim, unit) if keep(t)] for unit in units]
+    filtered: list[list[str]] = []
+    for unit in units:
+        kept = []
+        for token in map(trimmed, unit):
+            reason = dropped_as(token)
+            if reason is None:
+                kept.append(token)
+            else:
+                dropped[reason] += 1
+        filtered.append(kept)
     dictionary = Dictionary(filtered)
     too_common = cfg.vocabulary.no_above * len(filtered)
     pruned_common = sorted(({"term": dictionary[i], "units": n} for i, n in dictionary.dfs.items() if n > too_common),
