@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from pipeline.errors import ConfigError, InputError
 
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+WORKER_NICENESS = 10
 
 
 def scheduler_address(option: str | None) -> str | None:
@@ -49,7 +51,12 @@ def fits_on(address: str | None) -> Iterator[None]:
         client.close()
 
 
-def _import_what_workers_use() -> None:
+def _start_worker() -> None:
+    """Lowers this worker's priority, then imports what its fits and figures use. While this
+    run's own process tabulates one model, the workers fit the next: at a lower priority they
+    take the core it leaves idle, not a share of the one it uses."""
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
     import pipeline.figures  # noqa: F401  (matplotlib, pandas, the config)
     import pipeline.models  # noqa: F401
     import sklearn.decomposition  # noqa: F401
@@ -58,20 +65,29 @@ def _import_what_workers_use() -> None:
 
 @contextmanager
 def local_workers_starting() -> Iterator[None]:
-    """Starts joblib's local worker processes on entry, in the background, each importing what
-    its fits and figures will use, and waits for them on exit. Started when the first fits are
-    sent, they cost about a second on two cores after the corpus is read; started first, that
-    overlaps with reading and normalising it. If the block fails, they are not waited for."""
+    """Starts joblib's local worker processes on entry, in the background, each lowering its
+    priority and importing what its fits and figures will use, and waits for them on exit.
+    Started when the first fits are sent, they cost about a second on two cores after the
+    corpus is read; started first, that overlaps with reading and normalising it. If the block
+    fails, they are not waited for."""
     from joblib import Parallel, cpu_count, delayed
 
     starting = Parallel(n_jobs=-1, backend="loky", return_as="generator_unordered")(
-        delayed(_import_what_workers_use)() for _ in range(cpu_count()))
+        delayed(_start_worker)() for _ in range(cpu_count()))
+    with cancelled_on_exit(starting):
+        yield
+        for _ in starting:
+            pass
+
+
+@contextmanager
+def cancelled_on_exit(results: Generator[Any, None, None]) -> Iterator[None]:
+    """Within it, a joblib results generator may be read as far as needed; on leaving it
+    (finished, failed or interrupted), the tasks not yet read are cancelled, without joblib's
+    warning that they were: their results are not wanted."""
     try:
         yield
-    except BaseException:
+    finally:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # joblib's "tasks cancelled": they only imported modules
-            starting.close()
-        raise
-    for _ in starting:
-        pass
+            warnings.simplefilter("ignore")
+            results.close()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,11 +239,33 @@ class Fits:
     training_fit: TopicModelResult | None
 
 
-def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
-    """Fits the restarts, resamples and held-out refit of one model side by side."""
-    from joblib import Parallel, delayed
+@dataclass(frozen=True)
+class FitPlan:
+    """The fits one model needs, as (seed, matrices, unit ids) jobs: the restarts first, then
+    the resamples, then (if the backend can infer held-out halves) the held-out refit."""
 
-    backend, evaluate = BACKENDS[model_cfg.backend], cfg.evaluate
+    model_cfg: Any
+    base_seed: int
+    jobs: list[tuple[int, Matrices, list[str]]]
+    n_restarts: int
+    n_resamples: int
+    heldout_units: np.ndarray
+    with_heldout: bool
+
+    def fits(self, fitted: list[TopicModelResult]) -> Fits:
+        """The plan's fits, in job order, sorted into restarts (the best reported), resamples
+        and the held-out refit."""
+        backend = BACKENDS[self.model_cfg.backend]
+        restarts = fitted[:self.n_restarts]
+        scores = [backend.score(r.metrics) if backend.score else 0.0 for r in restarts]
+        best = int(np.argmax(scores))
+        return Fits(self.base_seed, restarts[best], restarts[:best] + restarts[best + 1:], scores,
+                    fitted[self.n_restarts:self.n_restarts + self.n_resamples], self.heldout_units,
+                    fitted[-1] if self.with_heldout else None)
+
+
+def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
+    evaluate = cfg.evaluate
     base = model_seed(cfg.run.seed, model_cfg)
     ids, n = list(data.units.unit_id), len(data.units)
     seeds = [base] + [derive_seed(base, "stability", str(i)) for i in range(1, evaluate.stability_seeds)]
@@ -250,17 +273,27 @@ def fit_all(model_cfg: Any, cfg: Config, data: Prepared) -> Fits:
     samples = [rows for rows in resamples(n, evaluate.resample_share, evaluate.resamples, base) if len(rows) >= model_cfg.k]
     jobs += [(base, data.matrices.subset(rows), [ids[i] for i in rows]) for rows in samples]
     heldout, training = heldout_split(n, evaluate.heldout_share, base)
-    with_heldout = backend.infer is not None and len(training) >= model_cfg.k
+    with_heldout = BACKENDS[model_cfg.backend].infer is not None and len(training) >= model_cfg.k
     if with_heldout:
         jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
-    fitted = list(progress(Parallel(n_jobs=min(len(jobs), evaluate.n_jobs or -1), return_as="generator")(
-        delayed(fit_model)(model_cfg, seed, matrices, unit_ids, backend) for seed, matrices, unit_ids in jobs),
-        len(jobs), f"{model_cfg.name}: restarts, resamples, held-out fit"))
-    restarts = fitted[:len(seeds)]
-    scores = [backend.score(r.metrics) if backend.score else 0.0 for r in restarts]
-    best = int(np.argmax(scores))
-    return Fits(base, restarts[best], restarts[:best] + restarts[best + 1:], scores,
-                fitted[len(seeds):len(seeds) + len(samples)], heldout, fitted[-1] if with_heldout else None)
+    return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout, with_heldout)
+
+
+def fitted_models(cfg: Config, data: Prepared) -> Iterator[Fits]:
+    """Every model's fits, in the config's order. The fits of all models are sent at once, so
+    the workers fit the next model while this process tabulates and evaluates the one before."""
+    from joblib import Parallel, delayed
+
+    plans = [fit_plan(model_cfg, cfg, data) for model_cfg in cfg.models]
+    n_jobs = sum(len(plan.jobs) for plan in plans)
+    results = Parallel(n_jobs=min(n_jobs, cfg.evaluate.n_jobs or -1), return_as="generator")(
+        delayed(fit_model)(plan.model_cfg, seed, matrices, unit_ids, BACKENDS[plan.model_cfg.backend])
+        for plan in plans for seed, matrices, unit_ids in plan.jobs)
+    with cluster.cancelled_on_exit(results):
+        for plan in plans:
+            fitted = list(progress(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
+                                   f"{plan.model_cfg.name}: restarts, resamples, held-out fit"))
+            yield plan.fits(fitted)
 
 
 def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd.DataFrame,
@@ -272,51 +305,54 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
     for index, model_cfg in enumerate(cfg.models):
         check_k(model_cfg, index, len(units), len(matrices.vocabulary))
     model_runs = []
-    for model_cfg in cfg.models:
-        with timer.stage(f"fit {model_cfg.name} ({model_cfg.backend}, k={model_cfg.k})"):
-            fits = fit_all(model_cfg, cfg, data)
-        result = fits.reported
-        with timer.stage(f"tables {model_cfg.name}"):
-            unit_table = topic_tables.unit_topics(units, result, [len(t) for t in tokens])
-            frames = {
-                "topic_terms": topic_tables.topic_terms(result, matrices.term_counts, cfg.tables),
-                "unit_topics": unit_table,
-                "answer_topics": topic_tables.answer_topics(unit_table, units, result.k),
-                "representative_passages": topic_tables.representative_passages(
-                    unit_table, units, result.k, cfg.tables.representative_n),
+    with contextlib.closing(fitted_models(cfg, data)) as fits_per_model:
+        for model_cfg in cfg.models:
+            # The wait for this model's fits: they started while the model before was tabulated.
+            with timer.stage(f"fit {model_cfg.name} ({model_cfg.backend}, k={model_cfg.k})"):
+                fits = next(fits_per_model)
+            result = fits.reported
+            with timer.stage(f"tables {model_cfg.name}"):
+                unit_table = topic_tables.unit_topics(units, result, [len(t) for t in tokens])
+                frames = {
+                    "topic_terms": topic_tables.topic_terms(result, matrices.term_counts, cfg.tables),
+                    "unit_topics": unit_table,
+                    "answer_topics": topic_tables.answer_topics(unit_table, units, result.k),
+                    "representative_passages": topic_tables.representative_passages(
+                        unit_table, units, result.k, cfg.tables.representative_n),
+                }
+            with timer.stage(f"emphasis {model_cfg.name}"):
+                asked = question_mixtures(result, data.questions)
+                answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
+                emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
+                                           result.name)
+                if design.contrasts:
+                    emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked,
+                                                        emphasis["contrasts"], cfg)
+            with timer.stage(f"responsiveness {model_cfg.name}"):
+                responsiveness = answer_responsiveness(answers, asked, result.k)
+                frames["answer_topics"] = frames["answer_topics"].merge(
+                    responsiveness[["answer_id", "js_divergence"]].rename(
+                        columns={"js_divergence": "question_divergence"}),
+                    on="answer_id", how="left")
+                responsive = {"answers": responsiveness, "summary": summaries(
+                    responsiveness, ("speaker", "year", "question_outlet"), cfg.compare,
+                    rng_for(cfg.run.seed, result.name, "responsiveness"))}
+            with timer.stage(f"evaluate {model_cfg.name}"):
+                topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
+            metrics = {
+                "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
+                "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
+                "n_units": len(units), "vocabulary_size": len(result.vocabulary),
+                "restart_scores": [round(score, 6) for score in fits.scores],
+                "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
             }
-        with timer.stage(f"emphasis {model_cfg.name}"):
-            asked = question_mixtures(result, data.questions)
-            answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
-            emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
-                                       result.name)
-            if design.contrasts:
-                emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked,
-                                                    emphasis["contrasts"], cfg)
-        with timer.stage(f"responsiveness {model_cfg.name}"):
-            responsiveness = answer_responsiveness(answers, asked, result.k)
-            frames["answer_topics"] = frames["answer_topics"].merge(
-                responsiveness[["answer_id", "js_divergence"]].rename(columns={"js_divergence": "question_divergence"}),
-                on="answer_id", how="left")
-            responsive = {"answers": responsiveness, "summary": summaries(
-                responsiveness, ("speaker", "year", "question_outlet"), cfg.compare,
-                rng_for(cfg.run.seed, result.name, "responsiveness"))}
-        with timer.stage(f"evaluate {model_cfg.name}"):
-            topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
-        metrics = {
-            "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
-            "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
-            "n_units": len(units), "vocabulary_size": len(result.vocabulary),
-            "restart_scores": [round(score, 6) for score in fits.scores],
-            "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
-        }
-        if result.zero_rows:
-            log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
-                        result.name, len(result.zero_rows))
-        if evaluation["exploratory"]:
-            log.warning("model %s is exploratory: %s", result.name, evaluation["exploratory_reason"])
-        model_runs.append(ModelRun(result, {**frames, "topic_diagnostics": topic_diagnostics},
-                                   {**emphasis, "robustness": robust}, metrics, responsive))
+            if result.zero_rows:
+                log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
+                            result.name, len(result.zero_rows))
+            if evaluation["exploratory"]:
+                log.warning("model %s is exploratory: %s", result.name, evaluation["exploratory_reason"])
+            model_runs.append(ModelRun(result, {**frames, "topic_diagnostics": topic_diagnostics},
+                                       {**emphasis, "robustness": robust}, metrics, responsive))
     for table_name in ("contrasts", "effects"):
         holding = [run for run in model_runs if table_name in run.emphasis]
         adjusted = dict(zip((run.result.name for run in holding),
