@@ -95,11 +95,11 @@ def bca_interval(shares: np.ndarray, weights: np.ndarray, cfg: CompareConfig,
     if not varying.any():
         return low, high
     columns = shares[:, varying]
+    weighted = columns * weights[:, None]  # the products once, not once per resample
 
     def mean(index: np.ndarray, axis: int = -1) -> np.ndarray:
         rows = index.astype(int)
-        w = weights[rows]
-        return np.moveaxis((columns[rows] * w[..., None]).sum(axis=-2) / w.sum(axis=-1)[..., None], -1, 0)
+        return np.moveaxis(weighted[rows].sum(axis=-2) / weights[rows].sum(axis=-1)[..., None], -1, 0)
 
     with np.errstate(all="ignore"):
         result = bootstrap((np.arange(len(shares), dtype=float),), mean, method=interval_method(len(shares)),
