@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import schemas
+from pipeline import cluster, schemas
 from pipeline.config import LoadedConfig, read_yaml
 from pipeline.errors import InputError
 from pipeline.models import BACKENDS, TopicModelResult
@@ -281,18 +281,27 @@ def _draw(stem: Path, dpi: int, pdf: bool, draw: Callable[[], Any]) -> None:
     save_figure(draw(), stem, dpi, pdf)
 
 
-def draw_figures(figures: Sequence[Any], folder: Path, dpi: int, pdf: bool) -> dict[str, bytes]:
-    """Draws each figure spec (its ``stem`` and ``draw()``) to PNG and (``pdf``) PDF, side by
-    side in worker processes (matplotlib draws on one core); returns the PNG bytes by stem."""
+@contextmanager
+def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
+                    pdf: bool) -> Iterator[Callable[[], dict[str, bytes]]]:
+    """Starts drawing each figure spec (its ``stem`` and ``draw()``) to PNG and (``pdf``) PDF,
+    side by side in worker processes (matplotlib draws on one core), while the block goes on.
+    The block calls the function it is given to wait for the figures and get the PNG bytes by
+    stem; figures not waited for are cancelled when the block is left."""
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
     # Always local (loky), also when fits go to a Dask cluster: the figures are written here.
     drawn = Parallel(n_jobs=-1, backend="loky", return_as="generator")(delayed(_draw)(folder / f.stem, dpi, pdf, f.draw)
                                                        for f in figures)
-    for _ in progress(drawn, len(figures), "figures"):
-        pass
-    return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
+
+    def finished() -> dict[str, bytes]:
+        for _ in progress(drawn, len(figures), "figures"):
+            pass
+        return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
+
+    with cluster.cancelled_on_exit(drawn):
+        yield finished
 
 
 @dataclass

@@ -561,25 +561,29 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
 def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_labels: dict[str, dict[int, str]]) -> None:
     """Labels, topics.md, figures and reports of a run directory, from its saved tables only."""
     run = rundir.load_tables(folder, run_manifest)
-    labels, topics, labelled = {}, {}, {}
+    labels, labelled = {}, {}
     for name, model in run.models.items():
         labels[name] = topic_labels(model.topic_terms, custom_labels.get(name))
-        vocabulary, topic_term = model.topic_term()
-        topics[name] = topic_tables.topics_overview(topic_term, vocabulary, model.vocabulary["count"].to_numpy(),
-                                                    labels[name], cfg.tables.frex_weight)
-        rundir.write_text(topic_tables.topics_markdown(name, model.metrics["backend"], model.metrics["seed"],
-                                                       topics[name]), model.folder / "topics.md")
-        emphasis = {table_name: frame.assign(topic_label=frame.topic.map(labels[name])) if "topic_label" in frame
-                    else frame for table_name, frame in model.emphasis.items()}
-        for table_name, frame in emphasis.items():
-            rundir.write_table(frame, schemas.emphasis_schema(table_name),
-                               folder / "emphasis" / name / f"{table_name}.csv", copies=True)
-        diagnostics_table = model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
-        rundir.write_table(diagnostics_table, schemas.TOPIC_DIAGNOSTICS, model.folder / "topic_diagnostics.csv",
-                           copies=True)
-        labelled[name] = dataclasses.replace(model, emphasis=emphasis, topic_diagnostics=diagnostics_table)
+        labelled[name] = dataclasses.replace(
+            model, emphasis={table_name: frame.assign(topic_label=frame.topic.map(labels[name]))
+                             if "topic_label" in frame else frame for table_name, frame in model.emphasis.items()},
+            topic_diagnostics=model.topic_diagnostics.assign(
+                topic_label=model.topic_diagnostics.topic.map(labels[name])))
     figures = catalogue(labelled, run.alignment, run.design["cells"], labels, cfg, run.distinctive)
-    png = rundir.draw_figures(figures, folder / "figures", cfg.figures.dpi, cfg.figures.pdf)
+    topics = {}
+    with rundir.figures_drawing(figures, folder / "figures", cfg.figures.dpi, cfg.figures.pdf) as drawn:
+        for name, model in labelled.items():  # written while the figures are drawn
+            vocabulary, topic_term = model.topic_term()
+            topics[name] = topic_tables.topics_overview(topic_term, vocabulary, model.vocabulary["count"].to_numpy(),
+                                                        labels[name], cfg.tables.frex_weight)
+            rundir.write_text(topic_tables.topics_markdown(name, model.metrics["backend"], model.metrics["seed"],
+                                                           topics[name]), model.folder / "topics.md")
+            for table_name, frame in model.emphasis.items():
+                rundir.write_table(frame, schemas.emphasis_schema(table_name),
+                                   folder / "emphasis" / name / f"{table_name}.csv", copies=True)
+            rundir.write_table(model.topic_diagnostics, schemas.TOPIC_DIAGNOSTICS,
+                               model.folder / "topic_diagnostics.csv", copies=True)
+        png = drawn()
     blocks = outline(dataclasses.replace(run, models=labelled), cfg, labels, topics, figures)
     rundir.write_text(to_markdown(blocks, cfg.figures.pdf), folder / "report.md")
     rundir.write_text(to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")
