@@ -52,15 +52,28 @@ def fits_on(address: str | None) -> Iterator[None]:
 
 
 def _start_worker() -> None:
-    """Lowers this worker's priority, then imports what its fits and figures use. While this
-    run's own process tabulates one model, the workers fit the next: at a lower priority they
-    take the core it leaves idle, not a share of the one it uses."""
+    """Lowers this worker's priority, then imports what the first fits use (the default LDA's).
+    While this run's own process tabulates one model, the workers fit the next: at a lower
+    priority they take the core it leaves idle, not a share of the one it uses. scikit-learn
+    and matplotlib (2 s of imports) are left to the first NMF fit and to ``figure_imports``,
+    which run while this process tabulates, not while it waits."""
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
-    import pipeline.figures  # noqa: F401  (matplotlib, pandas, the config)
-    import pipeline.models  # noqa: F401
-    import sklearn.decomposition  # noqa: F401
+    import gensim.corpora  # noqa: F401  (the vocabulary that every fit receives is gensim's Dictionary)
+    import pipeline.models  # noqa: F401  (and the config)
     import tomotopy  # noqa: F401
+
+
+def _import_for_figures() -> None:
+    import pipeline.figures  # noqa: F401  (matplotlib, pandas)
+
+
+def figure_imports(n_workers: int) -> list[Any]:
+    """Tasks, one per worker, that import what the figures use: sent after the last fits, they
+    run while this process tabulates the last model, not while it waits for the figures."""
+    from joblib import delayed
+
+    return [delayed(_import_for_figures)() for _ in range(n_workers)]
 
 
 @contextmanager
@@ -74,20 +87,22 @@ def local_workers_starting() -> Iterator[None]:
 
     starting = Parallel(n_jobs=-1, backend="loky", return_as="generator_unordered")(
         delayed(_start_worker)() for _ in range(cpu_count()))
-    with cancelled_on_exit(starting):
+    with finished_or_cancelled(starting):
         yield
-        for _ in starting:
-            pass
 
 
 @contextmanager
-def cancelled_on_exit(results: Generator[Any, None, None]) -> Iterator[None]:
-    """Within it, a joblib results generator may be read as far as needed; on leaving it
-    (finished, failed or interrupted), the tasks not yet read are cancelled, without joblib's
-    warning that they were: their results are not wanted."""
+def finished_or_cancelled(results: Generator[Any, None, None]) -> Iterator[None]:
+    """Within it, a joblib results generator is read as far as needed. Left normally, the rest
+    is read too (joblib keeps its workers only when a generator is read to its end: closing it
+    before kills and restarts them, with their imports); left by an exception, the tasks not
+    yet read are cancelled, without joblib's warning that they were."""
     try:
         yield
-    finally:
+    except BaseException:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             results.close()
+        raise
+    for _ in results:
+        pass

@@ -287,7 +287,7 @@ def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
     """Starts drawing each figure spec (its ``stem`` and ``draw()``) to PNG and (``pdf``) PDF,
     side by side in worker processes (matplotlib draws on one core), while the block goes on.
     The block calls the function it is given to wait for the figures and get the PNG bytes by
-    stem; figures not waited for are cancelled when the block is left."""
+    stem; if the block fails, the figures not yet drawn are cancelled."""
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -300,7 +300,7 @@ def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
             pass
         return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
 
-    with cluster.cancelled_on_exit(drawn):
+    with cluster.finished_or_cancelled(drawn):
         yield finished
 
 

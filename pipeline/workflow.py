@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,21 +279,30 @@ def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
     return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout, with_heldout)
 
 
-def fitted_models(cfg: Config, data: Prepared) -> Iterator[Fits]:
-    """Every model's fits, in the config's order. The fits of all models are sent at once, so
-    the workers fit the next model while this process tabulates and evaluates the one before."""
-    from joblib import Parallel, delayed
+@contextlib.contextmanager
+def fits_in_order(cfg: Config, data: Prepared) -> Iterator[Callable[[], Fits]]:
+    """Sends the fits of every model to the workers at once, and gives the block a function
+    that waits for the next model's fits, in the config's order: the workers fit the next model
+    while this process tabulates and evaluates the one before."""
+    from joblib import Parallel, cpu_count, delayed
 
     plans = [fit_plan(model_cfg, cfg, data) for model_cfg in cfg.models]
-    n_jobs = sum(len(plan.jobs) for plan in plans)
-    results = Parallel(n_jobs=min(n_jobs, cfg.evaluate.n_jobs or -1), return_as="generator")(
-        delayed(fit_model)(plan.model_cfg, seed, matrices, unit_ids, BACKENDS[plan.model_cfg.backend])
-        for plan in plans for seed, matrices, unit_ids in plan.jobs)
-    with cluster.cancelled_on_exit(results):
-        for plan in plans:
-            fitted = list(progress(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
-                                   f"{plan.model_cfg.name}: restarts, resamples, held-out fit"))
-            yield plan.fits(fitted)
+    fits = [delayed(fit_model)(plan.model_cfg, seed, matrices, unit_ids, BACKENDS[plan.model_cfg.backend])
+            for plan in plans for seed, matrices, unit_ids in plan.jobs]
+    # One fit per task: joblib's automatic batches would join a model's last fit to the next
+    # model's first, and hold the one back until the other is done.
+    results = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1), batch_size=1, return_as="generator")(
+        fits + cluster.figure_imports(cpu_count()))
+    waiting = iter(plans)
+
+    def next_fits() -> Fits:
+        plan = next(waiting)
+        fitted = list(progress(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
+                               f"{plan.model_cfg.name}: restarts, resamples, held-out fit"))
+        return plan.fits(fitted)
+
+    with cluster.finished_or_cancelled(results):
+        yield next_fits
 
 
 def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd.DataFrame,
@@ -305,11 +314,11 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
     for index, model_cfg in enumerate(cfg.models):
         check_k(model_cfg, index, len(units), len(matrices.vocabulary))
     model_runs = []
-    with contextlib.closing(fitted_models(cfg, data)) as fits_per_model:
+    with fits_in_order(cfg, data) as next_fits:
         for model_cfg in cfg.models:
             # The wait for this model's fits: they started while the model before was tabulated.
             with timer.stage(f"fit {model_cfg.name} ({model_cfg.backend}, k={model_cfg.k})"):
-                fits = next(fits_per_model)
+                fits = next_fits()
             result = fits.reported
             with timer.stage(f"tables {model_cfg.name}"):
                 unit_table = topic_tables.unit_topics(units, result, [len(t) for t in tokens])
