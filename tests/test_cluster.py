@@ -29,12 +29,12 @@ def _pid_after(seconds: float) -> int:
 def test_a_stream_left_after_the_tasks_it_needs_keeps_its_workers():
     with cluster.local_workers_starting():
         pass
-    workers = set(Parallel(n_jobs=-1, batch_size=1)(delayed(_pid_after)(0.3) for _ in range(8)))
+    workers = set(Parallel(n_jobs=-1, batch_size=1)(delayed(_pid_after)(0.1) for _ in range(8)))
     stream = Parallel(n_jobs=-1, batch_size=1, return_as="generator")(delayed(_pid_after)(0.1) for _ in range(4))
     with cluster.finished_or_cancelled(stream):
         assert set(itertools.islice(stream, 3)) <= workers  # the fourth result is not read
     # joblib kills and restarts its workers when a stream is closed unread: these are the same
-    assert set(Parallel(n_jobs=-1, batch_size=1)(delayed(_pid_after)(0.3) for _ in range(8))) == workers
+    assert set(Parallel(n_jobs=-1, batch_size=1)(delayed(_pid_after)(0.1) for _ in range(8))) == workers
 
 
 def test_a_failing_block_cancels_the_tasks_not_read():
