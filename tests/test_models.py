@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from joblib import Parallel, delayed
 
 from pipeline.config import validate
 from pipeline.errors import ConfigError
@@ -49,7 +50,9 @@ def model_config(backend: str, k: int = K):
 def fitted(planted):
     _, matrices = planted
     ids = [f"u{i}" for i in range(D)]
-    return {b: fit_model(model_config(b), derive_seed(20210301, b), matrices, ids) for b in BACKENDS}
+    fits = Parallel(n_jobs=-1)(delayed(fit_model)(model_config(b), derive_seed(20210301, b), matrices, ids)
+                               for b in BACKENDS)  # side by side: the same seeded fits, in half the time
+    return dict(zip(BACKENDS, fits))
 
 
 # Thresholds. On this draw a correct fit matches every planted topic with cosine >= 0.97
