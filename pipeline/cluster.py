@@ -79,7 +79,7 @@ def figure_imports(n_workers: int) -> list[Any]:
 @contextmanager
 def local_workers_starting() -> Iterator[None]:
     """Starts joblib's local worker processes on entry, in the background, each lowering its
-    priority and importing what its fits and figures will use, and waits for them on exit.
+    priority and importing what the first fits use, and waits for them on exit.
     Started when the first fits are sent, they cost about a second on two cores after the
     corpus is read; started first, that overlaps with reading and normalising it. If the block
     fails, they are not waited for."""
