@@ -116,7 +116,8 @@ def _normalized(loaded: LoadedConfig, units: pd.DataFrame, stopwords: frozenset[
         if cached:
             log.info("normalize: skipped, token lists reused from cache %s (texts and settings unchanged)", key[:12])
         else:
-            normalized = normalize_texts(units.text, cfg, stopwords, lemmatize)
+            normalized = normalize_texts(progress(units.text, len(units), "normalize: tokenising units"), cfg,
+                                         stopwords, lemmatize)
             rundir.save_normalized(loaded, key, normalized)
     return normalized, {"cache_key": key, "from_cache": cached}
 
@@ -182,7 +183,8 @@ def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmati
     asked = units[units.question_turn_id.fillna("") != ""].drop_duplicates("question_turn_id")
     if asked.empty:
         return None
-    normalized = normalize_texts(asked.question_text, cfg, stopwords, lemmatize)
+    normalized = normalize_texts(progress(asked.question_text, len(asked), "normalize: tokenising questions"), cfg,
+                                 stopwords, lemmatize)
     return list(asked.question_turn_id), over_vocabulary(matrices, normalized.tokens)
 
 
