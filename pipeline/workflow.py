@@ -252,7 +252,6 @@ class FitPlan:
     n_restarts: int
     n_resamples: int
     heldout_units: np.ndarray
-    with_heldout: bool
 
     def fits(self, fitted: list[TopicModelResult]) -> Fits:
         """The plan's fits, in job order, sorted into restarts (the best reported), resamples
@@ -263,7 +262,7 @@ class FitPlan:
         best = int(np.argmax(scores))
         return Fits(self.base_seed, restarts[best], restarts[:best] + restarts[best + 1:], scores,
                     fitted[self.n_restarts:self.n_restarts + self.n_resamples], self.heldout_units,
-                    fitted[-1] if self.with_heldout else None)
+                    fitted[-1] if len(self.jobs) > self.n_restarts + self.n_resamples else None)
 
 
 def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
@@ -275,10 +274,9 @@ def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
     samples = [rows for rows in resamples(n, evaluate.resample_share, evaluate.resamples, base) if len(rows) >= model_cfg.k]
     jobs += [(base, data.matrices.subset(rows), [ids[i] for i in rows]) for rows in samples]
     heldout, training = heldout_split(n, evaluate.heldout_share, base)
-    with_heldout = BACKENDS[model_cfg.backend].infer is not None and len(training) >= model_cfg.k
-    if with_heldout:
+    if BACKENDS[model_cfg.backend].infer is not None and len(training) >= model_cfg.k:
         jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
-    return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout, with_heldout)
+    return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout)
 
 
 @contextlib.contextmanager
