@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pipeline.progress import Progress, silent
 from pipeline.schemas import TOPIC_DIAGNOSTICS
 from pipeline.seeds import rng_for
 from pipeline.term_measures import frex, top_terms
@@ -51,7 +52,8 @@ def topic_diversity(top_terms: list[list[str]]) -> float:
     return len(set(every)) / len(every)
 
 
-def coherence(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str) -> np.ndarray:
+def coherence(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str,
+              progress: Progress = silent) -> np.ndarray:
     """Per-topic coherence by gensim's ``CoherenceModel`` (Röder, Both & Hinneburg 2015).
 
     ``c_v`` and ``c_npmi`` use sliding windows over the normalised units; ``u_mass``
@@ -60,8 +62,10 @@ def coherence(top_terms: list[list[str]], texts: list[list[str]], dictionary, me
     """
     from gensim.models.coherencemodel import CoherenceModel
 
-    corpus = [dictionary.doc2bow(t) for t in texts] if measure == "u_mass" else None
-    model = CoherenceModel(topics=top_terms, texts=None if measure == "u_mass" else texts, corpus=corpus,
+    # gensim reads the texts once, when it counts the windows: the bar follows that pass.
+    read = progress(texts, len(texts), f"coherence {measure}")
+    corpus = [dictionary.doc2bow(t) for t in read] if measure == "u_mass" else None
+    model = CoherenceModel(topics=top_terms, texts=None if measure == "u_mass" else read, corpus=corpus,
                            dictionary=dictionary, coherence=measure, topn=len(top_terms[0]), processes=1)
     return np.asarray(model.get_coherence_per_topic(), dtype=float)
 
@@ -174,7 +178,7 @@ COHERENCE_WINDOWS = {"c_v": 110, "c_npmi": 10, "u_mass": "unit"}
 def diagnostics(
     topic_term: np.ndarray, vocabulary: list[str], doc_topic: np.ndarray, refit_top_terms: list[list[list[str]]],
     resample_top_terms: list[list[list[str]]], texts: list[list[str]], dictionary, n_tokens: np.ndarray, cfg,
-    reference: str = "the modelled units",
+    reference: str = "the modelled units", progress: Progress = silent,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-topic diagnostics and the model's summary measures.
 
@@ -184,7 +188,7 @@ def diagnostics(
     ``cfg`` is the ``evaluate`` config section.
     """
     top = top_terms(topic_term, vocabulary, cfg.coherence_top_n)
-    scores = {m: coherence(top, texts, dictionary, m) for m in COHERENCE_MEASURES}
+    scores = {m: coherence(top, texts, dictionary, m, progress) for m in COHERENCE_MEASURES}
     own_top = top_terms(topic_term, vocabulary, cfg.stability_top_n)
     seeds, resampled = stability(own_top, refit_top_terms), stability(own_top, resample_top_terms)
     table = pd.DataFrame({

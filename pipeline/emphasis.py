@@ -35,6 +35,7 @@ import pandas as pd
 
 from pipeline.config import CompareConfig
 from pipeline.design import ContrastDesign, DesignReport, key
+from pipeline.progress import Progress, silent
 from pipeline.schemas import CONTRASTS, GROUP_SHARES, ROBUSTNESS, topic_columns
 from pipeline.seeds import rng_for
 
@@ -159,7 +160,7 @@ def _chunks(total: int, size: int = 256) -> Iterator[int]:
 
 
 def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: CompareConfig,
-                 rng: np.random.Generator) -> pd.DataFrame:
+                 rng: np.random.Generator, progress: Progress = silent) -> pd.DataFrame:
     """One row per group and topic: the share, its interval (none below ``min_answers``), counts."""
     known = answers[list(columns)].map(key).ne("").all(axis=1)
     table = answers[known]  # answers with no value in a grouping column (an undated conference) are left out
@@ -168,7 +169,8 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
     shares_all, weights_all = table[topic_columns(k)].to_numpy(), _weights(table, cfg)
     labels = table[list(columns)].map(key).agg(" | ".join, axis=1)
     rows = []
-    for group in sorted(labels.unique(), key=lambda g: _sort_key(table, labels, g, columns)):
+    groups = sorted(labels.unique(), key=lambda g: _sort_key(table, labels, g, columns))
+    for group in progress(groups, len(groups), f"groups by {' x '.join(columns)}"):
         mask = (labels == group).to_numpy()
         shares, weights = shares_all[mask], weights_all[mask]
         n = int(mask.sum())
@@ -329,10 +331,10 @@ def stratified_interval(strata: Sequence[Stratum], cfg: CompareConfig,
 
 
 def contrasts(answers: pd.DataFrame, k: int, design: DesignReport, cfg: CompareConfig, root_seed: int,
-              model: str) -> pd.DataFrame:
+              model: str, progress: Progress = silent) -> pd.DataFrame:
     """One row per estimated contrast and topic (refused contrasts have none; see the design)."""
     frames = []
-    for contrast_design in design.contrasts:
+    for contrast_design in progress(design.contrasts, len(design.contrasts), "contrasts"):
         if contrast_design.refused or not contrast_design.strata:
             continue
         name, column, group_a, group_b, within = contrast_design.contrast
@@ -378,7 +380,7 @@ def group_file_name(columns: Sequence[str]) -> str:
 
 
 def emphasis_tables(answer_table: pd.DataFrame, k: int, design: DesignReport, cfg: CompareConfig, root_seed: int,
-                    model: str) -> dict[str, pd.DataFrame]:
+                    model: str, progress: Progress = silent) -> dict[str, pd.DataFrame]:
     """All emphasis tables for one model, from its answer mixtures. The contrasts' q-values are
     set over the whole family a run reports (``family_q``), not here."""
     answers = compared_answers(answer_table, k, cfg)
@@ -386,8 +388,8 @@ def emphasis_tables(answer_table: pd.DataFrame, k: int, design: DesignReport, cf
     for by in cfg.by:
         columns = [by] if isinstance(by, str) else list(by)
         name = group_file_name(columns)
-        tables[name] = group_shares(answers, columns, k, cfg, rng_for(root_seed, model, name))
-    tables["contrasts"] = contrasts(answers, k, design, cfg, root_seed, model)
+        tables[name] = group_shares(answers, columns, k, cfg, rng_for(root_seed, model, name), progress)
+    tables["contrasts"] = contrasts(answers, k, design, cfg, root_seed, model, progress)
     return tables
 
 

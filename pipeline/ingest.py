@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline.config import CorpusConfig
 from pipeline import schemas
 from pipeline.errors import InputError
+from pipeline.progress import Progress, silent
 from pipeline.readers import READERS, ReaderContext
 from pipeline.records import Kept, Page, SkippedFile
 from pipeline.speakers import CURATED_SOURCES, UNANSWERED, Person, ProceduralRules, SpeakerDirectory, assign_kinds
@@ -47,11 +48,12 @@ class Corpus:
 
 
 def ingest(
-    sources: Iterable[tuple[str, bytes]],
+    sources: Sequence[tuple[str, bytes]],
     cfg: CorpusConfig,
     registry: Mapping[str, Person],
     *,
     unmatched_inputs: Iterable[str] = (),
+    progress: Progress = silent,
 ) -> Corpus:
     """Reads every source (name, bytes) with the configured format's reader and builds the corpus.
 
@@ -60,12 +62,12 @@ def ingest(
     """
     context = ReaderContext(
         cfg, SpeakerDirectory(registry, cfg.scio.outlets),
-        ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words),
+        ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words), progress,
     )
     reader = READERS[cfg.format]
     pages: list[Page] = []
     skipped: list[SkippedFile] = []
-    for source_file, data in sources:
+    for source_file, data in progress(sources, len(sources), "files"):
         parsed = reader.read(source_file, data, context)
         if isinstance(parsed, SkippedFile):
             skipped.append(parsed)
@@ -81,7 +83,7 @@ def ingest(
     ]
     share_speaker_lists(conference_groups(pages), context.directory, context.rules)
     return build_corpus(pages, skipped, unmatched_inputs=unmatched,
-                        extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes)
+                        extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes, progress=progress)
 
 
 def script_language(text: str) -> str:
@@ -206,6 +208,7 @@ def build_corpus(
     unmatched_inputs: Iterable[str] = (),
     extra_columns: Iterable[str] = (),
     notes: Iterable[str] = (),
+    progress: Progress = silent,
 ) -> Corpus:
     """Merges pages into conferences, marks duplicates, assigns ids, and builds the report."""
     extra_columns = list(extra_columns)
@@ -213,7 +216,8 @@ def build_corpus(
     line_ids: dict[tuple[str, int], str] = {}
     used_ids: Counter[str] = Counter()
     conference_of_page: dict[int, str] = {}
-    for group in conference_groups(pages):
+    groups = conference_groups(pages)
+    for group in progress(groups, len(groups), "building conferences"):
         date, date_source = _best_date(group)
         base = f"{date.isoformat() if date else 'undated'}-{_slug(group[0].title)}"
         used_ids[base] += 1

@@ -9,18 +9,17 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pipeline.config import LoadedConfig
 from pipeline.inputs import display_path
 
 log = logging.getLogger("pipeline")
-T = TypeVar("T")
 
 PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "gensim", "tomotopy", "nltk", "simplemma",
             "matplotlib", "pydantic", "PyYAML", "joblib")
@@ -39,15 +38,6 @@ def _peak_memory_mib(reset: bool = False) -> float | None:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return None
-
-
-def progress(items: Iterable[T], total: int, description: str) -> Iterator[T]:
-    """``items`` with a progress bar on stderr: shown on a terminal, hidden with ``--quiet``
-    (our log level above INFO) and when stderr is not a terminal."""
-    from tqdm import tqdm
-
-    hidden = None if log.isEnabledFor(logging.INFO) else True
-    yield from tqdm(items, total=total, desc=description, unit="step", leave=False, disable=hidden, file=sys.stderr)
 
 
 @dataclass

@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline.config import CompareConfig
 from pipeline.design import key
 from pipeline.emphasis import bca_interval, interval_label
+from pipeline.progress import Progress, silent
 from pipeline.schemas import RESPONSIVENESS, RESPONSIVENESS_SUMMARY, topic_columns
 
 MEASURES = ("js_divergence", "share_on_question_topic")
@@ -51,12 +52,14 @@ def answer_responsiveness(answers: pd.DataFrame, question_mixtures: pd.DataFrame
     }, columns=list(RESPONSIVENESS.columns))
 
 
-def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: np.random.Generator) -> pd.DataFrame:
+def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: np.random.Generator,
+              progress: Progress = silent) -> pd.DataFrame:
     """Mean of each measure over a group's answers, with its interval (none below min_answers)."""
     rows = []
     for column in by:
         labels = table[column].map(key)
-        for group in sorted(set(labels) - {""}):
+        groups = sorted(set(labels) - {""})
+        for group in progress(groups, len(groups), f"groups by {column}"):
             rows_of = table[labels == group]
             values = rows_of[list(MEASURES)].to_numpy()
             n = len(rows_of)

@@ -30,7 +30,7 @@ from pipeline.config import LoadedConfig, read_yaml
 from pipeline.errors import InputError
 from pipeline.models import BACKENDS, TopicModelResult
 from pipeline.normalize import Normalized
-from pipeline.provenance import progress
+from pipeline.progress import shown
 from pipeline.schemas import Schema, SchemaError
 from pipeline.topic_tables import latex_table, markdown_table, rounded
 
@@ -296,7 +296,7 @@ def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
                                                        for f in figures)
 
     def finished() -> dict[str, bytes]:
-        for _ in progress(drawn, len(figures), "figures"):
+        for _ in shown(drawn, len(figures), "figures"):
             pass
         return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
 

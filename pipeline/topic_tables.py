@@ -146,7 +146,9 @@ def representative_passages(unit_table: pd.DataFrame, units: pd.DataFrame, k: in
     rows = []
     for topic in range(k):
         column = f"topic_{topic}"
-        best = unit_table.dropna(subset=[column]).sort_values([column, "unit_id"], ascending=[False, True]).head(n)
+        # Only the units tied with or above the n-th largest share are sorted (by share, then id).
+        candidates = unit_table[unit_table[column] >= unit_table[column].nlargest(n, keep="all").min()]
+        best = candidates.sort_values([column, "unit_id"], ascending=[False, True]).head(n)
         for rank, row in enumerate(best.itertuples(index=False), 1):
             unit = located.loc[row.unit_id]
             rows.append({

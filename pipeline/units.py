@@ -39,7 +39,8 @@ def select_units(turns: pd.DataFrame, paragraphs: pd.DataFrame, cfg: UnitsConfig
     ]
     units = kept.join(meta, on="turn_id").rename(columns={"turn_id": "answer_id"})
     units["question_outlet"] = units.question_turn_id.map(outlet_of).fillna("")
-    units["question_text"] = units.question_turn_id.map(_turn_texts(paragraphs)).fillna("")
+    asked = paragraphs[paragraphs.turn_id.isin(units.question_turn_id)]
+    units["question_text"] = units.question_turn_id.map(_turn_texts(asked)).fillna("")
     dates = paragraphs.drop_duplicates("turn_id").set_index("turn_id")[["date", "year"]]
     units = units.join(dates, on="answer_id")
     return UNITS.check(units[UNIT_COLUMNS].reset_index(drop=True), "selected units")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from pipeline.progress import Progress, silent
+
 
 @dataclass(frozen=True)
 class Matrices:
@@ -59,13 +61,16 @@ def over_vocabulary(matrices: Matrices, tokens: list[list[str]]) -> Matrices:
     return matrices.with_counts(counts)
 
 
-def vectorize(tokens: list[list[str]]) -> Matrices:
+def vectorize(tokens: list[list[str]], progress: Progress = silent) -> Matrices:
+    """The units' dictionary, bags of words, counts and tf-idf. One pass: each unit's bag of
+    words is counted while its new words are added (the ids and bags ``Dictionary(tokens)``
+    and ``doc2bow`` give, without gensim's pruning above two million distinct words)."""
     from gensim.corpora import Dictionary
     from gensim.matutils import corpus2csc
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    dictionary = Dictionary(tokens)
-    bow = [dictionary.doc2bow(unit) for unit in tokens]
+    dictionary = Dictionary()
+    bow = [dictionary.doc2bow(unit, allow_update=True) for unit in progress(tokens, len(tokens), "units")]
     counts = corpus2csc(bow, num_terms=len(dictionary), num_docs=len(bow), dtype=np.float64).T.tocsr()
     transformer = TfidfTransformer()
     tfidf = transformer.fit_transform(counts).tocsr()

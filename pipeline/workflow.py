@@ -13,6 +13,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ from pipeline.ingest import Corpus, ingest, warning_summary
 from pipeline.labels import topic_labels, validate_labels
 from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
-from pipeline.provenance import StageTimer, manifest, progress, sha256_bytes
+from pipeline.progress import shown, within
+from pipeline.provenance import StageTimer, manifest, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
 from pipeline.responsiveness import answer_responsiveness, summaries
 from pipeline.seeds import derive_seed, rng_for
@@ -100,7 +102,8 @@ def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, b
         files, unmatched = inputs.resolve_inputs(loaded)
         registry = inputs.read_registry(loaded)
         sources = inputs.read_sources(files, loaded.root)
-        corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched)
+        corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched,
+                        progress=within(shown, "ingest"))
     log_corpus_summary(corpus, loaded.config.corpus.units.languages)
     return sources, corpus
 
@@ -116,7 +119,7 @@ def _normalized(loaded: LoadedConfig, units: pd.DataFrame, stopwords: frozenset[
         if cached:
             log.info("normalize: skipped, token lists reused from cache %s (texts and settings unchanged)", key[:12])
         else:
-            normalized = normalize_texts(progress(units.text, len(units), "normalize: tokenising units"), cfg,
+            normalized = normalize_texts(shown(units.text, len(units), "normalize: tokenising units"), cfg,
                                          stopwords, lemmatize)
             rundir.save_normalized(loaded, key, normalized)
     return normalized, {"cache_key": key, "from_cache": cached}
@@ -169,7 +172,7 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) ->
     log.info("units: %d selected, %d empty after normalisation (dropped), %d modelled; vocabulary %d",
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
-        matrices = vectorize(tokens)
+        matrices = vectorize(tokens, within(shown, "vectorize"))
     with timer.stage("normalize questions and reference"):
         questions = _questions(units, cfg, stopwords, lemmatize, matrices)
         reference = _coherence_reference(loaded, stopwords, lemmatize)
@@ -183,9 +186,12 @@ def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmati
     asked = units[units.question_turn_id.fillna("") != ""].drop_duplicates("question_turn_id")
     if asked.empty:
         return None
-    normalized = normalize_texts(progress(asked.question_text, len(asked), "normalize: tokenising questions"), cfg,
+    normalized = normalize_texts(shown(asked.question_text, len(asked), "normalize: tokenising questions"), cfg,
                                  stopwords, lemmatize)
     return list(asked.question_turn_id), over_vocabulary(matrices, normalized.tokens)
+
+
+INFER_CHUNK = 2000  # questions per step of the progress bar
 
 
 def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matrices] | None) -> pd.DataFrame:
@@ -201,8 +207,14 @@ def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matr
     if not len(known) or (backend.infer is None and backend.transform is None):
         return pd.DataFrame(columns=columns)
     matrices = matrices.subset(known)  # an empty document is no question to infer (and crashes tomotopy)
-    mixtures = (backend.infer(result.native, matrices) if backend.infer is not None
-                else backend.transform(result.native, matrices, result.params))
+    if backend.infer is not None:
+        # Inference treats each unit on its own, so chunks give the same mixtures, and a bar.
+        starts = range(0, len(known), INFER_CHUNK)
+        mixtures = np.vstack([backend.infer(result.native, matrices.subset(np.arange(start, min(start + INFER_CHUNK,
+                                                                                                  len(known)))))
+                              for start in shown(starts, len(starts), f"emphasis {result.name}: inferring questions")])
+    else:
+        mixtures = backend.transform(result.native, matrices, result.params)
     totals = mixtures.sum(axis=1, keepdims=True)
     keep = totals.ravel() > 0
     return pd.DataFrame(mixtures[keep] / totals[keep], index=np.asarray(ids)[known][keep], columns=columns)
@@ -297,8 +309,8 @@ def fits_in_order(cfg: Config, data: Prepared) -> Iterator[Callable[[], Fits]]:
 
     def next_fits() -> Fits:
         plan = next(waiting)
-        fitted = list(progress(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
-                               f"{plan.model_cfg.name}: restarts, resamples, held-out fit"))
+        fitted = list(shown(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
+                               f"fit {plan.model_cfg.name}: restarts, resamples, held-out fit"))
         return plan.fits(fitted)
 
     with cluster.finished_or_cancelled(results):
@@ -333,7 +345,7 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 asked = question_mixtures(result, data.questions)
                 answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
                 emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
-                                           result.name)
+                                           result.name, within(shown, f"emphasis {result.name}"))
                 if design.contrasts:
                     emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked,
                                                         emphasis["contrasts"], cfg)
@@ -345,7 +357,8 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                     on="answer_id", how="left")
                 responsive = {"answers": responsiveness, "summary": summaries(
                     responsiveness, ("speaker", "year", "question_outlet"), cfg.compare,
-                    rng_for(cfg.run.seed, result.name, "responsiveness"))}
+                    rng_for(cfg.run.seed, result.name, "responsiveness"),
+                    within(shown, f"responsiveness {result.name}"))}
             with timer.stage(f"evaluate {model_cfg.name}"):
                 topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
             metrics = {
@@ -445,7 +458,7 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
     reference, texts = data.coherence_reference or ("the modelled units", tokens)
     table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top,
                                  [top_of(r) for r in fits.resampled], texts, matrices.dictionary, n_tokens, evaluate,
-                                 reference)
+                                 reference, within(shown, f"evaluate {result.name}"))
     summary["restarts"] = len(fits.scores)
     if fits.training_fit is not None:
         summary.update(heldout_scores(fits, matrices))
@@ -549,15 +562,19 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
         with timer.stage("write tables"):
             # Stage timings are filled in as stages end, so the manifest written last has them all.
             run_manifest = manifest(loaded, sources, timer, **sections)
-            rundir.write_corpus(corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report, staging)
-            rundir.write_design(design.cells, design.table(), design.summary_fields(), staging)
-            for run in model_runs:
-                rundir.write_model(staging, run.result, data.matrices.term_counts, run.tables, run.metrics,
-                                   run.emphasis, run.responsiveness)
-            if aligned is not None:
-                rundir.write_table(aligned, schemas.ALIGNMENT, staging / "alignment.csv")
-            rundir.write_distinctive(distinctive, cfg.distinctive.top_n, staging)
-            rundir.write_text(cfg.to_yaml(), staging / "config.yaml")
+            writes = [
+                partial(rundir.write_corpus, corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report,
+                        staging),
+                partial(rundir.write_design, design.cells, design.table(), design.summary_fields(), staging),
+                *(partial(rundir.write_model, staging, run.result, data.matrices.term_counts, run.tables, run.metrics,
+                          run.emphasis, run.responsiveness) for run in model_runs),
+                *([partial(rundir.write_table, aligned, schemas.ALIGNMENT, staging / "alignment.csv")]
+                  if aligned is not None else []),
+                partial(rundir.write_distinctive, distinctive, cfg.distinctive.top_n, staging),
+                partial(rundir.write_text, cfg.to_yaml(), staging / "config.yaml"),
+            ]
+            for write in shown(writes, len(writes), "write tables"):
+                write()
         if with_models:
             with timer.stage("figures and report"):
                 render(staging, run_manifest, cfg, {})
@@ -653,7 +670,7 @@ def run_sweep(loaded: LoadedConfig) -> Path:
         stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered")(
             delayed(sweep.run_job)(job, BACKENDS[job.backend], cfg, data.matrices, data.tokens, data_key)
             for job in todo)
-        rundir.append_lines((sweep.csv_row(row) for row in progress(stream, len(todo), "sweep fits")), results_path)
+        rundir.append_lines((sweep.csv_row(row) for row in shown(stream, len(todo), "sweep fits")), results_path)
     results, _ = sweep.read_results(results_path.read_text(encoding="utf-8"), data_key)
     summary = sweep.summarise(results)
     suggestions = sweep.suggest_k(summary, cfg.sweep.stability_threshold)

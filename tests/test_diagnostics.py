@@ -36,6 +36,23 @@ def test_coherence_is_gensims(measure):
     assert ours == pytest.approx(theirs.get_coherence_per_topic())
 
 
+@pytest.mark.parametrize("measure", ["c_v", "c_npmi", "u_mass"])
+def test_coherence_reads_the_texts_once_through_its_progress(measure):
+    """The run's bar is a one-pass iterator: gensim must get every text from it, once."""
+    dictionary = Dictionary(TEXTS)
+    seen = []
+
+    def one_pass(items, total, description):
+        assert total == len(TEXTS) and measure in description
+        for item in items:
+            seen.append(item)
+            yield item
+
+    assert coherence(TOPICS, TEXTS, dictionary, measure, one_pass) == pytest.approx(
+        coherence(TOPICS, TEXTS, dictionary, measure))
+    assert seen == TEXTS
+
+
 def test_u_mass_by_hand():
     # u_mass over ordered pairs (w_i, w_j), j < i: log(D(w_i, w_j) / D(w_j)); gensim smooths with
     # epsilon = 1e-12 where Mimno et al. (2011) add 1 to the co-document count.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from joblib import Parallel, delayed
@@ -132,3 +134,15 @@ def test_k_is_checked_against_units_and_vocabulary():
 def test_seeds_derive_from_root_and_name():
     assert derive_seed(1, "lda") == derive_seed(1, "lda")
     assert len({derive_seed(1, "lda"), derive_seed(2, "lda"), derive_seed(1, "nmf")}) == 3
+
+
+@pytest.mark.parametrize("backend", sorted(b for b in BACKENDS if BACKENDS[b].infer is not None))
+def test_inference_in_chunks_gives_the_same_mixtures(planted, fitted, backend):
+    """The run infers questions in chunks (one step of its progress bar each): that is only
+    sound if a unit's inferred mixture does not depend on the units inferred with it."""
+    _, matrices = planted
+    infer, native = BACKENDS[backend].infer, fitted[backend].native
+    whole = infer(copy.deepcopy(native), matrices)
+    in_chunks = copy.deepcopy(native)
+    chunked = np.vstack([infer(in_chunks, matrices.subset(rows)) for rows in np.array_split(np.arange(D), 3)])
+    assert np.array_equal(whole, chunked)

@@ -118,6 +118,18 @@ def test_representative_passages_cite_their_lines():
     assert list(top.source) == ["f.txt:5-6", "f.txt:9-9"]
 
 
+@given(st.lists(st.sampled_from([0.1, 0.5, 0.5, 0.9, np.nan]), min_size=1, max_size=40), st.integers(0, 6))
+def test_representative_passages_are_the_top_shares_ties_by_id(shares, n):
+    """Only the units tied with or above the n-th share are sorted: the same rows as sorting all."""
+    ids = [f"u{i:02d}" for i in range(len(shares))][::-1]
+    unit_table = pd.DataFrame({"unit_id": ids, "topic_0": shares, "speaker": "X", "date": "2021-03-01"})
+    units = pd.DataFrame({"unit_id": ids, "source_file": "f.txt", "line_start": 1, "line_end": 1, "text": "t"})
+    everything = unit_table.dropna(subset=["topic_0"]).sort_values(["topic_0", "unit_id"], ascending=[False, True])
+    passages = tables.representative_passages(unit_table, units, 1, n)
+    assert list(passages.unit_id) == list(everything.unit_id.head(n))
+    assert list(passages["rank"]) == list(range(1, len(passages) + 1))
+
+
 def test_topic_terms_order_and_markdown():
     result = result_for(np.array([[1.0, 0.0]]))
     terms = tables.topic_terms(result, P_W * 100, TablesConfig(top_n=2))

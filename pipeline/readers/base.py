@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipeline.progress import Progress, silent
 from pipeline.records import Page, SkippedFile
 from pipeline.speakers import ProceduralRules, SpeakerDirectory
 
@@ -22,11 +23,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReaderContext:
-    """What every reader may use: the corpus section, the speaker directory, procedural rules."""
+    """What every reader may use: the corpus section, the speaker directory, procedural rules,
+    and where a reader of long files reports its progress."""
 
     corpus: CorpusConfig
     directory: SpeakerDirectory
     rules: ProceduralRules
+    progress: Progress = silent
 
 
 @dataclass(frozen=True)

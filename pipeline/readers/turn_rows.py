@@ -18,6 +18,7 @@ from typing import Any
 
 from functools import partial
 
+from pipeline.progress import Progress, silent
 from pipeline.readers.base import Reader, ReaderContext, decode_source, register
 from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
 from pipeline.sections import Section
@@ -122,6 +123,7 @@ def parse_table(
     columns: ColumnsConfig,
     directory: SpeakerDirectory,
     rules: ProceduralRules,
+    progress: Progress = silent,
 ) -> list[Page] | SkippedFile:
     """Parses a CSV or JSONL file of turns into one ``Page`` per conference."""
     lines: dict[int, Disposition] = {}
@@ -142,7 +144,7 @@ def parse_table(
         if c is not None and c not in fieldnames
     ]
     groups: dict[str, list[tuple[_Row, Turn]]] = {}
-    for row in rows:
+    for row in progress(rows, len(rows), f"rows of {source_file}"):
         values = row.values
         unusable = _unusable_value(values, columns)
         if unusable:
@@ -170,7 +172,7 @@ def parse_table(
         return SkippedFile(source_file, "no rows with text")
 
     pages: list[Page] = []
-    for key, members in groups.items():
+    for key, members in progress(groups.items(), len(groups), f"conferences of {source_file}"):
         if columns.turn_index and all(_text(r.values, columns.turn_index).strip().lstrip("-").isdigit() for r, _ in members):
             members.sort(key=lambda m: int(_text(m[0].values, columns.turn_index)))
         turns = [turn for _, turn in members]
@@ -202,7 +204,8 @@ def read(fmt: str, source_file: str, data: bytes, context: ReaderContext) -> lis
     text = decode_source(source_file, data)
     if isinstance(text, SkippedFile):
         return text
-    return parse_table(text, source_file, fmt, context.corpus.columns, context.directory, context.rules)
+    return parse_table(text, source_file, fmt, context.corpus.columns, context.directory, context.rules,
+                       context.progress)
 
 
 CSV_READER = register(Reader(name="csv", read=partial(read, "csv"), uses_columns=True))
