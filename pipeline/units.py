@@ -46,5 +46,9 @@ def select_units(turns: pd.DataFrame, paragraphs: pd.DataFrame, cfg: UnitsConfig
     return UNITS.check(units[UNIT_COLUMNS].reset_index(drop=True), "selected units")
 
 
-def _turn_texts(paragraphs: pd.DataFrame) -> pd.Series:
-    return paragraphs.groupby("turn_id", sort=False)["text"].agg(" ".join)
+def _turn_texts(paragraphs: pd.DataFrame) -> dict[str, str]:
+    """Each turn's paragraphs joined with a space (a dict: pandas' groupby joins group by group in Python)."""
+    texts: dict[str, list[str]] = {}
+    for turn_id, text in zip(paragraphs.turn_id, paragraphs.text):
+        texts.setdefault(turn_id, []).append(text)
+    return {turn_id: " ".join(parts) for turn_id, parts in texts.items()}
