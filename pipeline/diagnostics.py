@@ -121,25 +121,44 @@ def completion_halves(counts: sp.csr_matrix, seed: int) -> tuple[sp.csr_matrix, 
     """Each unit's tokens in a seeded random order, split into an observed first half and a
     held-out second half (the document-completion split of Wallach et al. 2009)."""
     rng = rng_for(seed, "completion")
-    observed, held = sp.lil_matrix(counts.shape), sp.lil_matrix(counts.shape)
+    halves: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])  # per unit: its terms and counts in each half
     for row in range(counts.shape[0]):
         start, end = counts.indptr[row], counts.indptr[row + 1]
         tokens = rng.permutation(np.repeat(counts.indices[start:end], counts.data[start:end].astype(int)))
         half = len(tokens) // 2
-        for target, part in ((observed, tokens[:half]), (held, tokens[half:])):
-            terms, number = np.unique(part, return_counts=True)
-            target[row, terms] = number
-    return observed.tocsr(), held.tocsr()
+        for parts, part in zip(halves, (tokens[:half], tokens[half:])):
+            parts.append(np.unique(part, return_counts=True))
+    return tuple(_csr(parts, counts.shape) for parts in halves)
+
+
+def _csr(rows: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix from each row's sorted column indices and values."""
+    indptr = np.concatenate([[0], np.cumsum([len(terms) for terms, _ in rows])])
+    indices = np.concatenate([terms for terms, _ in rows]) if rows else np.zeros(0, dtype=int)
+    data = np.concatenate([number for _, number in rows]).astype(float) if rows else np.zeros(0)
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
 def document_completion(infer: Callable[[Any, Matrices], np.ndarray], native: Any, topic_term: np.ndarray,
-                        matrices: Matrices, unseen: np.ndarray, seed: int) -> tuple[float, sp.csr_matrix]:
+                        matrices: Matrices, unseen: np.ndarray, seed: int,
+                        progress: Progress = silent) -> tuple[float, sp.csr_matrix]:
     """Document completion of the ``unseen`` units by a fit that never saw them: each unit's
     observed half gives its mixture (``infer``, topics fixed), its other half is scored.
     Returns the log perplexity per held-out word and the held-out halves (for baselines)."""
     observed, held = completion_halves(matrices.counts[unseen], seed)
-    theta = infer(native, matrices.with_counts(observed))
+    theta = infer_in_chunks(infer, native, matrices.with_counts(observed), progress, "held-out units")
     return completion_log_perplexity(theta, topic_term, held), held
+
+
+def infer_in_chunks(infer: Callable[[Any, Matrices], np.ndarray], native: Any, matrices: Matrices,
+                    progress: Progress = silent, description: str = "units") -> np.ndarray:
+    """``infer`` over the units (at least one) in chunks, one step of ``progress`` each. Every
+    backend infers each unit on its own, so the mixtures are those of one call (checked for
+    each backend in tests/test_models.py)."""
+    n = len(matrices.bow)
+    starts = range(0, n, INFER_CHUNK)
+    return np.vstack([infer(native, matrices.subset(np.arange(start, min(start + INFER_CHUNK, n))))
+                      for start in progress(starts, len(starts), description)])
 
 
 def completion_log_perplexity(doc_topic: np.ndarray, topic_term: np.ndarray, held: sp.csr_matrix) -> float:
@@ -166,6 +185,7 @@ def cosine_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
+INFER_CHUNK = 2000  # units inferred per step of a progress bar
 COHERENCE_MEASURES = ("c_v", "c_npmi", "u_mass")
 DIAGNOSTIC_COLUMNS = list(TOPIC_DIAGNOSTICS.columns)
 

@@ -29,6 +29,7 @@ from pipeline.diagnostics import (
     diagnostics,
     document_completion,
     heldout_split,
+    infer_in_chunks,
     jaccard_matrix,
     match_topics,
     resamples,
@@ -44,7 +45,7 @@ from pipeline.ingest import Corpus, ingest, warning_summary
 from pipeline.labels import topic_labels, validate_labels
 from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
-from pipeline.progress import shown, within
+from pipeline.progress import Progress, shown, within
 from pipeline.provenance import StageTimer, manifest, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
 from pipeline.responsiveness import answer_responsiveness, summaries
@@ -191,9 +192,6 @@ def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmati
     return list(asked.question_turn_id), over_vocabulary(matrices, normalized.tokens)
 
 
-INFER_CHUNK = 2000  # questions per step of the progress bar
-
-
 def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matrices] | None) -> pd.DataFrame:
     """Each question's topic mixture under a fitted model, topics held fixed (never refitted):
     LDA by its inference, a backend without one by its transform; questions with no known word
@@ -207,14 +205,9 @@ def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matr
     if not len(known) or (backend.infer is None and backend.transform is None):
         return pd.DataFrame(columns=columns)
     matrices = matrices.subset(known)  # an empty document is no question to infer (and crashes tomotopy)
-    if backend.infer is not None:
-        # Inference treats each unit on its own, so chunks give the same mixtures, and a bar.
-        starts = range(0, len(known), INFER_CHUNK)
-        mixtures = np.vstack([backend.infer(result.native, matrices.subset(np.arange(start, min(start + INFER_CHUNK,
-                                                                                                  len(known)))))
-                              for start in shown(starts, len(starts), f"emphasis {result.name}: inferring questions")])
-    else:
-        mixtures = backend.transform(result.native, matrices, result.params)
+    mixtures = (infer_in_chunks(backend.infer, result.native, matrices, within(shown, f"emphasis {result.name}"),
+                                "inferring questions") if backend.infer is not None
+                else backend.transform(result.native, matrices, result.params))
     totals = mixtures.sum(axis=1, keepdims=True)
     keep = totals.ravel() > 0
     return pd.DataFrame(mixtures[keep] / totals[keep], index=np.asarray(ids)[known][keep], columns=columns)
@@ -461,7 +454,7 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
                                  reference, within(shown, f"evaluate {result.name}"))
     summary["restarts"] = len(fits.scores)
     if fits.training_fit is not None:
-        summary.update(heldout_scores(fits, matrices))
+        summary.update(heldout_scores(fits, matrices, within(shown, f"evaluate {result.name}")))
     reason = stability_gate(summary, evaluate.stability_threshold)
     summary.update(exploratory=bool(reason), exploratory_reason=reason)
     table = table.assign(exploratory=bool(reason))
@@ -476,12 +469,12 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
     return table, summary, robustness(reference_contrasts, refit_contrasts, cfg.compare.significance)
 
 
-def heldout_scores(fits: Fits, matrices: Matrices) -> dict[str, Any]:
+def heldout_scores(fits: Fits, matrices: Matrices, progress: Progress) -> dict[str, Any]:
     """Document completion on the held-out units with the refit that never saw them, beside a
     unigram model of the same training units and the uniform log V."""
     fit = fits.training_fit
     log_perplexity, held = document_completion(BACKENDS[fit.backend].infer, fit.native, fit.topic_term, matrices,
-                                               fits.heldout_units, fits.base_seed)
+                                               fits.heldout_units, fits.base_seed, progress)
     training_counts = matrices.term_counts - np.asarray(matrices.counts[fits.heldout_units].sum(axis=0)).ravel()
     return {
         "heldout_log_perplexity": log_perplexity,

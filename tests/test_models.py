@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from joblib import Parallel, delayed
 
+from pipeline import diagnostics
 from pipeline.config import validate
+from pipeline.diagnostics import infer_in_chunks
 from pipeline.errors import ConfigError
 from pipeline.models import BACKENDS, check_k, fit_model
 from pipeline.seeds import derive_seed
@@ -137,12 +139,14 @@ def test_seeds_derive_from_root_and_name():
 
 
 @pytest.mark.parametrize("backend", sorted(b for b in BACKENDS if BACKENDS[b].infer is not None))
-def test_inference_in_chunks_gives_the_same_mixtures(planted, fitted, backend):
-    """The run infers questions in chunks (one step of its progress bar each): that is only
-    sound if a unit's inferred mixture does not depend on the units inferred with it."""
+def test_inference_in_chunks_gives_the_same_mixtures(planted, fitted, backend, monkeypatch):
+    """The run infers questions and held-out units in chunks (one step of a progress bar each):
+    that is only sound if a unit's inferred mixture does not depend on the units inferred with it."""
     _, matrices = planted
     infer, native = BACKENDS[backend].infer, fitted[backend].native
     whole = infer(copy.deepcopy(native), matrices)
-    in_chunks = copy.deepcopy(native)
-    chunked = np.vstack([infer(in_chunks, matrices.subset(rows)) for rows in np.array_split(np.arange(D), 3)])
-    assert np.array_equal(whole, chunked)
+    monkeypatch.setattr(diagnostics, "INFER_CHUNK", 150)
+    steps = []
+    chunked = infer_in_chunks(infer, copy.deepcopy(native), matrices,
+                              lambda items, total, description: steps.append(total) or items)
+    assert steps == [3] and np.array_equal(whole, chunked)
