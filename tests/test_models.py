@@ -150,3 +150,16 @@ def test_inference_in_chunks_gives_the_same_mixtures(planted, fitted, backend, m
     chunked = infer_in_chunks(infer, copy.deepcopy(native), matrices,
                               lambda items, total, description: steps.append(total) or items)
     assert steps == [3] and np.array_equal(whole, chunked)
+
+
+def test_tomotopy_inference_on_every_core_gives_the_mixtures_of_one_worker(planted, fitted):
+    import tomotopy
+
+    _, matrices = planted
+    native = fitted["tomotopy_lda"].native
+    model = tomotopy.LDAModel.loads(native["model"])
+    documents = [model.make_doc([matrices.vocabulary[term] for term, count in unit for _ in range(int(count))])
+                 for unit in matrices.bow]
+    one, _ = model.infer(documents, iterations=native["infer_iterations"], workers=1,
+                         parallel=tomotopy.ParallelScheme.NONE, together=False)
+    assert np.array_equal(BACKENDS["tomotopy_lda"].infer(native, matrices), np.array([np.asarray(m) for m in one]))

@@ -93,14 +93,16 @@ def fit(cfg: TomotopyLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
 
 
 def infer(native, matrices: Matrices) -> np.ndarray:
-    """Mixtures of unseen units with the topics held fixed (tomotopy's ``infer``, one worker)."""
+    """Mixtures of unseen units with the topics held fixed (tomotopy's ``infer`` on every core:
+    each unit is sampled on its own, with its own generator, so the mixtures are those of one
+    worker; tests/test_models.py checks it)."""
     import tomotopy
 
     model = tomotopy.LDAModel.loads(native["model"])
     known = set(model.used_vocabs)
     documents = [model.make_doc([w for w in tokens if w in known]) for tokens in _documents(matrices)]
-    mixtures, _ = model.infer(documents, iterations=native["infer_iterations"], workers=1,
-                              parallel=tomotopy.ParallelScheme.NONE, together=False)
+    mixtures, _ = model.infer(documents, iterations=native["infer_iterations"], workers=0,
+                              parallel=tomotopy.ParallelScheme.DEFAULT, together=False)
     return np.array([np.asarray(m, dtype=float) for m in mixtures])
 
 
