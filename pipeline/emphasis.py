@@ -25,6 +25,7 @@ exact, the share of arrangements at least as extreme, the observed one included)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -167,13 +168,15 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
     if table.empty:
         return pd.DataFrame(columns=GROUP_COLUMNS)
     shares_all, weights_all = table[topic_columns(k)].to_numpy(), _weights(table, cfg)
-    labels = table[list(columns)].map(key).agg(" | ".join, axis=1)
+    named = table[list(columns)].map(key)
+    labels = functools.reduce(lambda joined, column: joined + " | " + named[column], columns[1:], named[columns[0]])
+    rows_of = group_rows(labels)
     rows = []
-    groups = sorted(labels.unique(), key=lambda g: _sort_key(table, labels, g, columns))
+    groups = sorted(rows_of, key=lambda g: _sort_key(table.iloc[rows_of[g][0]], columns))
     for group in progress(groups, len(groups), f"groups by {' x '.join(columns)}"):
-        mask = (labels == group).to_numpy()
-        shares, weights = shares_all[mask], weights_all[mask]
-        n = int(mask.sum())
+        rows_in = rows_of[group]
+        shares, weights = shares_all[rows_in], weights_all[rows_in]
+        n = len(rows_in)
         share = weights @ shares / weights.sum()
         if n >= cfg.min_answers:
             low, high = bca_interval(shares, weights, cfg, rng)
@@ -185,13 +188,18 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
             rows.append({"group": group, "topic": topic, "topic_label": "", "estimand": estimand_label(cfg),
                          "share": share[topic],
                          "ci_low": low[topic], "ci_high": high[topic], "interval": method, "n_answers": n,
-                         "n_conferences": int(table.conference_id[mask].nunique()),
-                         "n_tokens": int(table.n_tokens[mask].sum()), "flagged": n < cfg.min_answers})
+                         "n_conferences": int(table.conference_id.iloc[rows_in].nunique()),
+                         "n_tokens": int(table.n_tokens.iloc[rows_in].sum()), "flagged": n < cfg.min_answers})
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
-def _sort_key(table: pd.DataFrame, labels: pd.Series, group: str, columns: Sequence[str]) -> tuple:
-    first = table[labels == group].iloc[0]
+def group_rows(labels: pd.Series) -> dict[str, np.ndarray]:
+    """Each label's row positions, in order (one pass; a mask per group would cost groups x rows)."""
+    return labels.groupby(labels, sort=False).indices
+
+
+def _sort_key(first: pd.Series, columns: Sequence[str]) -> tuple:
+    """A group's place in the table, from its first answer: numbers (years) in numeric order."""
     return tuple((0, first[c]) if isinstance(first[c], (int, np.integer)) else (1, str(first[c])) for c in columns)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipeline.config import CompareConfig
 from pipeline.design import key
-from pipeline.emphasis import bca_interval, interval_label
+from pipeline.emphasis import bca_interval, group_rows, interval_label
 from pipeline.progress import Progress, silent
 from pipeline.schemas import RESPONSIVENESS, RESPONSIVENESS_SUMMARY, topic_columns
 
@@ -57,10 +57,10 @@ def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: n
     """Mean of each measure over a group's answers, with its interval (none below min_answers)."""
     rows = []
     for column in by:
-        labels = table[column].map(key)
-        groups = sorted(set(labels) - {""})
+        rows_in = group_rows(table[column].map(key))
+        groups = sorted(set(rows_in) - {""})
         for group in progress(groups, len(groups), f"groups by {column}"):
-            rows_of = table[labels == group]
+            rows_of = table.iloc[rows_in[group]]
             values = rows_of[list(MEASURES)].to_numpy()
             n = len(rows_of)
             if n >= cfg.min_answers:
