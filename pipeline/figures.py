@@ -139,7 +139,8 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
 
 @_styled
 def emphasis_year_figure(by_year: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig) -> Figure:
-    """Small multiples, one per topic: share by year with its interval band."""
+    """Small multiples, one per topic: share by year with its interval as a band between years
+    and as a bar at each year (a year next to one without an interval has no band to show)."""
     topics = sorted(by_year.topic.unique())
     fig, panels = _topic_grid(topics, labels, cfg, row_height=1.5, shared=True)
     for ax, topic in zip(panels, topics):
@@ -147,6 +148,10 @@ def emphasis_year_figure(by_year: pd.DataFrame, labels: Mapping[int, str], cfg: 
         years = data.group.astype(int)
         ax.fill_between(years, data.ci_low, data.ci_high, color=OKABE_ITO[0], alpha=0.25, linewidth=0)
         ax.plot(years, data.share, color=OKABE_ITO[0], marker="o", markersize=3)
+        bounded = data.ci_low.notna().to_numpy()
+        ax.errorbar(years[bounded], data.share[bounded], yerr=[(data.share - data.ci_low)[bounded],
+                                                              (data.ci_high - data.share)[bounded]],
+                    fmt="none", color=OKABE_ITO[0], elinewidth=0.8)
         small = data.flagged.astype(bool)
         ax.scatter(years[small], data.share[small], s=16, facecolors="white", edgecolors=OKABE_ITO[0], zorder=3)
         ax.set_xticks(sorted(years.unique()))
@@ -417,7 +422,7 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
                 emphasis_dot_figure, (emphasis["by_speaker"], topic_labels, figures_cfg, compare.bootstrap.level)))
         if not emphasis.get("by_year", pd.DataFrame()).empty:
             specs.append(FigureSpec(f"emphasis_year_{name}", f"Topic shares by year, model {name}. {estimand}; "
-                                    f"band: {interval}.",
+                                    f"band and bars: {interval} (hollow: fewer answers, no interval).",
                                     name, emphasis_year_figure, (emphasis["by_year"], topic_labels, figures_cfg)))
         if not emphasis.get("by_speaker_year", pd.DataFrame()).empty:
             specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}, "

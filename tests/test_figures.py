@@ -54,6 +54,12 @@ def test_emphasis_by_year_small_multiples(model, labels):
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
     assert [float(x) for x in panels[-1].get_xticks()] == [2021.0, 2023.0]  # 2022 has a statement, no answer
+    # 2023 has too few answers for an interval, so there is no band; 2021's interval is a bar.
+    by_year = model.emphasis["by_year"]
+    for topic, ax in enumerate(panels):
+        row = by_year[(by_year.topic == topic) & (by_year.group == "2021")].iloc[0]
+        bars = [segment for c in ax.collections if isinstance(c, LineCollection) for segment in c.get_segments()]
+        assert len(bars) == 1 and np.allclose(bars[0], [[2021, row.ci_low], [2021, row.ci_high]])
 
 
 def test_contrast_difference_plot(model, labels):
