@@ -303,7 +303,7 @@ def fits_in_order(cfg: Config, data: Prepared) -> Iterator[Callable[[], Fits]]:
     def next_fits() -> Fits:
         plan = next(waiting)
         fitted = list(shown(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
-                               f"fit {plan.model_cfg.name}: restarts, resamples, held-out fit"))
+                            f"fit {plan.model_cfg.name}: restarts, resamples, held-out fit"))
         return plan.fits(fitted)
 
     with cluster.finished_or_cancelled(results):
