@@ -133,9 +133,9 @@ def completion_halves(counts: sp.csr_matrix, seed: int) -> tuple[sp.csr_matrix, 
 
 def _csr(rows: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, int]) -> sp.csr_matrix:
     """A CSR matrix from each row's sorted column indices and values."""
-    indptr = np.concatenate([[0], np.cumsum([len(terms) for terms, _ in rows])])
-    indices = np.concatenate([terms for terms, _ in rows]) if rows else np.zeros(0, dtype=int)
-    data = np.concatenate([number for _, number in rows]).astype(float) if rows else np.zeros(0)
+    indptr = np.cumsum([0, *(len(terms) for terms, _ in rows)])
+    indices = np.concatenate([np.zeros(0, dtype=int), *(terms for terms, _ in rows)])
+    data = np.concatenate([np.zeros(0), *(number for _, number in rows)])
     return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 

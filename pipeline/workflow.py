@@ -192,7 +192,8 @@ def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmati
     return list(asked.question_turn_id), over_vocabulary(matrices, normalized.tokens)
 
 
-def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matrices] | None) -> pd.DataFrame:
+def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matrices] | None,
+                      progress: Progress) -> pd.DataFrame:
     """Each question's topic mixture under a fitted model, topics held fixed (never refitted):
     LDA by its inference, a backend without one by its transform; questions with no known word
     are left out."""
@@ -205,8 +206,8 @@ def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matr
     if not len(known) or (backend.infer is None and backend.transform is None):
         return pd.DataFrame(columns=columns)
     matrices = matrices.subset(known)  # an empty document is no question to infer (and crashes tomotopy)
-    mixtures = (infer_in_chunks(backend.infer, result.native, matrices, within(shown, f"emphasis {result.name}"),
-                                "inferring questions") if backend.infer is not None
+    mixtures = (infer_in_chunks(backend.infer, result.native, matrices, progress, "inferring questions")
+                if backend.infer is not None
                 else backend.transform(result.native, matrices, result.params))
     totals = mixtures.sum(axis=1, keepdims=True)
     keep = totals.ravel() > 0
@@ -335,10 +336,11 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                         unit_table, units, result.k, cfg.tables.representative_n),
                 }
             with timer.stage(f"emphasis {model_cfg.name}"):
-                asked = question_mixtures(result, data.questions)
+                emphasis_progress = within(shown, f"emphasis {model_cfg.name}")
+                asked = question_mixtures(result, data.questions, emphasis_progress)
                 answers = compared_answers(frames["answer_topics"], result.k, cfg.compare)
                 emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
-                                           result.name, within(shown, f"emphasis {result.name}"))
+                                           result.name, emphasis_progress)
                 if design.contrasts:
                     emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked,
                                                         emphasis["contrasts"], cfg)
@@ -449,12 +451,13 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
     top_of = lambda fit: top_terms(fit.topic_term, fit.vocabulary, evaluate.stability_top_n)  # noqa: E731
     refit_top = [top_of(r) for r in fits.other_seeds]
     reference, texts = data.coherence_reference or ("the modelled units", tokens)
+    progress = within(shown, f"evaluate {result.name}")
     table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top,
                                  [top_of(r) for r in fits.resampled], texts, matrices.dictionary, n_tokens, evaluate,
-                                 reference, within(shown, f"evaluate {result.name}"))
+                                 reference, progress)
     summary["restarts"] = len(fits.scores)
     if fits.training_fit is not None:
-        summary.update(heldout_scores(fits, matrices, within(shown, f"evaluate {result.name}")))
+        summary.update(heldout_scores(fits, matrices, progress))
     reason = stability_gate(summary, evaluate.stability_threshold)
     summary.update(exploratory=bool(reason), exploratory_reason=reason)
     table = table.assign(exploratory=bool(reason))
