@@ -205,7 +205,7 @@ def joint_effects(answers: pd.DataFrame, draws: np.ndarray, design: DesignReport
                       "Satterthwaite); p by Rubin's rules" for df in dfs]
         else:  # point estimates only: per topic, one least-squares fit of every draw at once
             estimate = np.array([(vector @ np.asarray(WLS(draws[:, rows, topic].T, design_for(topic),
-                                                             weights=weights).fit().params)).mean()
+                                                          weights=weights).fit().params)).mean()
                                  for topic in range(k)])
             low = high = np.full(k, np.nan)
             same = stratified[stratified.contrast == name].set_index("topic")
