@@ -4,8 +4,9 @@
 size, each in a fresh process so that peak memory is that size's own, and reads each stage's
 seconds and peak memory from the run's manifest. On the bundled corpus and the 10% slice it
 also times the notebook a researcher would write by hand (``notebook_seconds``) on the same
-official paragraphs, and reports pipeline / notebook compute time (imports excluded on both
-sides).
+official paragraphs, and reports pipeline / notebook time: the notebook's compute after its
+imports, against the pipeline's whole run (start-up imports left out, the imports a stage
+makes when it first needs a library counted).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def slice_config(inputs: str, output_dir: str, name: str, stopwords: str) -> dic
 
 def rows(size: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per stage (seconds, units and tokens per second, peak memory), then one for the
-    whole run, stages and the moments between them (imports excluded), with the seconds per
+    whole run, stages and the moments between them (start-up imports left out), with the seconds per
     million tokens that should stay flat from size to size."""
     normalization = manifest.get("normalization") or {}
     units, tokens = normalization.get("units_modelled", 0), normalization.get("tokens_raw", 0)
@@ -178,7 +179,7 @@ def notebook_seconds(paragraphs_csv: str) -> dict[str, float]:
 
 def notebook_row(size: str, manifest: dict[str, Any], paragraphs_csv: Path) -> dict[str, Any]:
     """The notebook's seconds on the same paragraphs, in a fresh process, and the ratio of the
-    pipeline's compute time (the whole run, imports excluded) to the notebook's."""
+    pipeline's whole run (start-up imports left out, a stage's own imports counted) to the notebook's."""
     done = subprocess.run([sys.executable, "-c", "import json; from pipeline.bench import notebook_seconds; "
                            f"print(json.dumps(notebook_seconds({str(paragraphs_csv)!r})))"],
                           capture_output=True, text=True)
