@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -60,12 +61,11 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def default_runs(tmp_path_factory) -> Path:
+def make_default_runs(project: Path) -> None:
     """Runs of configs/default.yaml in a throwaway project: a and b identical, c with one model changed."""
     from pipeline.cli import main
 
-    project = make_project(tmp_path_factory.mktemp("project"))
+    make_project(project)
     config = str(project / "configs" / "default.yaml")
     codes = [main(["run", config, "-q", "--set", "run.name=a", "--set", "figures.pdf=true"])]
     # b reruns a's own resolved config, as the README tells a reader to reproduce a cited run.
@@ -75,4 +75,39 @@ def default_runs(tmp_path_factory) -> Path:
         codes.append(main(["run", config, "--set", "run.name=c", "--set", "models.1.k=6"]))
     assert codes == [0, 0, 0]
     (project / "run_c.log").write_text(log.getvalue())
+
+
+@pytest.fixture(scope="session")
+def default_runs(tmp_path_factory) -> Path:
+    """The outputs folder of a project holding the default runs (``make_default_runs``).
+
+    The runs are made once for the whole session: under pytest-xdist the first worker to need
+    them makes them in a folder all workers share (the others wait on a lock), and each worker
+    reads its own copy, so that no test sees another worker's writes."""
+    import fcntl
+
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        project = tmp_path_factory.mktemp("project")
+        make_default_runs(project)
+        return project / "outputs"
+    shared = tmp_path_factory.getbasetemp().parent / "default_runs"
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / ".complete").exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a worker that died while making them
+            shared.mkdir()
+            make_default_runs(shared)
+            (shared / ".complete").touch()
+    project = tmp_path_factory.mktemp("project")
+    shutil.copytree(shared, project, dirs_exist_ok=True, symlinks=True)
     return project / "outputs"
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """One test that needs the default runs first, then the tests that do not, then the rest:
+    under pytest-xdist the first worker makes the runs while the other works through tests that
+    need none, instead of waiting on the lock (the order within each part is kept)."""
+    needing = [item for item in items if "default_runs" in getattr(item, "fixturenames", ())]
+    if needing:
+        others = [item for item in items if "default_runs" not in getattr(item, "fixturenames", ())]
+        items[:] = needing[:1] + others + needing[1:]
