@@ -145,11 +145,6 @@ class TablesConfig(Section):
 GroupColumn = Literal["speaker", "year", "position", "conference_id", "question_outlet", "kind"]
 
 
-class BootstrapConfig(Section):
-    replicates: int = Field(2000, ge=100, le=100_000)
-    level: float = Field(0.95, gt=0.5, lt=1)
-
-
 class Contrast(NamedTuple):
     """One contrast, A minus B on ``column``, tested by permuting labels within ``within``."""
 
@@ -166,17 +161,20 @@ class CompareConfig(Section):
     by: tuple[str | tuple[str, ...], ...] = ("speaker", "year", ("speaker", "year"))
     kinds: tuple[Kind, ...] = Field(("answer",), min_length=1)
     weight: Literal["answers", "tokens"] = "answers"
-    bootstrap: BootstrapConfig = BootstrapConfig()
+    level: float = Field(0.95, gt=0.5, lt=1)  # of every interval
     permutations: int = Field(5000, ge=100, le=1_000_000)
     exact_limit: int = Field(100_000, ge=1, le=10_000_000)
     min_answers: int = Field(5, ge=2)
+    min_conferences: int = Field(3, ge=2)  # a group's interval needs answers from this many conferences
     significance: float = Field(0.05, gt=0, lt=1)
     multiplicity: Literal["by", "bh"] = "by"
     formula: str = Field("C(speaker) + C(year)", min_length=1, max_length=500)
     hold_question: bool = False  # effects.csv holds the question's share of each topic fixed
+    conference_effects: bool = True  # the joint model holds the conference fixed where the contrast varies within it
     min_clusters: int = Field(20, ge=2)
-    draws: int = Field(50, ge=1, le=10_000)
-    coefficient_draws: int = Field(20, ge=1, le=10_000)
+    draws: int = Field(50, ge=2, le=10_000)
+    refit_draws: int = Field(20, ge=2, le=1000)  # refits on subsamples for a backend without a posterior (NMF)
+    draw_match: float = Field(0.5, ge=0, le=1)  # a refit's topic below this cosine to the reported one is no draw
     contrasts: dict[str, dict[str, tuple[str | int, str | int] | str]] = Field(default_factory=dict)
 
     @field_validator("by")

@@ -6,15 +6,22 @@ additive ``share ~ C(speaker) + C(year)`` that stm's ``estimateEffect`` would fi
 and residual degrees of freedom say how much the design can tell apart. A contrast A - B on a
 column of that model is *identified* when its vector of coefficients lies in the row space
 of the design matrix (Searle 1971, "Linear Models", sec. 5.4: L b is estimable iff
-L = L X^+ X); one that is not is refused, never estimated. A contrast is *testable* at the
-significance level when a permutation of its labels within strata (``within``, conference by
-default: answers are compared only with answers given at the same conference) has enough
-distinct arrangements: with N arrangements no p-value is below 1/N.
+L = L X^+ X); one that is not is refused, never estimated.
+
+Answers given at one conference share its agenda, so the conference, not the answer, is the
+unit of independent information. A permutation test exchanges labels only between units
+that are exchangeable under the null (``permutation_blocks``): answers within one conference
+when the label varies within conferences (speaker), whole conferences within the strata they
+link when the label is constant within each conference (year). A contrast is *testable* when
+the smallest p its arrangements allow could still give a finding on the scale findings are
+declared on: q over the run's whole family of tests (``best_case_q``).
 """
 
 from __future__ import annotations
 
 import math
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +132,88 @@ def joint_design(answers: pd.DataFrame) -> JointDesign:
 
 
 @dataclass(frozen=True)
+class PermutationBlock:
+    """Units whose labels one permutation exchanges: the answers of one conference (the label
+    varies within conferences), or whole conferences of the strata they link (the label is
+    constant within each conference; a conference in two strata moves in both at once)."""
+
+    strata: tuple[str, ...]  # the ``within`` values whose answers the block holds
+    units: tuple[str, ...]  # answer ids, or conference ids
+    in_a: tuple[bool, ...]  # each unit's observed label
+
+    @property
+    def n_a(self) -> int:
+        return sum(self.in_a)
+
+    @property
+    def n_b(self) -> int:
+        return len(self.in_a) - self.n_a
+
+    @property
+    def arrangements(self) -> int:
+        return math.comb(len(self.units), self.n_a)
+
+
+def label_unit(answers: pd.DataFrame, column: str, groups: Sequence[str]) -> str:
+    """"conference" when every conference's compared answers of ``groups`` carry one value of
+    ``column`` (a conference-level label such as year), else "answer"."""
+    labelled = answers[answers[column].map(key).isin(groups)]
+    values_per_conference = labelled[column].map(key).groupby(labelled.conference_id).nunique()
+    return "conference" if (values_per_conference <= 1).all() else "answer"
+
+
+def permutation_blocks(answers: pd.DataFrame, contrast: Contrast) -> tuple[str, tuple[PermutationBlock, ...]]:
+    """The unit of exchange ("answer" or "conference") and the blocks of units whose labels a
+    permutation test of ``contrast`` exchanges, each holding units of both groups.
+
+    A label that varies within conferences is permuted among the answers of one conference (of
+    one ``within`` value, when ``within`` is not the conference): answers at other conferences
+    had another agenda, so they are not exchangeable with these. A label constant within
+    conferences is permuted by whole conferences within the strata, and strata that share a
+    conference form one block, so that the conference carries one label in all of them.
+    """
+    _, column, group_a, group_b, within = contrast
+    labels = answers[column].map(key)
+    chosen = answers[labels.isin([group_a, group_b]) & answers[within].map(key).ne("")]
+    labels, strata = labels[chosen.index], chosen[within].map(key)
+    unit = label_unit(chosen, column, (group_a, group_b))
+    blocks = []
+    if unit == "answer":
+        cell = strata if within == "conference_id" else strata + " @ " + chosen.conference_id.astype(str)
+        in_a_all, ids, stratum_of = (labels == group_a).to_numpy(), chosen.answer_id.to_numpy(), strata.to_numpy()
+        for rows in cell.groupby(cell, sort=True).indices.values():  # one pass, not a mask per cell
+            in_a = tuple(bool(v) for v in in_a_all[rows])
+            if any(in_a) and not all(in_a):
+                blocks.append(PermutationBlock((stratum_of[rows[0]],), tuple(ids[rows]), in_a))
+        return unit, tuple(blocks)
+    label_of: dict[str, bool] = {}  # each conference's label
+    strata_of: dict[str, set[str]] = {}  # the strata each conference's answers are in
+    for stratum, conference, label in zip(strata, chosen.conference_id.astype(str), labels == group_a):
+        label_of[conference] = bool(label)
+        strata_of.setdefault(conference, set()).add(stratum)
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for conference, held in strata_of.items():
+        for stratum in held:
+            parent[root(("s", stratum))] = root(("c", conference))
+    members: dict[tuple[str, str], list[str]] = {}
+    for conference in sorted(strata_of):
+        members.setdefault(root(("c", conference)), []).append(conference)
+    for conferences in sorted(members.values()):
+        in_a = tuple(label_of[c] for c in conferences)
+        # a stratum holding one group only still moves with its conferences, but adds no difference
+        if any(in_a) and not all(in_a):
+            blocks.append(PermutationBlock(tuple(sorted(set().union(*(strata_of[c] for c in conferences)))),
+                                           tuple(conferences), in_a))
+    return unit, tuple(blocks)
+
+
+@dataclass(frozen=True)
 class ContrastDesign:
     """What the design allows for one contrast."""
 
@@ -136,29 +225,50 @@ class ContrastDesign:
     strata: tuple[str, ...]  # values of ``within`` holding answers of both groups
     n_stratified_a: int
     n_stratified_b: int
-    arrangements: int  # distinct assignments of the labels within the strata
-    mirrored: int  # 2 when every stratum has equal sides (an arrangement and its swap tie), else 1
+    unit: str  # what a permutation exchanges: "answer" or "conference"
+    blocks: tuple[PermutationBlock, ...]
     refused: str  # why the contrast is not estimated ("" when it is)
-    untestable: str  # why no p-value can reach the significance level ("" when one can)
+    untestable: str = ""  # why no finding is possible at q < significance ("" when one is)
+    best_q: float = 1.0  # the smallest q the test can reach, every test of the family at its smallest p
+    finding_p: float = 0.05  # the p one true difference among null tests needs for q < significance
+
+    @property
+    def arrangements(self) -> int:
+        """Distinct assignments of the labels to the units within the blocks."""
+        return math.prod(b.arrangements for b in self.blocks) if self.blocks else 0
+
+    @property
+    def mirrored(self) -> int:
+        """2 when every block has equal sides (an arrangement and its swap tie in |t|), else 1."""
+        return 2 if self.blocks and all(b.n_a == b.n_b for b in self.blocks) else 1
+
+    @property
+    def n_units_a(self) -> int:
+        return sum(b.n_a for b in self.blocks)
+
+    @property
+    def n_units_b(self) -> int:
+        return sum(b.n_b for b in self.blocks)
 
     @property
     def smallest_p(self) -> float:
-        """The smallest two-sided p a permutation test within the strata can give."""
+        """The smallest two-sided p a permutation test within the blocks can give."""
         return self.mirrored / self.arrangements if self.arrangements else 1.0
 
 
-def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesign, significance: float) -> ContrastDesign:
+def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesign) -> ContrastDesign:
     _, column, group_a, group_b, within = contrast
     labels = answers[column].map(key)
     sides = [answers[labels == group] for group in (group_a, group_b)]
     counts = [len(side) for side in sides]
     conferences = [side.conference_id.nunique() for side in sides]
-    strata_a, strata_b = (side.groupby(side[within].map(key)).size() for side in sides)
-    shared = sorted(set(strata_a.index) & set(strata_b.index) - {""})
-    arrangements = math.prod(math.comb(int(strata_a[s] + strata_b[s]), int(strata_a[s])) for s in shared)
-    # With equal sides in every stratum, swapping A and B everywhere is another arrangement with
-    # the same |t|, so no two-sided p falls below 2 / arrangements.
-    mirrored = 2 if shared and all(strata_a[s] == strata_b[s] for s in shared) else 1
+    unit, blocks = permutation_blocks(answers, contrast)
+    both = answers[labels.isin([group_a, group_b])].groupby(answers[within].map(key))[column].nunique()
+    shared = tuple(sorted({s for b in blocks for s in b.strata} & set(both.index[both == 2])))
+    in_strata = [side[side[within].map(key).isin(shared)] for side in sides]
+    if unit == "answer":  # only the answers of conferences holding both groups are compared
+        held = {u for b in blocks for u in b.units}
+        in_strata = [side[side.answer_id.isin(held)] for side in sides]
     refused = ""
     missing = [group for group, n in zip((group_a, group_b), counts) if n == 0]
     if missing:
@@ -167,16 +277,53 @@ def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesig
         other = next(t for t in JOINT_TERMS if t != column)
         refused = (f"not identified: {group_a} and {group_b} are not linked once {other} is held fixed "
                    f"(speaker + year model)")
-    untestable = ""
-    if not refused:
-        if not shared:
-            untestable = f"no {within} holds answers of both groups"
-        elif mirrored / arrangements > significance:
-            untestable = (f"{count(arrangements)} arrangements within {within}: p can never be below "
-                          f"{mirrored / arrangements:.2g}, above the significance level {significance:g}")
-    return ContrastDesign(contrast, counts[0], counts[1], conferences[0], conferences[1], tuple(shared),
-                          int(sum(strata_a[s] for s in shared)), int(sum(strata_b[s] for s in shared)),
-                          arrangements if shared else 0, mirrored, refused, untestable)
+    return ContrastDesign(contrast, counts[0], counts[1], conferences[0], conferences[1], shared,
+                          len(in_strata[0]), len(in_strata[1]), unit, blocks, refused)
+
+
+def family_size_factor(method: str, m: int) -> float:
+    """The factor by which BY or BH multiplies the smallest p of m tests: m sum 1/i, or m."""
+    return m * sum(1 / i for i in range(1, m + 1)) if method == "by" else float(m)
+
+
+def best_case_q(smallest_p: Sequence[float], tests_each: int, method: str) -> np.ndarray:
+    """Each contrast's q when every test of the family (``tests_each`` per contrast: one per
+    model topic) attains its own smallest p: no q of that contrast can be lower."""
+    from scipy.stats import false_discovery_control
+
+    if not len(smallest_p) or not tests_each:
+        return np.ones(len(smallest_p))
+    q = false_discovery_control(np.repeat(np.asarray(smallest_p, float), tests_each), method=method)
+    return q.reshape(len(smallest_p), tests_each).min(axis=1)
+
+
+def with_testability(designs: Sequence[ContrastDesign], tests_each: int,
+                     cfg: CompareConfig) -> tuple[ContrastDesign, ...]:
+    """Each contrast with whether its permutation test can give a finding on the scale findings
+    are declared on: q over the family of the estimated contrasts, ``tests_each`` tests each (one
+    per topic of every model), by ``compare.multiplicity``."""
+    estimated = [d for d in designs if not d.refused]
+    m = len(estimated) * tests_each
+    finding_p = cfg.significance / family_size_factor(cfg.multiplicity, m) if m else cfg.significance
+    best = dict(zip((d.contrast.name for d in estimated),
+                    best_case_q([d.smallest_p for d in estimated], tests_each, cfg.multiplicity)))
+    result = []
+    for d in designs:
+        within, q = d.contrast.within, best.get(d.contrast.name, 1.0)
+        untestable = ""
+        if d.refused:
+            pass
+        elif not d.blocks:
+            untestable = f"no {within} holds answers of both groups" + (
+                " (the label is constant within each conference, so whole conferences are compared)"
+                if d.unit == "conference" and within != "conference_id" else "")
+        elif q >= cfg.significance:
+            untestable = (f"{count(d.arrangements)} arrangements of {d.unit}s within {within}: p can never be "
+                          f"below {d.smallest_p:.2g}, and with {m} tests in the run's family "
+                          f"({cfg.multiplicity.upper()}) q can never be below {q:.2g}: no finding at q < "
+                          f"{cfg.significance:g} is possible")
+        result.append(dataclasses.replace(d, untestable=untestable, best_q=float(q), finding_p=finding_p))
+    return tuple(result)
 
 
 @dataclass(frozen=True)
@@ -216,9 +363,10 @@ class DesignReport:
             elif c.untestable:
                 result.append(f"contrast {name} not testable at this level: {c.untestable} ({support})")
             else:
+                units = "" if c.unit == "answer" else f", permuted as {c.n_units_a} vs {c.n_units_b} whole conferences"
                 result.append(f"contrast {name}: {support}; compared within {plural(len(c.strata), within + ' value')} "
-                              f"holding both ({c.n_stratified_a} vs {c.n_stratified_b} answers, "
-                              f"{count(c.arrangements)} arrangements)")
+                              f"holding both ({c.n_stratified_a} vs {c.n_stratified_b} answers{units}, "
+                              f"{count(c.arrangements)} arrangements; smallest q {c.best_q:.2g})")
         return result
 
     def table(self) -> pd.DataFrame:
@@ -227,20 +375,23 @@ class DesignReport:
             "group_b": c.contrast.group_b, "within": c.contrast.within, "n_answers_a": c.n_answers_a,
             "n_answers_b": c.n_answers_b, "n_conferences_a": c.n_conferences_a, "n_conferences_b": c.n_conferences_b,
             "n_strata": len(c.strata), "n_stratified_a": c.n_stratified_a, "n_stratified_b": c.n_stratified_b,
-            "arrangements": str(c.arrangements), "smallest_p": c.smallest_p, "refused": c.refused,
-            "untestable": c.untestable,
+            "unit": c.unit, "n_units_a": c.n_units_a, "n_units_b": c.n_units_b,
+            "arrangements": str(c.arrangements), "smallest_p": c.smallest_p, "smallest_q": c.best_q,
+            "finding_p": c.finding_p, "refused": c.refused, "untestable": c.untestable,
         } for c in self.contrasts], columns=CONTRAST_DESIGN_COLUMNS)
 
 
 CONTRAST_DESIGN_COLUMNS = ["contrast", "column", "group_a", "group_b", "within", "n_answers_a", "n_answers_b",
                            "n_conferences_a", "n_conferences_b", "n_strata", "n_stratified_a", "n_stratified_b",
-                           "arrangements", "smallest_p", "refused", "untestable"]
+                           "unit", "n_units_a", "n_units_b", "arrangements", "smallest_p", "smallest_q",
+                           "finding_p", "refused", "untestable"]
 
 
-def design_report(answers: pd.DataFrame, cfg: CompareConfig) -> DesignReport:
+def design_report(answers: pd.DataFrame, cfg: CompareConfig, tests_each: int = 1) -> DesignReport:
     """The design of every configured contrast, from the answers (statements and others are
-    counted in the cells but compared only when ``compare.kinds`` names them)."""
+    counted in the cells but compared only when ``compare.kinds`` names them); ``tests_each``:
+    how many tests each contrast adds to the run's family (the topics of all its models)."""
     compared = answers[answers.kind.isin(cfg.kinds)]
     joint = joint_design(compared)
-    contrasts = tuple(contrast_design(compared, c, joint, cfg.significance) for c in cfg.contrast_list())
+    contrasts = with_testability([contrast_design(compared, c, joint) for c in cfg.contrast_list()], tests_each, cfg)
     return DesignReport(design_cells(answers), joint, contrasts, tuple(cfg.kinds), int(compared.conference_id.nunique()))

@@ -1,26 +1,32 @@
-"""Topic emphasis on answers: group shares with studentised bootstrap intervals, and contrasts
-tested by a studentised permutation within strata.
+"""Topic emphasis on answers: group shares with intervals over conferences, and contrasts
+tested by a studentised permutation of the units that are exchangeable.
 
 The estimand, everywhere: a group's share of topic k is the mean over its answers of each
 answer's token-weighted share of k (``answer_topics.csv``), answers weighted equally
 (``compare.weight: answers``) or by their tokens (``tokens``). Only the genres in
 ``compare.kinds`` (answers by default) are compared.
 
-Intervals only for groups (or contrast sides) of at least ``compare.min_answers`` answers;
-smaller groups get none (NA, with the reason). A group's share: scipy's BCa over answers
-(Efron 1987), which stays within [0, 1]. A contrast: bootstrap-t within strata (Efron &
-Tibshirani 1993, ch. 12.5): with 6 answers a side in 4 conferences it covers planted
-differences 0.94 of the time at 95%, where BCa covers 0.90 (tests/test_emphasis.py).
+Answers at one conference share its agenda, so the conference is the unit of independent
+information. A group's share gets an interval over its conferences (CR2 with Satterthwaite
+df, on the logit scale: ``clustered.clustered_mean_interval``), and only from
+``compare.min_conferences`` conferences and ``compare.min_answers`` answers (NA with the
+reason otherwise; hollow in figures): the target is the group's share over conferences like
+these, which one conference cannot tell apart from that conference's agenda.
 
-A contrast A - B is compared within strata (``within``: conference by default), so that a
-conference's agenda is not read as a speaker's emphasis: its estimate is the stratified
-difference sum_s w_s (mean_As - mean_Bs) / sum_s w_s with w_s = n_As n_Bs / (n_As + n_Bs)
-(the Cochran-Mantel-Haenszel weights). Its p-value is a permutation test of the studentised
-statistic (estimate over its standard error; Chung & Romano 2013, valid for equal means even
-with unequal variances) with labels permuted only within strata, as in coin's and permute's
-blocked designs: every arrangement when there are at most ``compare.exact_limit`` (p is then
-exact, the share of arrangements at least as extreme, the observed one included), else
-``compare.permutations`` random ones with p = (1 + exceed) / (1 + B) (Phipson & Smyth 2010).
+A contrast A - B is compared within blocks of exchangeable units (``design.permutation_blocks``):
+the answers of one conference when the label varies within conferences (speaker), whole
+conferences within the strata they link when it does not (year). Its estimate is the
+stratified difference sum_s w_s (mean_As - mean_Bs) / sum_s w_s with w_s = n_As n_Bs / (n_As +
+n_Bs) over the stratum's units (the Cochran-Mantel-Haenszel weights; a conference-level unit is
+its answers' weighted mean, weighted by their total weight). Its p-value is a permutation test
+of the studentised statistic (estimate over its standard error; Chung & Romano 2013, valid for
+equal means even with unequal variances) with labels permuted only within blocks, as in coin's
+and permute's blocked designs: every arrangement when there are at most ``compare.exact_limit``
+(p is then exact, the share of arrangements at least as extreme, the observed one included),
+else ``compare.permutations`` random ones with p = (1 + exceed) / (1 + B) (Phipson & Smyth
+2010). Its interval comes from the same permutation distribution: estimate +- c se, with c the
+distribution's quantile of |t| at the interval's level (the studentised permutation
+distribution estimates the sampling distribution of t: Chung & Romano 2013, Theorem 2.1).
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline.clustered import clustered_mean_interval
 from pipeline.config import CompareConfig
-from pipeline.design import ContrastDesign, DesignReport, key
+from pipeline.design import ContrastDesign, DesignReport, count, key
 from pipeline.progress import Progress, silent
 from pipeline.schemas import CONTRASTS, GROUP_SHARES, ROBUSTNESS, topic_columns
 from pipeline.seeds import rng_for
@@ -54,16 +61,24 @@ def _weights(answers: pd.DataFrame, cfg: CompareConfig) -> np.ndarray:
     return answers.n_tokens.to_numpy(float) if cfg.weight == "tokens" else np.ones(len(answers))
 
 
-def interval_label(cfg: CompareConfig, n_answers: int | None = None) -> str:
-    """The interval of a group's share as a table row (of ``n_answers``) or a caption names it."""
-    if n_answers is not None:
-        return f"{cfg.bootstrap.level:.0%} {interval_method(n_answers)} bootstrap over answers"
-    return f"{cfg.bootstrap.level:.0%} BCa bootstrap over answers (percentile above {BCA_MAX_ANSWERS} answers)"
+def interval_label(cfg: CompareConfig) -> str:
+    """The interval of a group's share as tables and captions name it."""
+    return f"{cfg.level:.0%} interval over conferences (CR2, Satterthwaite t, logit scale)"
 
 
-def contrast_interval_label(cfg: CompareConfig) -> str:
+def no_interval(n_answers: int, n_conferences: int, cfg: CompareConfig) -> str:
+    """Why a group has no interval ("" when it has one)."""
+    if n_answers < cfg.min_answers:
+        return f"none: {n_answers} answer{'s' if n_answers != 1 else ''}, fewer than {cfg.min_answers}"
+    if n_conferences < cfg.min_conferences:
+        return (f"none: {n_conferences} conference{'s' if n_conferences != 1 else ''}, fewer than "
+                f"{cfg.min_conferences} (a conference's agenda is not told apart from the group's emphasis)")
+    return ""
+
+
+def contrast_interval_label(cfg: CompareConfig, unit: str) -> str:
     """The interval of a contrast as captions and tables name it."""
-    return f"{cfg.bootstrap.level:.0%} studentised bootstrap over answers within strata"
+    return f"{cfg.level:.0%} studentised permutation interval, {unit}s exchanged within blocks"
 
 
 def estimand_label(cfg: CompareConfig) -> str:
@@ -72,86 +87,9 @@ def estimand_label(cfg: CompareConfig) -> str:
     return f"mean over {'/'.join(cfg.kinds)}s of each one's token-weighted topic share ({weighting})"
 
 
-BCA_MAX_ANSWERS = 500  # BCa's jackknife costs answers^2 in time and memory; above this, percentile
-
-
-def interval_method(n_answers: int) -> str:
-    return "BCa" if n_answers <= BCA_MAX_ANSWERS else "percentile"
-
-
 def _batch(n: int, k: int) -> int:
-    """Replicates per batch so that one batch holds about 4 million numbers."""
+    """Arrangements per batch so that one batch holds about 4 million numbers."""
     return max(1, min(256, 4_000_000 // max(n * k, 1)))
-
-
-def bca_interval(shares: np.ndarray, weights: np.ndarray, cfg: CompareConfig,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """scipy's BCa interval (Efron 1987) of the weighted mean of each column of ``shares``
-    (answers x k), resampling answers; percentile above ``BCA_MAX_ANSWERS`` answers, where
-    the two agree and BCa's jackknife would cost answers^2. Both stay within [0, 1], where a
-    bootstrap-t interval of a share with a few dominant answers does not."""
-    from scipy.stats import bootstrap
-
-    low, high = np.full(shares.shape[1], np.nan), np.full(shares.shape[1], np.nan)
-    varying = shares.std(axis=0) > 0  # BCa is undefined for a constant column
-    if not varying.any():
-        return low, high
-    columns = shares[:, varying]
-    weighted = columns * weights[:, None]  # the products once, not once per resample
-
-    def mean(index: np.ndarray, axis: int = -1) -> np.ndarray:
-        rows = index.astype(int)
-        return np.moveaxis(weighted[rows].sum(axis=-2) / weights[rows].sum(axis=-1)[..., None], -1, 0)
-
-    with np.errstate(all="ignore"):
-        result = bootstrap((np.arange(len(shares), dtype=float),), mean, method=interval_method(len(shares)),
-                           vectorized=True, n_resamples=cfg.bootstrap.replicates,
-                           confidence_level=cfg.bootstrap.level, batch=_batch(len(shares), columns.shape[1]),
-                           random_state=rng)
-    low[varying], high[varying] = result.confidence_interval.low, result.confidence_interval.high
-    return low, high
-
-
-def mean_and_variance(shares: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean over the answers axis (-2) and the variance of that mean,
-    n/(n-1) sum w^2 (y - mean)^2 / (sum w)^2 (s^2/n for equal weights)."""
-    n = shares.shape[-2]
-    total = weights.sum(axis=-1)[..., None]
-    mean = (weights[..., None] * shares).sum(axis=-2) / total
-    squares = ((weights[..., None] * (shares - mean[..., None, :])) ** 2).sum(axis=-2)
-    return mean, n / (n - 1) * squares / total ** 2
-
-
-def studentised_interval(sides: Sequence[tuple[np.ndarray, np.ndarray, float]], cfg: CompareConfig,
-                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap-t interval (Efron & Tibshirani 1993, ch. 12.5) of sum_j c_j mean_j, for
-    ``sides`` of (shares n_j x k, weights, c_j), each resampled on its own (within its stratum).
-
-    Each replicate is studentised by its own standard error, which keeps coverage near the
-    nominal level with few answers where percentile and BCa intervals come out too narrow
-    (measured in tests/test_emphasis.py).
-    """
-    parts = [mean_and_variance(shares, weights) for shares, weights, _ in sides]
-    estimate = sum(c * mean for (_, _, c), (mean, _) in zip(sides, parts))
-    se = np.sqrt(sum(c ** 2 * variance for (_, _, c), (_, variance) in zip(sides, parts)))
-    t_star = []
-    largest = max(len(weights) for _, weights, _ in sides)
-    for size in _chunks(cfg.bootstrap.replicates, _batch(largest, sides[0][0].shape[1])):
-        replicate_estimate, replicate_variance = 0.0, 0.0
-        for shares, weights, c in sides:
-            rows = rng.integers(0, len(weights), size=(size, len(weights)))
-            mean, variance = mean_and_variance(shares[rows], weights[rows])
-            replicate_estimate, replicate_variance = replicate_estimate + c * mean, replicate_variance + c ** 2 * variance
-        # A replicate of identical values (all resampled answers with a zero share, say) has no
-        # spread of its own; it is studentised by the sample's standard error instead.
-        replicate_se = np.sqrt(replicate_variance)
-        replicate_se = np.where(replicate_se > 0, replicate_se, se)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_star.append(np.nan_to_num((replicate_estimate - estimate) / replicate_se, nan=0.0, posinf=0.0,
-                                        neginf=0.0))
-    upper_t, lower_t = np.quantile(np.vstack(t_star), [(1 + cfg.bootstrap.level) / 2, (1 - cfg.bootstrap.level) / 2],
-                                   axis=0)
-    return estimate - upper_t * se, estimate - lower_t * se
 
 
 def _chunks(total: int, size: int = 256) -> Iterator[int]:
@@ -161,13 +99,15 @@ def _chunks(total: int, size: int = 256) -> Iterator[int]:
 
 
 def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: CompareConfig,
-                 rng: np.random.Generator, progress: Progress = silent) -> pd.DataFrame:
-    """One row per group and topic: the share, its interval (none below ``min_answers``), counts."""
+                 progress: Progress = silent) -> pd.DataFrame:
+    """One row per group and topic: the share, its interval over conferences (none below
+    ``min_answers`` answers or ``min_conferences`` conferences), counts."""
     known = answers[list(columns)].map(key).ne("").all(axis=1)
     table = answers[known]  # answers with no value in a grouping column (an undated conference) are left out
     if table.empty:
         return pd.DataFrame(columns=GROUP_COLUMNS)
     shares_all, weights_all = table[topic_columns(k)].to_numpy(), _weights(table, cfg)
+    conferences_all = table.conference_id.to_numpy()
     named = table[list(columns)].map(key)
     labels = functools.reduce(lambda joined, column: joined + " | " + named[column], columns[1:], named[columns[0]])
     rows_of = group_rows(labels)
@@ -175,21 +115,21 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
     groups = sorted(rows_of, key=lambda g: _sort_key(table.iloc[rows_of[g][0]], columns))
     for group in progress(groups, len(groups), f"groups by {' x '.join(columns)}"):
         rows_in = rows_of[group]
-        shares, weights = shares_all[rows_in], weights_all[rows_in]
-        n = len(rows_in)
+        shares, weights, conferences = shares_all[rows_in], weights_all[rows_in], conferences_all[rows_in]
+        n, n_conferences = len(rows_in), len(set(conferences))
         share = weights @ shares / weights.sum()
-        if n >= cfg.min_answers:
-            low, high = bca_interval(shares, weights, cfg, rng)
-            method = interval_label(cfg, n)
-        else:
+        method = no_interval(n, n_conferences, cfg)
+        if method:
             low = high = np.full(k, np.nan)
-            method = f"none: {n} answer{'s' if n != 1 else ''}, fewer than {cfg.min_answers}"
+        else:
+            low, high, _ = clustered_mean_interval(shares, weights, conferences, cfg.level)
+            method = interval_label(cfg)
         for topic in range(k):
             rows.append({"group": group, "topic": topic, "topic_label": "", "estimand": estimand_label(cfg),
                          "share": share[topic],
                          "ci_low": low[topic], "ci_high": high[topic], "interval": method, "n_answers": n,
-                         "n_conferences": int(table.conference_id.iloc[rows_in].nunique()),
-                         "n_tokens": int(table.n_tokens.iloc[rows_in].sum()), "flagged": n < cfg.min_answers})
+                         "n_conferences": n_conferences,
+                         "n_tokens": int(table.n_tokens.iloc[rows_in].sum()), "flagged": bool(method.startswith("none"))})
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
@@ -205,18 +145,36 @@ def _sort_key(first: pd.Series, columns: Sequence[str]) -> tuple:
 
 @dataclass(frozen=True)
 class Stratum:
-    """The answers of one stratum: shares (n x k), weights, and which rows are group A."""
+    """The rows of one stratum: shares (n x k), weights, and each row's unit within its block
+    (the row itself for answers; its conference for a conference-level label)."""
 
     shares: np.ndarray
     weights: np.ndarray
-    in_a: np.ndarray  # bool, the observed labels
+    unit: np.ndarray  # int, an index into the block's units
+
+
+@dataclass(frozen=True)
+class Block:
+    """Strata whose units one permutation exchanges, with the units' observed labels."""
+
+    strata: tuple[Stratum, ...]
+    in_a: np.ndarray  # bool per unit
+
+    @classmethod
+    def of_answers(cls, shares: np.ndarray, weights: np.ndarray, in_a: np.ndarray) -> Block:
+        """One stratum whose rows are the units (answers of one conference)."""
+        return cls((Stratum(shares, weights, np.arange(len(in_a))),), np.asarray(in_a, bool))
 
     @property
     def n_a(self) -> int:
         return int(self.in_a.sum())
 
+    @property
+    def n_b(self) -> int:
+        return len(self.in_a) - self.n_a
+
     def arrangements(self) -> np.ndarray:
-        """Every assignment of n_a A-labels to the stratum's rows (bool, arrangements x n)."""
+        """Every assignment of n_a A-labels to the block's units (bool, arrangements x units)."""
         n = len(self.in_a)
         combos = np.array(list(itertools.combinations(range(n), self.n_a)), dtype=int).reshape(-1, self.n_a)
         result = np.zeros((len(combos), n), dtype=bool)
@@ -226,16 +184,20 @@ class Stratum:
     def shuffled(self, count: int, rng: np.random.Generator) -> np.ndarray:
         return rng.permuted(np.tile(self.in_a, (count, 1)), axis=1)
 
+    def members(self, labels: np.ndarray) -> list[np.ndarray]:
+        """Each stratum's rows in A under unit labels (arrangements x units)."""
+        return [labels[:, stratum.unit] for stratum in self.strata]
+
 
 def _side(shares: np.ndarray, weights: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted mean, variance of that mean, and size of one side, for each arrangement (rows of
     ``member``): var = n/(n-1) sum w^2 (y - mean)^2 / (sum w)^2, which is s^2/n for equal weights."""
     w = member * weights  # arrangements x n
     total = w.sum(axis=1)[:, None]
-    mean = (w @ shares) / total
     n = member.sum(axis=1)[:, None].astype(float)
-    squares = (w ** 2) @ (shares ** 2) - 2 * mean * ((w ** 2) @ shares) + mean ** 2 * (w ** 2).sum(axis=1)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty side (NaN) adds nothing: see studentised
+        mean = (w @ shares) / total
+        squares = (w ** 2) @ (shares ** 2) - 2 * mean * ((w ** 2) @ shares) + mean ** 2 * (w ** 2).sum(axis=1)[:, None]
         variance = np.where(n > 1, n / (n - 1) * squares / total ** 2, np.nan)
     return mean, np.maximum(variance, 0.0), n
 
@@ -243,27 +205,30 @@ def _side(shares: np.ndarray, weights: np.ndarray, member: np.ndarray) -> tuple[
 def studentised(strata: Sequence[Stratum], members: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stratified difference, its standard error and t for each arrangement (arrangements x k).
 
-    A side of one answer has no variance of its own; it borrows the stratum's pooled one
-    (both sides' squared deviations over n - 2), and a stratum of two single answers adds no
-    variance at all (its difference still counts in the estimate).
+    A side of one unit has no variance of its own; it borrows the stratum's pooled one
+    (both sides' squared deviations over n - 2), and a stratum of two single units adds no
+    variance at all (its difference still counts in the estimate). A stratum whose units an
+    arrangement gives all to one side (whole conferences moved in a block of several strata)
+    adds nothing to that arrangement.
     """
     weighted_difference, weighted_variance, total_weight = 0.0, 0.0, 0.0
     for stratum, member in zip(strata, members):
         mean_a, var_a, n_a = _side(stratum.shares, stratum.weights, member)
         mean_b, var_b, n_b = _side(stratum.shares, stratum.weights, ~member)
         pooled_df = n_a + n_b - 2
+        both = (n_a > 0) & (n_b > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             pooled = np.where(pooled_df > 0, (np.nan_to_num(var_a) * n_a * (n_a - 1) + np.nan_to_num(var_b) * n_b
                                               * (n_b - 1)) / pooled_df, 0.0)
-        var_a = np.where(np.isnan(var_a), pooled / n_a, var_a)
-        var_b = np.where(np.isnan(var_b), pooled / n_b, var_b)
-        weight = n_a * n_b / (n_a + n_b)
-        weighted_difference = weighted_difference + weight * (mean_a - mean_b)
-        weighted_variance = weighted_variance + weight ** 2 * (var_a + var_b)
+            var_a = np.where(np.isnan(var_a), pooled / n_a, var_a)
+            var_b = np.where(np.isnan(var_b), pooled / n_b, var_b)
+        weight = np.where(both, n_a * n_b / np.maximum(n_a + n_b, 1), 0.0)
+        weighted_difference = weighted_difference + np.where(both, weight * (mean_a - mean_b), 0.0)
+        weighted_variance = weighted_variance + np.where(both, weight ** 2 * (var_a + var_b), 0.0)
         total_weight = total_weight + weight
-    estimate = weighted_difference / total_weight
-    se = np.sqrt(weighted_variance) / total_weight
     with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = weighted_difference / total_weight
+        se = np.sqrt(weighted_variance) / total_weight
         t = np.where(se > 0, estimate / np.where(se > 0, se, 1.0), np.sign(estimate) * np.inf)
     return estimate, se, np.nan_to_num(t, nan=0.0)
 
@@ -271,104 +236,140 @@ def studentised(strata: Sequence[Stratum], members: Sequence[np.ndarray]) -> tup
 @dataclass(frozen=True)
 class PermutationTest:
     """Per topic: the stratified estimate, its standard error, t, the two-sided p, and the
-    permutation distribution's critical |t| at the significance level."""
+    permutation distribution's critical |t| at the p a finding needs and at the interval's level."""
 
     estimate: np.ndarray
     se: np.ndarray
     t: np.ndarray
     p: np.ndarray
-    critical: np.ndarray
+    critical: np.ndarray  # at the p a finding needs (inf: no arrangement reaches it)
+    interval_critical: np.ndarray  # at the interval's level
     method: str
 
     def detectable(self, power: float = 0.8) -> np.ndarray:
         """The smallest true difference this test detects with ``power``: (critical |t| +
         z_power) standard errors (Bloom 1995; 2.8 SE for a normal test at 0.05 and 80%),
-        with the critical value from the permutation distribution itself."""
+        with the critical value from the permutation distribution itself (inf where no
+        arrangement reaches the p a finding needs)."""
         from scipy.stats import norm
 
-        return (self.critical + norm.ppf(power)) * self.se
+        return np.where(np.isfinite(self.critical), (np.minimum(self.critical, 1e300) + norm.ppf(power)) * self.se, np.inf)
 
 
-def permutation_test(strata: Sequence[Stratum], cfg: CompareConfig, rng: np.random.Generator) -> PermutationTest:
-    """The studentised permutation test within strata, exact when the arrangements are few."""
-    observed = [s.in_a[None, :] for s in strata]
-    estimate, se, t = studentised(strata, observed)
-    counts = [math.comb(len(s.in_a), s.n_a) for s in strata]
+def permutation_test(blocks: Sequence[Block], cfg: CompareConfig, rng: np.random.Generator,
+                     finding_p: float | None = None) -> PermutationTest:
+    """The studentised permutation test within blocks, exact when the arrangements are few;
+    ``finding_p`` (default: the significance level) is the p at which the detectable difference
+    is computed: the p a finding needs on the scale findings are declared on."""
+    strata = [stratum for block in blocks for stratum in block.strata]
+
+    def statistic(labels: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return studentised(strata, [m for block, unit_labels in zip(blocks, labels) for m in block.members(unit_labels)])
+
+    estimate, se, t = statistic([block.in_a[None, :] for block in blocks])
+    counts = [math.comb(len(block.in_a), block.n_a) for block in blocks]
     total = math.prod(counts)
     if total <= cfg.exact_limit:
         grids = np.meshgrid(*[np.arange(c) for c in counts], indexing="ij")
-        members = [s.arrangements()[grid.ravel()] for s, grid in zip(strata, grids)]
-        permuted = np.abs(studentised(strata, members)[2])
-        method = f"exact, {total} arrangements within strata"
+        permuted = np.abs(statistic([block.arrangements()[grid.ravel()] for block, grid in zip(blocks, grids)])[2])
+        method = f"exact, {total} arrangements within blocks"
     else:
         chunks = []
-        for size in _chunks(cfg.permutations, 8 * _batch(sum(len(s.in_a) for s in strata), len(t[0]))):
-            chunks.append(np.abs(studentised(strata, [s.shuffled(size, rng) for s in strata])[2]))
+        for size in _chunks(cfg.permutations, 8 * _batch(sum(len(s.weights) for s in strata), len(t[0]))):
+            chunks.append(np.abs(statistic([block.shuffled(size, rng) for block in blocks])[2]))
         permuted = np.vstack(chunks)
-        method = f"Monte Carlo, {cfg.permutations} of {total:.3g} arrangements within strata"
+        method = f"Monte Carlo, {cfg.permutations} of {total:.3g} arrangements within blocks"
     exceed = (permuted >= np.abs(t[0]) - 1e-9 * np.maximum(1.0, np.abs(t[0]))).sum(axis=0)
     # Exact: the observed arrangement is among those counted; Monte Carlo: add it (Phipson & Smyth).
     p = exceed / total if total <= cfg.exact_limit else (1.0 + exceed) / (1.0 + cfg.permutations)
-    critical = np.quantile(permuted, 1 - cfg.significance, axis=0)
-    return PermutationTest(estimate[0], se[0], t[0], p, critical, method)
+    level = cfg.significance if finding_p is None else finding_p
+    critical = np.quantile(permuted, 1 - level, axis=0) if level >= 1 / len(permuted) else np.full(len(p), np.inf)
+    interval_critical = np.quantile(permuted, cfg.level, axis=0)
+    return PermutationTest(estimate[0], se[0], t[0], p, critical, interval_critical, method)
 
 
-def _strata(answers: pd.DataFrame, design: ContrastDesign, k: int, cfg: CompareConfig) -> list[Stratum]:
+def contrast_blocks(answers: pd.DataFrame, design: ContrastDesign, k: int, cfg: CompareConfig) -> list[Block]:
+    """The design's permutation blocks as arrays: answers as they are, or (a conference-level
+    label) each stratum's answers of one conference as one row, their weighted mean share."""
     _, column, group_a, group_b, within = design.contrast
-    labels, strata_keys = answers[column].map(key), answers[within].map(key)
     shares, weights = answers[topic_columns(k)].to_numpy(), _weights(answers, cfg)
+    if design.unit == "answer":
+        position = pd.Series(np.arange(len(answers)), index=answers.answer_id.to_numpy())
+        return [Block.of_answers(shares[rows], weights[rows], np.array(block.in_a))
+                for block in design.blocks for rows in [position[list(block.units)].to_numpy()]]
+    strata_keys = answers[within].map(key).to_numpy()
+    conferences = answers.conference_id.astype(str).to_numpy()
+    in_groups = answers[column].map(key).isin([group_a, group_b]).to_numpy()
     result = []
-    for value in design.strata:
-        mask = ((strata_keys == value) & labels.isin([group_a, group_b])).to_numpy()
-        result.append(Stratum(shares[mask], weights[mask], (labels[mask] == group_a).to_numpy()))
+    for block in design.blocks:
+        unit_of = {conference: index for index, conference in enumerate(block.units)}
+        strata = []
+        for stratum in block.strata:
+            rows = np.flatnonzero(in_groups & (strata_keys == stratum))
+            cells = pd.factorize(conferences[rows], sort=True)
+            totals = np.zeros((len(cells[1]), k))
+            np.add.at(totals, cells[0], shares[rows] * weights[rows, None])
+            cell_weights = np.bincount(cells[0], weights=weights[rows])
+            strata.append(Stratum(totals / cell_weights[:, None], cell_weights,
+                                  np.array([unit_of[c] for c in cells[1]])))
+        result.append(Block(tuple(strata), np.array(block.in_a)))
     return result
-
-
-def stratified_interval(strata: Sequence[Stratum], cfg: CompareConfig,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap-t interval of the stratified difference, answers resampled within each side
-    of each stratum, intersected with [-1, 1], where a difference of shares lies (which keeps
-    its coverage: the truth is never cut off)."""
-    total = sum(s.n_a * (len(s.in_a) - s.n_a) / len(s.in_a) for s in strata)
-    sides = []
-    for s in strata:
-        weight = s.n_a * (len(s.in_a) - s.n_a) / len(s.in_a) / total
-        sides += [(s.shares[s.in_a], s.weights[s.in_a], weight), (s.shares[~s.in_a], s.weights[~s.in_a], -weight)]
-    low, high = studentised_interval(sides, cfg, rng)
-    return np.maximum(low, -1.0), np.minimum(high, 1.0)
 
 
 def contrasts(answers: pd.DataFrame, k: int, design: DesignReport, cfg: CompareConfig, root_seed: int,
               model: str, progress: Progress = silent) -> pd.DataFrame:
-    """One row per estimated contrast and topic (refused contrasts have none; see the design)."""
+    """One row per estimated contrast and topic (refused contrasts have none; see the design).
+
+    The interval needs the sides to hold ``compare.min_answers`` units (answers, or conferences
+    for a conference-level label) and enough arrangements for its level; the detectable
+    difference is computed at the p a finding needs in the run's family (``finding_p``), and is
+    NA where no difference could be detected (too few arrangements, or a difference beyond 1).
+    """
     frames = []
     for contrast_design in progress(design.contrasts, len(design.contrasts), "contrasts"):
-        if contrast_design.refused or not contrast_design.strata:
+        if contrast_design.refused or not contrast_design.blocks:
             continue
         name, column, group_a, group_b, within = contrast_design.contrast
         rng = rng_for(root_seed, model, "contrast", name)
-        strata = _strata(answers, contrast_design, k, cfg)
-        test = permutation_test(strata, cfg, rng)
-        stratified = answers[answers[within].map(key).isin(contrast_design.strata)]
-        conferences = stratified.groupby(stratified[column].map(key)).conference_id.nunique()
-        n_a, n_b = (sum(int(s.in_a.sum()) for s in strata), sum(int((~s.in_a).sum()) for s in strata))
-        if min(n_a, n_b) >= cfg.min_answers and all(min(s.n_a, len(s.in_a) - s.n_a) >= 2 for s in strata):
-            low, high = stratified_interval(strata, cfg, rng)
-            interval = contrast_interval_label(cfg) + f" ({within})"
+        test = permutation_test(contrast_blocks(answers, contrast_design, k, cfg), cfg, rng, contrast_design.finding_p)
+        unit = contrast_design.unit
+        units_a, units_b = contrast_design.n_units_a, contrast_design.n_units_b
+        if min(units_a, units_b) >= cfg.min_answers and contrast_design.smallest_p <= 1 - cfg.level:
+            low = np.maximum(test.estimate - test.interval_critical * test.se, -1.0)
+            high = np.minimum(test.estimate + test.interval_critical * test.se, 1.0)
+            interval = contrast_interval_label(cfg, unit)
         else:
             low = high = np.full(k, np.nan)
-            interval = (f"none: {min(n_a, n_b)} answers on the smaller side within {within}, fewer than "
-                        f"{cfg.min_answers} (or a side with one answer in a stratum)")
+            interval = (f"none: {min(units_a, units_b)} {unit}s on the smaller side, fewer than {cfg.min_answers}"
+                        if min(units_a, units_b) < cfg.min_answers else
+                        f"none: {count(contrast_design.arrangements)} arrangements, too few for a "
+                        f"{cfg.level:.0%} interval")
+        detectable = test.detectable()
+        detectable = np.where(np.isfinite(detectable) & (detectable <= 1.0), detectable, np.nan)
+        in_blocks = answers[answers.answer_id.isin(_answers_in(answers, contrast_design))]
+        conferences = in_blocks.groupby(in_blocks[column].map(key)).conference_id.nunique()
         frames.append(pd.DataFrame({
             "contrast": name, "topic": range(k), "topic_label": "", "group_a": group_a, "group_b": group_b,
             "within": within, "estimand": "A minus B within strata, each the " + estimand_label(cfg),
-            "estimate": test.estimate, "se": test.se, "detectable": test.detectable(),
+            "estimate": test.estimate, "se": test.se, "detectable": detectable,
             "ci_low": low, "ci_high": high, "interval": interval, "t": test.t, "p": test.p, "q": np.nan,
-            "p_method": test.method, "smallest_p": contrast_design.smallest_p,
-            "testable": not contrast_design.untestable, "n_answers_a": n_a, "n_answers_b": n_b,
-            "n_conferences_a": conferences[group_a], "n_conferences_b": conferences[group_b], "n_strata": len(strata),
+            "p_method": f"{test.method} ({unit}s exchanged)", "smallest_p": contrast_design.smallest_p,
+            "finding_p": contrast_design.finding_p, "testable": not contrast_design.untestable, "unit": unit,
+            "n_answers_a": contrast_design.n_stratified_a, "n_answers_b": contrast_design.n_stratified_b,
+            "n_conferences_a": conferences.get(group_a, 0), "n_conferences_b": conferences.get(group_b, 0),
+            "n_strata": len(contrast_design.strata),
         }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTRAST_COLUMNS)
+
+
+def _answers_in(answers: pd.DataFrame, design: ContrastDesign) -> set[str]:
+    """The compared answers a contrast's blocks hold."""
+    if design.unit == "answer":
+        return {u for block in design.blocks for u in block.units}
+    _, column, group_a, group_b, within = design.contrast
+    strata = {s for block in design.blocks for s in block.strata}
+    held = answers[answers[column].map(key).isin([group_a, group_b]) & answers[within].map(key).isin(strata)]
+    return set(held.answer_id)
 
 
 def adjust(p: pd.Series, method: str) -> pd.Series:
@@ -396,7 +397,7 @@ def emphasis_tables(answer_table: pd.DataFrame, k: int, design: DesignReport, cf
     for by in cfg.by:
         columns = [by] if isinstance(by, str) else list(by)
         name = group_file_name(columns)
-        tables[name] = group_shares(answers, columns, k, cfg, rng_for(root_seed, model, name), progress)
+        tables[name] = group_shares(answers, columns, k, cfg, progress)
     tables["contrasts"] = contrasts(answers, k, design, cfg, root_seed, model, progress)
     return tables
 

@@ -113,7 +113,8 @@ def _topic_axis(ax, labels: Mapping[int, str], topics: Sequence[int]) -> None:
 @_styled
 def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: FiguresConfig,
                         level: float = 0.95, title: str = "") -> Figure:
-    """Dot-and-interval plot: topic on y, share on x, one colour per group; small groups hollow."""
+    """Dot-and-interval plot: topic on y, share on x, one colour per group; groups without an
+    interval (too few answers or conferences) hollow."""
     topics = sorted(by_group.topic.unique())
     groups = largest_groups(by_group, cfg.max_groups)
     fig = _figure(cfg.page_width, 0.42 * len(topics) + 0.9)
@@ -127,9 +128,10 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
         ax.errorbar(rows.share, y, xerr=[rows.share - rows.ci_low, rows.ci_high - rows.share], fmt="none",
                     ecolor=colour, elinewidth=1, capsize=0)
         ax.scatter(rows.share, y, s=18, facecolors="white" if small else colour, edgecolors=colour, zorder=3,
-                   label=f"{group} ({_answers(rows.n_answers.iloc[0])}{', small group' if small else ''})")
+                   label=f"{group} ({_answers(rows.n_answers.iloc[0])}, "
+                         f"{plural(int(rows.n_conferences.iloc[0]), 'conference')}{'; no interval' if small else ''})")
     _topic_axis(ax, labels, topics)
-    ax.set_xlabel(f"Topic share, mean over answers ({level:.0%} BCa interval; none for hollow points)")
+    ax.set_xlabel(f"Topic share, mean over answers ({level:.0%} interval over conferences; none for hollow points)")
     ax.set_xlim(left=0)
     if title:
         ax.set_title(title, loc="left")
@@ -186,7 +188,8 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
         ax.errorbar(joint.estimate, y + 0.25, xerr=[joint.estimate - joint.ci_low, joint.ci_high - joint.estimate],
                     fmt="none", ecolor=OKABE_ITO[2], elinewidth=1)
         ax.scatter(joint.estimate, y + 0.25, marker="D", s=14, color=OKABE_ITO[2], zorder=3,
-                   label=f"joint model ({joint.formula.iloc[0]})")
+                   label="joint model, " + ("conference held fixed" if joint.within_conferences.iloc[0]
+                                            else "between conferences"))
     _topic_axis(ax, labels, topics)
     a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], rows.within.iloc[0]
     ax.set_xlabel(f"Difference in topic share: {a} minus {b}, within {within}")
@@ -405,7 +408,8 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
     """Every figure of a run, from its saved tables (``models``: name -> ``ModelTables``)."""
     figures_cfg, compare, distinctive = cfg.figures, cfg.compare, distinctive or {}
     estimand = f"Share: {estimand_label(compare)}"
-    interval = f"{interval_label(compare)}, only for groups of at least {compare.min_answers} answers"
+    interval = (f"{interval_label(compare)}, only for groups of at least {compare.min_answers} answers in at least "
+                f"{compare.min_conferences} conferences")
     specs: list[FigureSpec] = []
     if not design_cells.empty:
         specs.append(FigureSpec("corpus_overview", "Answers per speaker and year (opening statements, their own "
@@ -418,11 +422,11 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
         if not emphasis.get("by_speaker", pd.DataFrame()).empty:
             specs.append(FigureSpec(
                 f"emphasis_speaker_{name}", f"Topic shares by speaker, model {name}. {estimand}; {interval} "
-                f"(hollow: fewer answers, no interval).", name,
-                emphasis_dot_figure, (emphasis["by_speaker"], topic_labels, figures_cfg, compare.bootstrap.level)))
+                f"(hollow: fewer, no interval).", name,
+                emphasis_dot_figure, (emphasis["by_speaker"], topic_labels, figures_cfg, compare.level)))
         if not emphasis.get("by_year", pd.DataFrame()).empty:
             specs.append(FigureSpec(f"emphasis_year_{name}", f"Topic shares by year, model {name}. {estimand}; "
-                                    f"band and bars: {interval} (hollow: fewer answers, no interval).",
+                                    f"band and bars: {interval} (hollow: fewer, no interval).",
                                     name, emphasis_year_figure, (emphasis["by_year"], topic_labels, figures_cfg)))
         if not emphasis.get("by_speaker_year", pd.DataFrame()).empty:
             specs.append(FigureSpec(f"heatmap_speaker_year_{name}", f"Topic shares by speaker and year, model {name}, "
@@ -430,11 +434,14 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
                                     name, heatmap_figure, (emphasis["by_speaker_year"], topic_labels, figures_cfg)))
         effects = emphasis.get("effects", pd.DataFrame(columns=["contrast"]))
         for contrast_name, rows in emphasis["contrasts"].groupby("contrast", sort=False):
+            unit = rows.unit.iloc[0]
             specs.append(FigureSpec(
                 f"contrast_{contrast_name}_{name}", f"Contrast {contrast_name}, model {name}: difference in "
-                f"topic share within {rows.within.iloc[0]} (stratified). {estimand}; {contrast_interval_label(compare)} "
-                f"where each side has at least {compare.min_answers} answers; q: {compare.multiplicity.upper()} over "
-                "every model, contrast and topic of the run. Diamonds: the joint model (effects.csv).", name,
+                f"topic share within {rows.within.iloc[0]} (stratified). {estimand}; "
+                f"{contrast_interval_label(compare, unit)}, where each side has at least {compare.min_answers} "
+                f"{unit}s; q: {compare.multiplicity.upper()} over every model, contrast and topic of the run. "
+                "Diamonds: the joint model (effects.csv; an interval from "
+                f"{compare.min_clusters} conferences).", name,
                 contrast_figure, (rows, topic_labels, figures_cfg, compare.significance,
                                   effects[effects.contrast == contrast_name])))
         summary = model.responsiveness.get("summary", pd.DataFrame())
@@ -444,7 +451,8 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
                 f"over answers of the Jensen-Shannon divergence between the question's and the answer's topic mixture "
                 f"(the question's inferred with the fitted model) and of the answer's share on the question's largest "
                 f"topic; {interval_label(compare)}, only for officials with at least {compare.min_answers} answers "
-                "(hollow: fewer).", name, responsiveness_figure, (summary, figures_cfg, compare.bootstrap.level)))
+                f"in {compare.min_conferences} conferences (hollow: fewer).", name, responsiveness_figure,
+                (summary, figures_cfg, compare.level)))
         if model.metrics.get("exploratory"):
             note = f"Exploratory model ({model.metrics['exploratory_reason']})"
             specs[start:] = [spec if spec.section == "" else dataclasses.replace(

@@ -41,20 +41,28 @@ def contrast_sentences(rows: pd.DataFrame, column: str, labels: Mapping[int, str
     b = group_phrase(first.group_b, column, int(first.n_answers_b), int(first.n_conferences_b), positions)
     where = f"compared within {plural(int(first.n_strata), first.within + ' value')} they share"
     level = compare.significance
+    scale = f"q < {level:g} ({compare.multiplicity.upper()} over the run's tests)"
     if not bool(first.testable):
-        return [(None, f"{a} vs {b}, {where}: not testable at q < {level:g} ({first.p_method}; the smallest "
-                       f"attainable p is {first.smallest_p:.2g}). The differences in contrasts.csv describe these "
-                       "answers only.")]
+        return [(None, f"{a} vs {b}, {where}: not testable at {scale} ({first.p_method}; the smallest "
+                       f"attainable p is {first.smallest_p:.2g}, too large for any q below {level:g}). The differences "
+                       "in contrasts.csv describe these answers only.")]
     found = rows[rows.q < level]
     if found.empty:
-        return [(None, f"{a} vs {b}, {where}: no topic reaches q < {level:g} ({compare.multiplicity.upper()}). "
-                       f"With these answers the test detects, with 80% power at p < {level:g}, only differences of "
-                       f"{rows.detectable.min():.2f} to {rows.detectable.max():.2f} of an answer's content or more, "
-                       "so smaller differences may well exist.")]
+        if rows.detectable.isna().all():
+            power = (f"no difference is detectable: a single difference needs p below {first.finding_p:.2g} to reach "
+                     f"{scale}, and these arrangements give p no lower than {first.smallest_p:.2g}"
+                     if first.smallest_p > first.finding_p else
+                     "no difference of shares (at most 1) is detectable with 80% power at that level")
+        else:
+            power = (f"with these answers the test detects, with 80% power at p < {first.finding_p:.2g} (what a "
+                     f"single difference needs for {scale}), only differences of {rows.detectable.min():.2f} to "
+                     f"{rows.detectable.max():.2f} of an answer's content or more, so smaller differences may well "
+                     "exist")
+        return [(None, f"{a} vs {b}, {where}: no topic reaches {scale}; {power}.")]
     sentences = []
     for _, row in found.iterrows():
         direction = "more" if row.estimate > 0 else "less"
-        interval = (f"{compare.bootstrap.level:.0%} CI {row.ci_low:.2f} to {row.ci_high:.2f}"
+        interval = (f"{compare.level:.0%} CI {row.ci_low:.2f} to {row.ci_high:.2f}"
                     if pd.notna(row.ci_low) else "no interval: " + row.interval.removeprefix("none: "))
         sentences.append((int(row.topic), f"{a} gives topic '{labels[int(row.topic)]}' {abs(row.estimate):.2f} "
                           f"{direction} of an answer's content than {b}, {where} ({interval}; permutation p = "
@@ -212,7 +220,7 @@ def responsiveness_blocks(run: Run, cfg: Config) -> list[Block]:
                      "not say which).")]
         for group, rows in by_speaker.groupby("group", sort=False):
             js, on_topic = (rows[rows.measure == m].iloc[0] for m in ("js_divergence", "share_on_question_topic"))
-            interval = (f"{cfg.compare.bootstrap.level:.0%} CI {js.ci_low:.2f} to {js.ci_high:.2f}"
+            interval = (f"{cfg.compare.level:.0%} CI {js.ci_low:.2f} to {js.ci_high:.2f}"
                         if pd.notna(js.ci_low) else js.interval.replace("none: ", "no interval: "))
             who = group_phrase(group, "speaker", int(js.n_answers), int(js.n_conferences), positions)
             caution = "(Exploratory model, not a finding.) " if model.metrics.get("exploratory") else ""

@@ -5,7 +5,8 @@ never refitted on questions): LDA by its own inference, NMF by projecting the qu
 its topics. Per answer: the Jensen-Shannon divergence between the question's and the answer's
 mixture (base 2, so 0 = the same mixture, 1 = disjoint; Lin 1991), and the share of the answer
 on the question's largest topic. Summaries by official, year and outlet use the estimand of
-emphasis (mean over answers, BCa interval over answers from ``compare.min_answers``).
+emphasis (mean over answers, an interval over conferences from ``compare.min_answers`` answers
+and ``compare.min_conferences`` conferences).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pipeline.clustered import clustered_mean_interval
 from pipeline.config import CompareConfig
 from pipeline.design import key
-from pipeline.emphasis import bca_interval, group_rows, interval_label
+from pipeline.emphasis import group_rows, interval_label, no_interval
 from pipeline.progress import Progress, silent
 from pipeline.schemas import RESPONSIVENESS, RESPONSIVENESS_SUMMARY, topic_columns
 
@@ -52,9 +54,9 @@ def answer_responsiveness(answers: pd.DataFrame, question_mixtures: pd.DataFrame
     }, columns=list(RESPONSIVENESS.columns))
 
 
-def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: np.random.Generator,
-              progress: Progress = silent) -> pd.DataFrame:
-    """Mean of each measure over a group's answers, with its interval (none below min_answers)."""
+def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, progress: Progress = silent) -> pd.DataFrame:
+    """Mean of each measure over a group's answers, with its interval over conferences (none
+    below ``min_answers`` answers or ``min_conferences`` conferences)."""
     rows = []
     for column in by:
         rows_in = group_rows(table[column].map(key))
@@ -62,13 +64,13 @@ def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, rng: n
         for group in progress(groups, len(groups), f"groups by {column}"):
             rows_of = table.iloc[rows_in[group]]
             values = rows_of[list(MEASURES)].to_numpy()
-            n = len(rows_of)
-            if n >= cfg.min_answers:
-                low, high = bca_interval(values, np.ones(n), cfg, rng)
-                interval = interval_label(cfg, n)
-            else:
+            n, conferences = len(rows_of), rows_of.conference_id.to_numpy()
+            interval = no_interval(n, len(set(conferences)), cfg)
+            if interval:
                 low = high = np.full(len(MEASURES), np.nan)
-                interval = f"none: {n} answer{'s' if n != 1 else ''}, fewer than {cfg.min_answers}"
+            else:
+                low, high, _ = clustered_mean_interval(values, np.ones(n), conferences, cfg.level)
+                interval = interval_label(cfg)
             for index, measure in enumerate(MEASURES):
                 rows.append({"by": column, "group": group, "measure": measure, "mean": values[:, index].mean(),
                              "ci_low": low[index], "ci_high": high[index], "interval": interval, "n_answers": n,

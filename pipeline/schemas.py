@@ -121,10 +121,11 @@ GROUP_SHARES = _schema("group_shares", ("group", "topic"),
                        "n_answers:int n_conferences:int n_tokens:int flagged:bool")
 CONTRASTS = _schema("contrasts", ("contrast", "topic"),
                     "contrast topic:int topic_label group_a group_b within estimand estimate:float se:float "
-                    "detectable:float ci_low:float ci_high:float interval t:float p:float q:float p_method smallest_p:float testable:bool n_answers_a:int "
+                    "detectable:float ci_low:float ci_high:float interval t:float p:float q:float p_method smallest_p:float finding_p:float testable:bool unit n_answers_a:int "
                     "n_answers_b:int n_conferences_a:int n_conferences_b:int n_strata:int")
 EFFECTS = _schema("effects", ("contrast", "topic"),
-                  "model contrast topic:int topic_label term formula estimand estimate:float ci_low:float "
+                  "model contrast topic:int topic_label term formula estimand within_conferences:bool "
+                  "estimate:float ci_low:float "
                   "ci_high:float p:float q:float method n_answers:int n_conferences:int")
 DISTINCTIVE = _schema("distinctive", ("contrast", "scope", "term"),
                       "contrast scope term group_a group_b within n_strata:int count_a:float count_b:float "
@@ -140,7 +141,8 @@ DESIGN_CELLS = _schema("design_cells", ("speaker", "conference_id"),
 DESIGN_CONTRASTS = _schema("design_contrasts", ("contrast",),
                            "contrast column group_a group_b within n_answers_a:int n_answers_b:int "
                            "n_conferences_a:int n_conferences_b:int n_strata:int n_stratified_a:int "
-                           "n_stratified_b:int arrangements smallest_p:float refused untestable")
+                           "n_stratified_b:int unit n_units_a:int n_units_b:int arrangements smallest_p:float "
+                           "smallest_q:float finding_p:float refused untestable")
 ROBUSTNESS = _schema("robustness", ("contrast", "topic"),
                      "contrast topic:int topic_label estimate:float p:float seeds:int seeds_holding:int "
                      "share_holding:float")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cluster, inputs, rundir, schemas, sweep, topic_tables
-from pipeline.config import Config, LoadedConfig, read_yaml, validate
+from pipeline.config import CompareConfig, Config, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
     aligned_with,
     alignment,
@@ -37,7 +37,7 @@ from pipeline.diagnostics import (
 )
 from pipeline.design import DesignReport, answers_of, check_contrasts, design_report
 from pipeline.distinctive import distinctive_words
-from pipeline.effects import answer_draws, check_formula, joint_effects
+from pipeline.effects import MixtureDraws, answer_draws, check_formula, joint_effects
 from pipeline.emphasis import compared_answers, contrasts, emphasis_tables, family_q, robustness
 from pipeline.errors import ConfigError, InputError
 from pipeline.figures import catalogue, model_selection_figure
@@ -137,7 +137,7 @@ def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool) -> DesignR
     check_formula(cfg.compare.formula, cfg.corpus.columns.extra)
     if not selected.empty:  # else there is nothing to compare, and `run` says so next
         check_contrasts(selected, cfg.compare)
-    design = design_report(answers_of(selected), cfg.compare)
+    design = design_report(answers_of(selected), cfg.compare, tests_each=sum(model.k for model in cfg.models))
     log.info(design.summary())
     for contrast, line in zip(design.contrasts, design.lines()):
         (log.warning if contrast.refused else log.info)(line)
@@ -277,10 +277,14 @@ def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
     ids, n = list(data.units.unit_id), len(data.units)
     seeds = [base] + [derive_seed(base, "stability", str(i)) for i in range(1, evaluate.stability_seeds)]
     jobs = [(seed, data.matrices, ids) for seed in seeds]
-    samples = [rows for rows in resamples(n, evaluate.resample_share, evaluate.resamples, base) if len(rows) >= model_cfg.k]
+    backend = BACKENDS[model_cfg.backend]
+    # A backend without a posterior carries its uncertainty into the joint model by these refits.
+    count = max(evaluate.resamples, cfg.compare.refit_draws) if backend.infer is None and cfg.compare.contrasts \
+        else evaluate.resamples
+    samples = [rows for rows in resamples(n, evaluate.resample_share, count, base) if len(rows) >= model_cfg.k]
     jobs += [(base, data.matrices.subset(rows), [ids[i] for i in rows]) for rows in samples]
     heldout, training = heldout_split(n, evaluate.heldout_share, base)
-    if BACKENDS[model_cfg.backend].infer is not None and len(training) >= model_cfg.k:
+    if backend.infer is not None and len(training) >= model_cfg.k:
         jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
     return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout)
 
@@ -342,8 +346,7 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 emphasis = emphasis_tables(frames["answer_topics"], result.k, design, cfg.compare, cfg.run.seed,
                                            result.name, emphasis_progress)
                 if design.contrasts:
-                    emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked,
-                                                        emphasis["contrasts"], cfg)
+                    emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked, cfg)
             with timer.stage(f"responsiveness {model_cfg.name}"):
                 responsiveness = answer_responsiveness(answers, asked, result.k)
                 frames["answer_topics"] = frames["answer_topics"].merge(
@@ -352,7 +355,6 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                     on="answer_id", how="left")
                 responsive = {"answers": responsiveness, "summary": summaries(
                     responsiveness, ("speaker", "year", "question_outlet"), cfg.compare,
-                    rng_for(cfg.run.seed, result.name, "responsiveness"),
                     within(shown, f"responsiveness {result.name}"))}
             with timer.stage(f"evaluate {model_cfg.name}"):
                 topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
@@ -380,17 +382,24 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
 
 
 def model_effects(fits: Fits, compared: pd.DataFrame, data: Prepared, design: DesignReport,
-                  covariates: pd.DataFrame, asked: pd.DataFrame, stratified: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+                  covariates: pd.DataFrame, asked: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """The joint model of one fitted model's compared answers (``effects.csv``), its mixtures
-    drawn for the method of composition, the question held fixed when configured."""
+    drawn for Rubin's rules, the question held fixed when configured."""
     result = fits.reported
     answers = compared.join(covariates, on="answer_id")
-    draws = answer_draws(mixture_draws(fits, data.matrices, cfg.compare.draws), data.units.answer_id,
-                         np.array([len(t) for t in data.tokens], dtype=float), answers.answer_id)
+    tokens = np.array([len(t) for t in data.tokens], dtype=float)
+
+    def by_answer(unit_mixtures: np.ndarray) -> np.ndarray:
+        return answer_draws(unit_mixtures, data.units.answer_id, tokens, answers.answer_id)
+
+    unit_draws, matched, between_scale = mixture_draws(fits, data.matrices, cfg.compare)
+    draws = by_answer(unit_draws)
+    draws[~np.broadcast_to(matched[:, None, :], draws.shape)] = np.nan
+    mixtures = MixtureDraws(by_answer(result.doc_topic[None])[0], draws, result.doc_topic_posterior is not None,
+                            between_scale)
     held = (answers[["question_turn_id"]].join(asked, on="question_turn_id")[asked.columns].to_numpy(float)
             if cfg.compare.hold_question else None)
-    return joint_effects(answers, draws, design, stratified, cfg.compare, rng_for(cfg.run.seed, result.name, "effects"),
-                         result.name, held)
+    return joint_effects(answers, mixtures, design, cfg.compare, result.name, held)
 
 
 def distinctive_tables(cfg: Config, data: Prepared, design: DesignReport,
@@ -407,28 +416,36 @@ def distinctive_tables(cfg: Config, data: Prepared, design: DesignReport,
     return {str(name): frame.reset_index(drop=True) for name, frame in table.groupby("contrast", sort=False)}
 
 
-def mixture_draws(fits: Fits, matrices: Matrices, n_draws: int) -> np.ndarray:
-    """Draws x units x k of the units' mixtures, for the method of composition: Dirichlet draws
-    from the reported fit's posterior, or (a backend without one) the reported mixtures and
-    the refits on resampled units, each applied to every unit with its topics matched to the
-    reported ones."""
+def mixture_draws(fits: Fits, matrices: Matrices, compare: CompareConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    """Draws x units x k of the units' mixtures for Rubin's rules, which draws matched each
+    topic (draws x k), and the factor on their between-draw variance.
+
+    Dirichlet draws from the reported fit's posterior (all matched, factor 1); or, for a backend
+    without one, the refits on subsamples of m of the n units, each applied to every unit with
+    its topics matched to the reported ones (a topic whose cosine is below
+    ``compare.draw_match`` is unmatched in that draw), factor m / (n - m): the spread of refits
+    on subsamples without replacement is (n - m) / m times the variance of the full fit (the
+    delete-d jackknife, Shao & Tu 1995, sec. 2.3)."""
     result = fits.reported
-    rng = np.random.default_rng(derive_seed(fits.base_seed, "mixture_draws"))
+    k = result.k
     if result.doc_topic_posterior is not None:
+        rng = np.random.default_rng(derive_seed(fits.base_seed, "mixture_draws"))
         concentration = np.maximum(result.doc_topic_posterior, 1e-12)
-        draws = rng.gamma(concentration[None], size=(n_draws, *concentration.shape))
-        return draws / draws.sum(axis=2, keepdims=True)
+        draws = rng.gamma(concentration[None], size=(compare.draws, *concentration.shape))
+        return draws / draws.sum(axis=2, keepdims=True), np.ones((compare.draws, k), bool), 1.0
     transform = BACKENDS[result.backend].transform
     if transform is None or not fits.resampled:
-        return result.doc_topic[None]
-    draws = [result.doc_topic]
+        return np.zeros((0, *result.doc_topic.shape)), np.zeros((0, k), bool), 1.0
+    draws, matched = [], []
     for refit in fits.resampled:
-        matched, _ = match_topics(cosine_matrix(result.topic_term, refit.topic_term))
-        mixtures = transform(refit.native, matrices, refit.params)[:, matched]
+        pairs, scores = match_topics(cosine_matrix(result.topic_term, refit.topic_term))
+        mixtures = transform(refit.native, matrices, refit.params)[:, pairs]
         totals = mixtures.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             draws.append(np.where(totals > 0, mixtures / totals, result.doc_topic))
-    return np.array(draws)
+        matched.append(scores >= compare.draw_match)
+    kept = np.mean([len(refit.unit_ids) for refit in fits.resampled])
+    return np.array(draws), np.array(matched), float(kept / (len(result.unit_ids) - kept))
 
 
 def stability_gate(summary: dict[str, Any], threshold: float) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from pipeline.cli import main
 from pipeline.config import CompareConfig
@@ -38,13 +39,34 @@ def test_a_linking_speaker_identifies_both_effects_and_the_strata_count_arrangem
     assert (joint.rank, joint.n_cells, joint.cell_residual_df, joint.residual_df) == (4, 4, 0, 10)
     x_vs_t, by_year, by_year_in_conference = report.contrasts
     assert not x_vs_t.refused and x_vs_t.strata == ("c21",) and x_vs_t.arrangements == math.comb(12, 3) == 220
-    assert by_year.arrangements == 4 and by_year.smallest_p == 0.25 and "never be below 0.25" in by_year.untestable
+    # Year is constant within a conference: T's two conferences are exchanged, not its 4 answers.
+    assert by_year.unit == "conference" and by_year.arrangements == 2 and "never be below 1" in by_year.untestable
     assert by_year_in_conference.untestable == "no conference_id holds answers of both groups"
     assert all("answers in" in line for line in report.lines())
     # Equal sides in every stratum: an arrangement and its mirror tie, so p >= 2 / arrangements.
     balanced = answers([("X", 2021, "c1")] * 3 + [("T", 2021, "c1")] * 3)
     (design,) = design_report(balanced, CompareConfig(contrasts={"x": {"speaker": ["X", "T"]}})).contrasts
     assert design.arrangements == 20 and design.smallest_p == 0.1 and "never be below 0.1" in design.untestable
+
+
+def test_conference_level_labels_count_arrangements_of_conferences():
+    # 2 vs 2 conferences of one official, 5 answers each: 6 arrangements of conferences (not
+    # C(20, 10) of answers), mirrored, so p >= 1/3: not testable.
+    rows = [("S", 2021 if c < 2 else 2023, f"c{c}") for c in range(4) for _ in range(5)]
+    (design,) = design_report(answers(rows), CompareConfig(
+        contrasts={"y": {"year": [2021, 2023], "within": "speaker"}})).contrasts
+    assert (design.unit, design.arrangements, design.n_units_a, design.n_units_b) == ("conference", 6, 2, 2)
+    assert design.smallest_p == pytest.approx(1 / 3) and "6 arrangements of conferences" in design.untestable
+    # Two officials at the same conferences: a conference moves in both strata at once, so the
+    # block is the 4 conferences, not 6 x 6 arrangements.
+    both = answers(rows + [("T", 2021 if c < 2 else 2023, f"c{c}") for c in range(4) for _ in range(2)])
+    (design,) = design_report(both, CompareConfig(contrasts={"y": {"year": [2021, 2023], "within": "speaker"}})).contrasts
+    assert design.arrangements == 6 and len(design.blocks) == 1 and design.blocks[0].strata == ("S", "T")
+    # A label that varies within conferences, compared within years: answers are exchanged only
+    # within each conference (the conference holding one speaker only drops out).
+    mixed = answers([("A", 2021, "c1")] * 3 + [("B", 2021, "c1")] * 3 + [("A", 2021, "c2")] * 4)
+    (design,) = design_report(mixed, CompareConfig(contrasts={"s": {"speaker": ["A", "B"], "within": "year"}})).contrasts
+    assert design.unit == "answer" and design.arrangements == 20 and design.n_stratified_a == 3
 
 
 def test_statements_are_counted_in_the_cells_but_not_compared():

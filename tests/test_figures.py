@@ -43,10 +43,23 @@ def test_emphasis_by_speaker_dots(model, labels):
     assert texts(ax.get_yticklabels()) == [labels[t] for t in range(8)]
     legend = texts(fig.legends[0].get_texts())
     assert [entry.split(" (")[0] for entry in legend] == SPEAKERS
-    assert "Jin Zhuanglong (1 answer, small group)" in legend and "Xiao Yaqing (9 answers)" in legend
-    hollow = [c for c in ax.collections if hasattr(c, "get_facecolors") and len(c.get_facecolors())
-              and tuple(c.get_facecolors()[0][:3]) == (1.0, 1.0, 1.0)]
-    assert len(hollow) == 3  # Jin, Tao (one answer each) and Tian (4): fewer than min_answers = 5
+    # Xiao's 9 answers come from one conference: no interval, as for Jin and Tao (one answer each)
+    # and Tian (4 answers in 2 conferences).
+    assert "Jin Zhuanglong (1 answer, 1 conference; no interval)" in legend
+    assert "Xiao Yaqing (9 answers, 1 conference; no interval)" in legend
+
+    def hollow(figure) -> int:
+        return len([c for c in figure.axes[0].collections if hasattr(c, "get_facecolors") and len(c.get_facecolors())
+                    and tuple(c.get_facecolors()[0][:3]) == (1.0, 1.0, 1.0)])
+
+    assert hollow(fig) == 4
+    # A group with an interval is drawn filled, with its bar.
+    table = model.emphasis["by_speaker"].copy()
+    xiao = table.group == "Xiao Yaqing"
+    table.loc[xiao, ["ci_low", "ci_high", "flagged"]] = [0.01, 0.5, False]
+    with_interval = figures.emphasis_dot_figure(table, labels, FiguresConfig())
+    assert hollow(with_interval) == 3 and "Xiao Yaqing (9 answers, 1 conference)" in texts(
+        with_interval.legends[0].get_texts())
 
 
 def test_emphasis_by_year_small_multiples(model, labels):
@@ -54,8 +67,15 @@ def test_emphasis_by_year_small_multiples(model, labels):
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left").replace("\n", " ") for ax in panels] == [labels[t] for t in range(8)]
     assert [float(x) for x in panels[-1].get_xticks()] == [2021.0, 2023.0]  # 2022 has a statement, no answer
-    # 2023 has too few answers for an interval, so there is no band; 2021's interval is a bar.
-    by_year = model.emphasis["by_year"]
+    # No year has an interval on the bundled run (one conference each); with one for 2021 and none
+    # for 2023 there is no band, and 2021's interval is a bar.
+    by_year = model.emphasis["by_year"].copy()
+    assert by_year.ci_low.isna().all()
+    in_2021 = by_year.group == "2021"
+    by_year.loc[in_2021, "ci_low"], by_year.loc[in_2021, "ci_high"] = by_year.share[in_2021] / 2, by_year.share[in_2021] * 2
+    by_year.loc[in_2021, "flagged"] = False
+    fig = figures.emphasis_year_figure(by_year, labels, FiguresConfig())
+    panels = [ax for ax in fig.axes if ax.get_visible()]
     for topic, ax in enumerate(panels):
         row = by_year[(by_year.topic == topic) & (by_year.group == "2021")].iloc[0]
         bars = [segment for c in ax.collections if isinstance(c, LineCollection) for segment in c.get_segments()]
@@ -75,7 +95,7 @@ def test_contrast_difference_plot(model, labels):
     assert texts(fig.legends[0].get_texts()) == ["q ≥ 0.05"]
     effects = model.emphasis["effects"].query("contrast == 'xiao_vs_tian'")
     with_joint = figures.contrast_figure(rows, labels, FiguresConfig(), 0.05, effects)
-    assert texts(with_joint.legends[0].get_texts()) == ["q ≥ 0.05", "joint model (C(speaker) + C(year))"]
+    assert texts(with_joint.legends[0].get_texts()) == ["q ≥ 0.05", "joint model, conference held fixed"]
     untestable = model.emphasis["contrasts"].query("contrast == 'y2021_vs_2023'")
     legend = figures.contrast_figure(untestable, labels, FiguresConfig(), 0.05).legends[0]
     assert texts(legend.get_texts()) == ["not testable at this level"]

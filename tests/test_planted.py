@@ -65,7 +65,8 @@ def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whol
     assert cosines.mean() >= 0.9
     effects = model.emphasis["effects"].set_index(["contrast", "topic"])
     year, speaker = effects.loc[("y2022_vs_2020", matched[0])], effects.loc[("li_vs_wang", matched[0])]
-    assert year.method.startswith("composition: 6 mixture draws") and "24 conferences" in year.method
+    assert "24 conferences" in year.method and "subsample refits matching the topic" in year.method
+    assert not year.within_conferences and speaker.within_conferences  # year between, speakers within conferences
     assert year.ci_low > 0.05 and year.q < 0.05  # the 2022 lean, found as a year effect
     assert speaker.ci_low < 0 < speaker.ci_high  # and not as a difference between the officials
     shares = model.emphasis["by_speaker"].set_index(["group", "topic"]).share

@@ -101,7 +101,7 @@ def extended_project(tmp_path: Path):
         "models": [{"name": "blocks", "backend": "term_blocks", "k": 2, "params": {"smoothing": 0.01}},
                    {"name": "nmf", "backend": "sklearn_nmf", "k": 2}],
         "compare": {"contrasts": {"li_vs_wang": {"speaker": ["Li Wei", "Wang Fang"]}},
-                    "bootstrap": {"replicates": 200}, "permutations": 200},
+                    "permutations": 200},
         "evaluate": {"stability_seeds": 3},  # two refits: they run in worker processes
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))

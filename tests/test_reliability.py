@@ -57,7 +57,7 @@ def csv_project(project: Path, text_of_dates: dict[str, str]) -> Path:
 # --- Config values that cannot work: refused before any work, naming the key -------------------
 
 @pytest.mark.parametrize(("override", "names"), [
-    ("compare.bootstrap.replicates=1000000000", "compare.bootstrap.replicates: Input should be less than or equal"),
+    ("compare.refit_draws=1000000000", "compare.refit_draws: Input should be less than or equal"),
     ("compare.permutations=1e12", "compare.permutations"),
     ("figures.dpi=100000", "figures.dpi: Input should be less than or equal to 1200"),
     ("sweep.k={start: 10, stop: 4}", "sweep.k: Value error, stop (4) is below start (10)"),

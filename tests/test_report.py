@@ -96,7 +96,8 @@ def contrast_rows(**changes) -> pd.DataFrame:
     row = {"contrast": "c", "topic": 0, "group_a": "Jin Zhuanglong", "group_b": "Xiao Yaqing", "within": "conference_id",
            "estimate": 0.2134, "se": 0.05, "detectable": 0.14, "ci_low": 0.081, "ci_high": 0.333,
            "interval": "95% studentised bootstrap over answers, within conference_id", "t": 4.2, "p": 0.001,
-           "q": 0.012, "p_method": "exact, 3003 arrangements within strata", "smallest_p": 1 / 3003, "testable": True,
+           "q": 0.012, "p_method": "exact, 3003 arrangements within strata", "smallest_p": 1 / 3003, "finding_p": 0.005,
+           "testable": True,
            "n_answers_a": 5, "n_answers_b": 9, "n_conferences_a": 2, "n_conferences_b": 1, "n_strata": 1}
     return pd.DataFrame([{**row, **changes}])
 
@@ -117,11 +118,17 @@ def test_a_finding_names_positions_answers_conferences_interval_and_test():
 
 def test_no_finding_is_never_no_difference_and_untestable_says_why():
     ((_, quiet),) = contrast_sentences(contrast_rows(q=0.4, p=0.2), "year", {0: "X"}, CompareConfig(), {})
-    assert "no topic reaches q < 0.05 (BY)" in quiet and "only differences of 0.14 to 0.14" in quiet
+    assert "no topic reaches q < 0.05 (BY over the run's tests)" in quiet and "only differences of 0.14 to 0.14" in quiet
+    assert "at p < 0.005 (what a single difference needs" in quiet
     assert "year Jin Zhuanglong (5 answers in 2 conferences)" in quiet and "no difference" not in quiet
     ((_, untestable),) = contrast_sentences(contrast_rows(testable=False, smallest_p=0.25, p_method="exact, 4 arrangements"
                                                      " within strata"), "speaker", {0: "X"}, CompareConfig(), {})
     assert "not testable at q < 0.05" in untestable and "the smallest attainable p is 0.25" in untestable
+    # A detectable difference beyond what the arrangements allow, or beyond 1, is not a number.
+    ((_, none),) = contrast_sentences(contrast_rows(q=0.4, p=0.2, detectable=float("nan"), smallest_p=1 / 220,
+                                                    finding_p=0.00038), "speaker", {0: "X"}, CompareConfig(), {})
+    assert ("no difference is detectable: a single difference needs p below 0.00038 to reach q < 0.05 (BY over the "
+            "run's tests), and these arrangements give p no lower than 0.0045") in none
 
 
 def figure_texts(figure) -> str:
@@ -142,7 +149,7 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     from pipeline.rundir import load_run
 
     config = str(default_runs.parent / "configs" / "default.yaml")
-    assert main(["run", config, "-q", "--set", "run.name=levels", "--set", "compare.bootstrap.level=0.9",
+    assert main(["run", config, "-q", "--set", "run.name=levels", "--set", "compare.level=0.9",
                  "--set", "compare.min_answers=2", "--set", "evaluate.diversity_top_n=10",
                  "--set", "evaluate.stability_top_n=8", "--set", "compare.weight=tokens",
                  "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2"]) == 0
@@ -156,7 +163,7 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     assert (tokens_table.share.round(6).tolist()
             != pd.read_csv(default_runs / "a" / "emphasis" / "nmf" / "by_speaker.csv").share.round(6).tolist())
     for old, new in (("answers weighted equally", "answers weighted by their tokens"),
-                     ("95% BCa bootstrap", "90% BCa bootstrap"),
+                     ("95% interval over conferences", "90% interval over conferences"),
                      ("at least 5 answers", "at least 2 answers"),
                      ("Topic diversity (top 25)", "Topic diversity (top 10)"),
                      ("top-10 Jaccard", "top-8 Jaccard")):
@@ -168,7 +175,7 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     labels = {name: topic_labels(model.topic_terms) for name, model in run.models.items()}
     texts = {spec.stem: figure_texts(spec.function(*spec.arguments))
              for spec in catalogue(run.models, run.alignment, run.design["cells"], labels, cfg)}
-    assert "90% BCa interval" in texts["emphasis_speaker_nmf"]
+    assert "90% interval over conferences" in texts["emphasis_speaker_nmf"]
     assert not any("95%" in text for text in texts.values())
     summary = pd.DataFrame({"backend": ["b"], "k": [4], "stability": [0.5],
                             **{f"{m}_{s}": [0.1] for m in ("c_v", "c_npmi", "diversity", "heldout_log_perplexity")
@@ -193,7 +200,14 @@ def test_bundled_comparisons_are_honest_about_their_design(default_runs):
     contrasts = pd.read_csv(run / "emphasis" / "nmf" / "contrasts.csv")
     xiao = contrasts[contrasts.contrast == "xiao_vs_tian"].iloc[0]
     assert (xiao.within, xiao.n_strata, xiao.n_answers_a, xiao.n_answers_b) == ("conference_id", 1, 9, 3)
-    assert (xiao.n_conferences_a, xiao.n_conferences_b, xiao.p_method) == (1, 1, "exact, 220 arrangements within strata")
+    assert (xiao.n_conferences_a, xiao.n_conferences_b, xiao.p_method) == (
+        1, 1, "exact, 220 arrangements within blocks (answers exchanged)")
+    # Year is constant within a conference: Tian's 2021 and 2023 answers are 1 vs 1 conference.
+    year = contrasts[contrasts.contrast == "y2021_vs_2023"].iloc[0]
+    assert (year.unit, year.testable) == ("conference", False)
+    # No group's answers come from 3 conferences: no group share has an interval, and the
+    # report says why instead of drawing one.
+    assert pd.read_csv(run / "emphasis" / "nmf" / "by_year.csv").ci_low.isna().all()
     cells = pd.read_csv(run / "design" / "cells.csv")
     at_2021 = cells[cells.conference_id.str.startswith("2021-03-01")].set_index("speaker").n_answers
     assert (at_2021["Xiao Yaqing"], at_2021["Tian Yulong"]) == (9, 3)
