@@ -152,7 +152,9 @@ class ContrastModel:
 def contrast_model(design: ContrastDesign, cfg: CompareConfig) -> ContrastModel:
     """The within-conference model where the label varies within conferences and some
     conference holds both groups, else the between-conference model (the formula itself)."""
-    if cfg.conference_effects and design.unit == "answer" and design.blocks and CONFERENCE_EFFECTS not in cfg.formula:
+    if CONFERENCE_EFFECTS in cfg.formula:  # the user's formula holds the conference fixed already
+        return ContrastModel(cfg.formula, True)
+    if cfg.conference_effects and design.unit == "answer" and design.blocks:
         return ContrastModel(f"{cfg.formula} + {CONFERENCE_EFFECTS}", True)
     return ContrastModel(cfg.formula, False)
 

@@ -173,8 +173,8 @@ def portfolio_answers(rng: np.random.Generator, speaker_effect: float = 0.0) -> 
 
 
 def test_conference_effects_keep_an_officials_portfolio_out_of_the_speaker_effect():
-    # The design: with C(speaker) + C(year) alone, A - B is 0.04 on average and the CR2
-    # interval covers 0 in 0.73 of replicates; holding the conference fixed restores coverage.
+    # The design, with A at every high-agenda conference: with C(speaker) + C(year) alone
+    # the agenda reads as A's emphasis; holding the conference fixed restores coverage.
     rng = np.random.default_rng(70)
     replicates, compared, within_covers, between_covers, between_mean = 400, 100, 0, 0, 0.0
     cfg = CompareConfig(contrasts={"a_vs_b": {"speaker": ["A", "B"]}})
@@ -192,8 +192,8 @@ def test_conference_effects_keep_an_officials_portfolio_out_of_the_speaker_effec
             between = a_vs_b(answers, cfg.model_copy(update={"conference_effects": False}))
             between_covers += between.ci_low <= 0 <= between.ci_high
             between_mean += between.estimate / compared
-    # Measured: within conferences 0.95 (binomial sd 0.011); between conferences 0.77 of the
-    # first 100, mean A - B 0.04.
+    # Measured: within conferences 0.9425 (binomial sd 0.011); between conferences 0.04 of the
+    # first 100 cover zero, mean A - B 0.063.
     assert 0.93 <= within_covers / replicates <= 0.97, within_covers / replicates
     assert between_covers / compared < 0.88 and between_mean > 0.02, (between_covers, between_mean)
 
@@ -247,6 +247,11 @@ def test_the_formula_takes_further_covariates_and_unknown_names_are_config_error
     effects = effect_rows(answers, formula="C(speaker) + C(year) + C(venue)")
     assert effects.loc["a_vs_b"].formula == "C(speaker) + C(year) + C(venue) + C(conference_id)"
     assert effects.loc["y21_vs_19"].formula == "C(speaker) + C(year) + C(venue)"
+    # A formula that holds the conference fixed itself: its speaker rows are within conferences,
+    # and year, which conference effects absorb, has no row.
+    own = effect_rows(answers, formula="C(speaker) + C(conference_id)")
+    assert own.loc["a_vs_b"].within_conferences and own.loc["a_vs_b"].formula == "C(speaker) + C(conference_id)"
+    assert "y21_vs_19" not in own.index
     check_formula("C(speaker) + C(venue)", extra=("venue",))
     with pytest.raises(ConfigError, match=r"compare.formula 'C\(speaker\) \+ C\(venue\)'.*\(columns: speaker, year, "
                                           r"position, conference_id, question_outlet\)"):
