@@ -55,15 +55,22 @@ def key(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
 
 
-def check_contrasts(units: pd.DataFrame, cfg: CompareConfig) -> None:
-    """Every contrast names values that occur among the selected units, else a one-line error
-    listing the known ones (a misspelt name is an error, not a refused contrast)."""
+def contrast_problems(units: pd.DataFrame, cfg: CompareConfig) -> list[str]:
+    """One line per contrast value that does not occur among the selected units, listing the
+    known ones (a misspelt name is a mistake in the config, not a design the corpus refuses)."""
+    problems = []
     for name, column, *groups, _ in cfg.contrast_list():
         known = sorted({key(v) for v in units[column]} - {""}) if column in units else []
-        for value in groups:
-            if value not in known:
-                raise ConfigError(f"compare.contrasts.{name}: {column} has no value {value!r} "
-                                  f"(known: {', '.join(known) or 'none'})")
+        problems += [f"compare.contrasts.{name}: {column} has no value {value!r} (known: {', '.join(known) or 'none'})"
+                     for value in groups if value not in known]
+    return problems
+
+
+def check_contrasts(units: pd.DataFrame, cfg: CompareConfig) -> None:
+    """The first of ``contrast_problems`` as a one-line ``ConfigError``."""
+    problems = contrast_problems(units, cfg)
+    if problems:
+        raise ConfigError(problems[0])
 
 
 def design_cells(answers: pd.DataFrame) -> pd.DataFrame:

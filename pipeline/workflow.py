@@ -35,7 +35,7 @@ from pipeline.diagnostics import (
     resamples,
     unigram_log_perplexity,
 )
-from pipeline.design import DesignReport, answers_of, check_contrasts, design_report
+from pipeline.design import DesignReport, answers_of, check_contrasts, contrast_problems, design_report
 from pipeline.distinctive import distinctive_words
 from pipeline.effects import MixtureDraws, answer_draws, check_formula, joint_effects
 from pipeline.emphasis import compared_answers, contrasts, emphasis_tables, family_q, robustness
@@ -131,11 +131,18 @@ def selected_units(loaded: LoadedConfig, corpus: Corpus) -> pd.DataFrame:
     return select_units(corpus.turns, corpus.paragraphs, loaded.config.corpus.units)
 
 
-def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool) -> DesignReport:
+def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool, lenient: bool = False) -> DesignReport:
     """The comparison design, read right after ingestion: logged line by line; a contrast the
-    design cannot identify is refused, and under ``strict`` ends the run (exit 2)."""
+    design cannot identify is refused, and under ``strict`` ends the run (exit 2). A contrast
+    naming a value the corpus lacks is an error, or with ``lenient`` (``ingest``, which is how
+    one finds out what the corpus holds) a refused line."""
     check_formula(cfg.compare.formula, cfg.corpus.columns.extra)
-    if not selected.empty:  # else there is nothing to compare, and `run` says so next
+    if selected.empty:  # nothing to compare, and `run` says so next
+        pass
+    elif lenient and not strict:
+        for problem in contrast_problems(selected, cfg.compare):
+            log.warning("contrast refused: %s", problem)
+    else:
         check_contrasts(selected, cfg.compare)
     design = design_report(answers_of(selected), cfg.compare, tests_each=sum(model.k for model in cfg.models))
     log.info(design.summary())
@@ -556,7 +563,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
         sources, corpus = ingested(loaded, timer)
         with timer.stage("design"):
             selected = selected_units(loaded, corpus)
-            design = checked_design(cfg, selected, strict)
+            design = checked_design(cfg, selected, strict, lenient=not with_models)
         data = prepared(loaded, selected, timer) if with_models else None
     covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
     model_runs, aligned, distinctive = [], None, {}

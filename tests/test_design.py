@@ -93,3 +93,23 @@ def test_bundled_design_refuses_before_modelling_and_strict_exits_2(tmp_path, ca
     assert cells.groupby("speaker").n_answers.sum().to_dict() == {
         "Jin Zhuanglong": 1, "Tao Qing": 1, "Tian Yulong": 4, "Xiao Yaqing": 9}
     assert cells.n_statements.sum() == 2
+
+
+def test_ingest_reports_a_contrast_the_corpus_cannot_check_and_writes_the_corpus(tmp_path, capsys):
+    # A config copied from the default onto a corpus without 2021 (or without the official):
+    # ingest is how one finds out what the corpus holds, so it refuses the contrast in one line
+    # and writes the tables; run and validate stay strict.
+    project = make_project(tmp_path)
+    config = str(project / "configs" / "default.yaml")
+    absent = ["--set", "compare.contrasts={bad: {speaker: [Xiao Yaqing, Nobody]}}"]
+    assert main(["ingest", config, *absent]) == 0
+    err = capsys.readouterr().err
+    assert ("contrast refused: compare.contrasts.bad: speaker has no value 'Nobody' (known: Jin Zhuanglong, Tao Qing, "
+            "Tian Yulong, Xiao Yaqing)") in err
+    design = pd.read_csv(project / "outputs" / "default" / "design" / "contrasts.csv")
+    assert design.refused.iloc[0] == "no compared answers have speaker Nobody"
+    assert (project / "outputs" / "default" / "corpus" / "turns.csv").is_file()
+    assert main(["ingest", config, "--strict", "--set", "run.name=strict", *absent]) == 2
+    assert main(["validate", config, *absent]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        "error: compare.contrasts.bad: speaker has no value 'Nobody'")
