@@ -134,6 +134,7 @@ def apply_date_overrides(pages: list[Page], overrides: Mapping[str, dt.date]) ->
 # Date sources that state when the conference was held (not when a page was published).
 _STATED = frozenset({"config_override", "conference_date", "front_matter", "conference_day_with_publication_year",
                      "conference_day_with_url_year", "input_column"})
+_MANY_FILES = 5  # a conference of more pages than this is named in the report
 _SUB_PAGE_LAG = dt.timedelta(days=14)
 
 
@@ -141,30 +142,36 @@ def conference_groups(pages: list[Page]) -> list[list[Page]]:
     """Pages of one conference, in id order. A conference is a title (or a tabular input's
     conference key) and a held date; a page with the title and only a publication date (a
     sub-page published later) joins the latest conference of that title held up to 14 days
-    before, an undated one the title's only conference. Pages of other titles merge only when
-    held the same day with the same speaker list."""
+    before. A page with no date at all is a conference of its own: a title alone is no evidence
+    that two pages are one event (500 undated pages of one site's "Regular Press Conference"
+    would otherwise be one conference). Pages of other titles merge only when held the same day
+    with the same speaker list."""
     by_title: dict[str, list[Page]] = {}
     for page in pages:
         by_title.setdefault(page.conference_key or normalized_title(page.title) or page.source_file, []).append(page)
-    groups: dict[tuple[str, str], list[Page]] = {}
+    groups: dict[tuple[str, str, str], list[Page]] = {}  # (held date, title key, file of an undated page)
     for key, members in by_title.items():
         held = sorted({p.date for p in members if p.date is not None and p.date_source in _STATED})
         for page in members:
             date = page.date
-            if date is None or page.date_source not in _STATED:
-                earlier = [d for d in held if date is not None and dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG]
-                date = earlier[-1] if earlier else (held[0] if date is None and len(held) == 1 else date)
-            groups.setdefault((date.isoformat() if date else "", key), []).append(page)
+            if date is None:
+                groups.setdefault(("", key, page.source_file), []).append(page)
+                continue
+            if page.date_source not in _STATED:
+                earlier = [d for d in held if dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG]
+                date = earlier[-1] if earlier else date
+            groups.setdefault((date.isoformat(), key, ""), []).append(page)
     # Pages whose titles differ (one cut short) but that were held the same day with the same
     # speaker list are one conference.
-    by_podium: dict[tuple[str, frozenset[str]], tuple[str, str]] = {}
-    for (date_key, key), members in list(groups.items()):
+    by_podium: dict[tuple[str, frozenset[str]], tuple[str, str, str]] = {}
+    for group_key, members in list(groups.items()):
+        date_key = group_key[0]
         podium = frozenset(person.name for page in members for person in page.people)
         if not date_key or not podium:
             continue
-        first = by_podium.setdefault((date_key, podium), (date_key, key))
-        if first != (date_key, key):
-            groups[first] += groups.pop((date_key, key))
+        first = by_podium.setdefault((date_key, podium), group_key)
+        if first != group_key:
+            groups[first] += groups.pop(group_key)
     ordered = []
     for _, members in sorted(groups.items()):
         members.sort(key=lambda p: (-sum(len(t.paragraphs) for t in p.turns), p.source_file))
@@ -272,6 +279,9 @@ def build_corpus(
     notes = [*notes, *(f"conference {c['conference_id']} has no date ({c['source_files']}): it is modelled but left "
                        "out of comparisons by year; give its date in corpus.date_overrides"
                        for c in conferences if not c["date"])]
+    notes += [f"conference {c['conference_id']} holds {len(files)} files ({', '.join(files[:3])}, ...): pages of one "
+              f"title and date are merged; check that they are one event"
+              for c in conferences for files in [c["source_files"].split(";")] if len(files) > _MANY_FILES]
     report = _report(pages, list(skipped), line_ids, conference_of_page, list(unmatched_inputs), notes)
     frames = (
         pd.DataFrame(conferences, columns=CONFERENCE_COLUMNS).astype({"year": "Int64"}),

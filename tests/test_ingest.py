@@ -182,3 +182,24 @@ def test_parser_accounts_for_every_line_exactly_once(text, directory):
         kept = [e for e in entry["lines"] if e["status"] == "kept"]
         assert {e["paragraph_id"] for e in kept} <= set(corpus.paragraphs.paragraph_id)
         assert entry["lines_kept"] + sum(entry["lines_dropped"].values()) == len(nonblank)
+
+
+def test_undated_pages_of_one_title_are_each_their_own_conference(directory):
+    # A site's "Regular Press Conference" pages saved without their dates: a title alone is no
+    # evidence that they are one event (before, 500 such pages became one conference).
+    page = ("Regular press conference of the Ministry of Commerce\n"
+            "Gao Feng: Good afternoon. Exports of electric vehicles rose again in the last quarter, {n}.\n"
+            "Xinhua: What is the outlook for the coming months?\n"
+            "Gao Feng: We expect trade to stay stable in the coming months, supported by new policies.\n")
+    pages = [parse_scio_page(page.format(n=n), f"mofcom_{n}.txt", ScioConfig(), directory) for n in range(8)]
+    assert all(p.date is None for p in pages)
+    corpus = build_corpus(pages)
+    assert len(corpus.conferences) == 8 and corpus.conferences.conference_id.is_unique
+    assert corpus.conferences.source_files.tolist() == sorted(f"mofcom_{n}.txt" for n in range(8))
+    # The same pages with one date: merged (one title, one day), and the report names the merge.
+    dated = [parse_scio_page("Beijing | May 11, 2018\n" + page.format(n=n), f"mofcom_{n}.txt", ScioConfig(),
+                             directory) for n in range(8)]
+    merged = build_corpus(dated)
+    assert len(merged.conferences) == 1
+    assert any(note.startswith(f"conference {merged.conferences.conference_id.iloc[0]} holds 8 files (mofcom_0.txt")
+               for note in merged.report["notes"])
