@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.records import Dropped, Kept
 from tests.conftest import TRANSCRIPTS
@@ -268,3 +270,45 @@ def test_page_date(lines, expected):
 
     found = page_date(lines)
     assert (found.date, found.source) == expected
+
+
+# --- whatever a scraper puts above the header --------------------------------------------
+
+JUNK_LINES = [
+    "Home", "The Ministry", "About Us", "Press Room", "Regular Press Conference", "Spokesperson's Remarks",
+    "Briefings", "English | 中文 | Français", "Press Conferences", "SCIO Briefings",
+    "Foreign Ministry Spokesperson's Regular Press Conference", "Home > Press Room > Briefings", "Print", "Share",
+    "URL: http://english.scio.gov.cn/pressroom/node_8011005.htm", "https://www.fmprc.gov.cn/eng/xwfw_665399/",
+    "Source: SCIO", "Text size: A A A", "",
+]
+
+
+def parsed(page) -> tuple:
+    return (page.title, page.date, page.date_source,
+            [(t.speaker, t.role, t.kind, [p.text for p in t.paragraphs]) for t in page.turns])
+
+
+def test_a_url_line_or_a_menu_above_the_title_keeps_the_header(parse):
+    # A crawler's URL line: before, the page had no title or date, and the SCIO host listed
+    # under "Chairperson" became an official. A site menu: its item was taken for the title.
+    text = real("002")
+    for junk in ("URL: http://english.scio.gov.cn/pressroom/2021-03/02/content_77262380.htm\n",
+                 "\n".join(JUNK_LINES[:12] * 9) + "\n\n"):
+        page = parse(junk + text)
+        assert parsed(page) == parsed(parse(text))
+        assert page.date == dt.date(2021, 3, 1) and page.title.startswith("SCIO briefing on development")
+        assert {t.speaker: t.role for t in page.turns}["Shou Xiaoli"] == "moderator"
+        assert all(page.lines[n] == Dropped("header:before_title") for n in range(1, junk.count("\n") + 1)
+                   if n in page.lines)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["000", "001", "002", "003", "004"]),
+       junk=st.lists(st.sampled_from(JUNK_LINES), min_size=1, max_size=150))
+def test_junk_above_any_bundled_page_changes_nothing(parse, name, junk):
+    # Up to 150 lines of URLs, menu items, breadcrumbs and blank lines above a bundled page:
+    # the same title, date and turns as without them, and every junk line accounted for.
+    text = real(name)
+    page = parse("\n".join(junk) + "\n" + text)
+    assert parsed(page) == parsed(parse(text))
+    assert {n for n, line in enumerate(junk, 1) if line.strip()} <= set(page.lines)

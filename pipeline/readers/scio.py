@@ -389,6 +389,11 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
             content.append((number, line.strip(), number - previous > 1 or not content))
         previous = number
 
+    if not front.title:
+        start = _header_start(content, cfg, lines.text)
+        for number, _, _ in content[:start]:
+            lines.drop(number, "header:before_title")
+        content = content[start:]
     taken = _taken_labels(content, cfg.max_label_words, directory)
     body_start = _body_start(content, cfg, taken, by_structure=bool(front.title))
     title, people, header_warnings = _parse_header(content[:body_start], cfg, lines, front.title)
@@ -444,6 +449,39 @@ def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
         and not line.rstrip().endswith(".") and not _SPEAKER_ENTRY.match(line) and not _BREADCRUMB.search(line)
         and not (_FULL_DATE.search(line) and _DATELINE.search(line))
     )
+
+
+_PREAMBLE_WORDS = 30  # a line of more words is prose: the header cannot be below it
+_TITLE_DATE_LINES = 3  # a title's date is on its line or one of the next few
+
+
+def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int:
+    """Index of the line the header starts with: the title, after whatever a scraper put above
+    it (a URL line, source and metadata fields, a breadcrumb, a site's navigation menu, a
+    language switcher). Only lines above the first line of the body (a speaker label, a
+    question, a line of prose) are looked at, so a page that starts with its title, or with
+    text, reads as before. The title is the first title-like line that is dated (a date on it
+    or on one of the next lines of the page, boilerplate included), else the last title-like
+    line: a menu's items ("Regular Press Conference") come before the page's own title."""
+    title_pattern = re.compile(cfg.title_pattern)
+    candidates = []
+    for index, (_, line, _) in enumerate(content):
+        if speaker_label(line, cfg.max_label_words) or is_question(line) or len(line.split()) > _PREAMBLE_WORDS:
+            break
+        if _is_title(line, title_pattern) and not _HELD.search(line):  # "SCIO held a press conference ..." is the intro
+            candidates.append(index)
+    if not candidates:
+        return 0
+
+    def dated(index: int) -> bool:
+        """A date on the title line, or on the next lines before another title-like line."""
+        number = content[index][0]
+        following = [line.strip() for line in text_lines[number:] if line.strip()][:_TITLE_DATE_LINES]
+        cut = next((i for i, line in enumerate(following) if _is_title(line, title_pattern)), len(following))
+        return any(_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _DATELINE.search(line)
+                   for line in [content[index][1], *following[:cut]])
+
+    return next((i for i in candidates if dated(i)), candidates[-1])
 
 
 def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: set[str], by_structure: bool) -> int:
