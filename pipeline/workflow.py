@@ -110,8 +110,9 @@ def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, b
 
 
 def _normalized(loaded: LoadedConfig, units: pd.DataFrame, stopwords: frozenset[str], lemmatize: Lemmatizer,
-                timer: StageTimer) -> tuple[Normalized, dict[str, Any]]:
-    """Token lists for the units, from the cache when texts and settings are unchanged."""
+                timer: StageTimer, cache: bool = True) -> tuple[Normalized, dict[str, Any]]:
+    """Token lists for the units, from the cache when texts and settings are unchanged (saved
+    to it unless ``cache`` is off: ``validate`` writes nothing)."""
     cfg = loaded.config.normalize
     key = cache_key(units.text, cfg, stopwords)
     with timer.stage("normalize"):
@@ -122,7 +123,8 @@ def _normalized(loaded: LoadedConfig, units: pd.DataFrame, stopwords: frozenset[
         else:
             normalized = normalize_texts(shown(units.text, len(units), "normalize: tokenising units"), cfg,
                                          stopwords, lemmatize)
-            rundir.save_normalized(loaded, key, normalized)
+            if cache:
+                rundir.save_normalized(loaded, key, normalized)
     return normalized, {"cache_key": key, "from_cache": cached}
 
 
@@ -154,7 +156,7 @@ def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool, lenient: b
     return design
 
 
-def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) -> Prepared:
+def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer, cache: bool = True) -> Prepared:
     """Normalised (units left empty are dropped and counted) and vectorised units."""
     rules = loaded.config.corpus.units
     if selected.empty:
@@ -164,7 +166,7 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) ->
             "(lower min_words, or check roles and kinds in corpus/turns.csv of `python -m pipeline ingest`)")
     cfg = loaded.config.normalize
     stopwords, lemmatize = stopword_set(cfg, inputs.read_stopword_files(loaded)), make_lemmatizer(cfg.lemmatizer)
-    normalized, cache = _normalized(loaded, selected, stopwords, lemmatize, timer)
+    normalized, cached = _normalized(loaded, selected, stopwords, lemmatize, timer, cache)
     nonempty = [i for i, tokens in enumerate(normalized.tokens) if tokens]
     if not nonempty:
         raise InputError(f"no units to model: all {len(selected)} selected units are empty after normalisation "
@@ -175,7 +177,7 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer) ->
         log.warning("%d units come from undated conferences: they are modelled but left out of comparisons by "
                     "year (corpus/conferences.csv shows which conferences have no date)", undated)
     tokens = [normalized.tokens[i] for i in nonempty]
-    summary = {**normalized.report, **cache, "units_selected": len(selected), "units_modelled": len(units),
+    summary = {**normalized.report, **cached, "units_selected": len(selected), "units_modelled": len(units),
                "units_dropped_empty": len(selected) - len(units)}
     log.info("units: %d selected, %d empty after normalisation (dropped), %d modelled; vocabulary %d",
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
@@ -543,9 +545,13 @@ def validate_against_corpus(loaded: LoadedConfig) -> str:
     _, corpus = ingested(loaded, timer)
     selected = selected_units(loaded, corpus)
     design = checked_design(loaded.config, selected, strict=False)
+    data = prepared(loaded, selected, timer, cache=False)  # what `run` checks before fitting: units, k
+    for index, model_cfg in enumerate(loaded.config.models):
+        check_k(model_cfg, index, len(data.units), len(data.matrices.vocabulary))
     totals = corpus.report["totals"]
     return (f"valid (sha256 {loaded.config.sha256()}); inputs: {totals['files_parsed']} files parsed, "
-            f"{totals['files_skipped']} skipped, {totals['conferences']} conferences, {len(selected)} units; "
+            f"{totals['files_skipped']} skipped, {totals['conferences']} conferences, {len(selected)} units "
+            f"({len(data.units)} to model, vocabulary {len(data.matrices.vocabulary)}); "
             f"{len(design.contrasts)} contrasts checked, {len(design.refused())} refused")
 
 

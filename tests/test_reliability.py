@@ -412,3 +412,17 @@ def test_a_folder_where_a_file_is_expected_is_named(project, capsys):
     assert code == 2 and "data/transcripts is a folder; name its files with a glob" in one_error_line(err)
     code, err = run_cli(capsys, "validate", str(project / "configs"))
     assert code == 2 and "is a folder; name a YAML file" in one_error_line(err)
+
+
+def test_validate_checks_k_against_the_corpus_as_run_does_and_writes_nothing(project, capsys):
+    # Before, validate said "valid" for a k the corpus cannot hold; only run refused it, after
+    # normalising. validate now normalises (without saving the token cache) and checks k.
+    config = str(project / "configs" / "default.yaml")
+    code, err = run_cli(capsys, "validate", config, "--set", "models.0.k=500")
+    assert code == 2
+    assert one_error_line(err) == "error: models.0.k: 500 topics but only 100 units to model (k must be <= 100)"
+    code, err = run_cli(capsys, "validate", config, "--set", "models.1.k=100", "--set", "normalize.vocabulary.no_below=40")
+    assert code == 2 and "terms in the vocabulary" in one_error_line(err)
+    assert main(["validate", config]) == 0
+    assert "(100 to model, vocabulary" in capsys.readouterr().out
+    assert not (project / "outputs").exists()
