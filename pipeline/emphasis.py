@@ -169,10 +169,6 @@ class Block:
     def n_a(self) -> int:
         return int(self.in_a.sum())
 
-    @property
-    def n_b(self) -> int:
-        return len(self.in_a) - self.n_a
-
     def arrangements(self) -> np.ndarray:
         """Every assignment of n_a A-labels to the block's units (bool, arrangements x units)."""
         n = len(self.in_a)
