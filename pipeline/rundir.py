@@ -384,7 +384,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
 def _table(schema: Schema, path: Path, root: Path) -> pd.DataFrame:
     where = path.relative_to(root).as_posix()
     if not path.is_file():
-        raise SchemaError(f"{root}: {where} is missing")
+        raise SchemaError(f"{root}: {where} is missing; rerun the config to rebuild the run")
     return schema.read_csv(path, where)
 
 
@@ -401,8 +401,10 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
         models[folder.name] = ModelTables(
             name=folder.name, folder=folder, metrics=metrics,
             **{name: _table(schema, folder / f"{name}.csv", path) for name, schema in schemas.MODEL_TABLES.items()},
+            # Every model's emphasis has contrasts.csv (empty without contrasts): a folder without
+            # it was deleted, not left out.
             emphasis={p.stem: _table(schemas.emphasis_schema(p.stem), p, path)
-                      for p in sorted(emphasis_folder.glob("*.csv"))},
+                      for p in sorted({*emphasis_folder.glob("*.csv"), emphasis_folder / "contrasts.csv"})},
             responsiveness={p.stem: _table(schemas.RESPONSIVENESS_TABLES[p.stem], p, path)
                             for p in sorted((path / "responsiveness" / folder.name).glob("*.csv"))},
         )

@@ -269,6 +269,9 @@ def test_bench_with_a_scale_file_that_is_not_gzip(project, capsys):
     (lambda run: (run / "models" / "lda" / "vocabulary.csv").write_text("term,count\none,1\ntwo,2\n"),
      "topic_term.npy is (8,"),
     (lambda run: (run / "models" / "nmf" / "vocabulary.csv").unlink(), "models/nmf/vocabulary.csv is missing"),
+    # Folders deleted to save space or by a sync tool: before, a KeyError traceback from figures.py.
+    (lambda run: [shutil.rmtree(run / folder) for folder in ("emphasis", "figures")],
+     "emphasis/lda/contrasts.csv is missing; rerun the config to rebuild the run"),
 ])
 def test_report_on_a_damaged_run(with_previous, capsys, damage, says):
     run = with_previous / "outputs" / "a"
