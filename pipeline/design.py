@@ -161,12 +161,10 @@ class PermutationBlock:
         return math.comb(len(self.units), self.n_a)
 
 
-def label_unit(answers: pd.DataFrame, column: str, groups: Sequence[str]) -> str:
-    """"conference" when every conference's compared answers of ``groups`` carry one value of
-    ``column`` (a conference-level label such as year), else "answer"."""
-    labelled = answers[answers[column].map(key).isin(groups)]
-    values_per_conference = labelled[column].map(key).groupby(labelled.conference_id).nunique()
-    return "conference" if (values_per_conference <= 1).all() else "answer"
+def label_unit(labels: pd.Series, conferences: pd.Series) -> str:
+    """"conference" when every conference's answers carry one label (a conference-level label
+    such as year), else "answer"."""
+    return "conference" if (labels.groupby(conferences).nunique() <= 1).all() else "answer"
 
 
 def permutation_blocks(answers: pd.DataFrame, contrast: Contrast) -> tuple[str, tuple[PermutationBlock, ...]]:
@@ -183,7 +181,7 @@ def permutation_blocks(answers: pd.DataFrame, contrast: Contrast) -> tuple[str, 
     labels = answers[column].map(key)
     chosen = answers[labels.isin([group_a, group_b]) & answers[within].map(key).ne("")]
     labels, strata = labels[chosen.index], chosen[within].map(key)
-    unit = label_unit(chosen, column, (group_a, group_b))
+    unit = label_unit(labels, chosen.conference_id)
     blocks = []
     if unit == "answer":
         cell = strata if within == "conference_id" else strata + " @ " + chosen.conference_id.astype(str)
@@ -230,8 +228,10 @@ class ContrastDesign:
     n_conferences_a: int
     n_conferences_b: int
     strata: tuple[str, ...]  # values of ``within`` holding answers of both groups
-    n_stratified_a: int
+    n_stratified_a: int  # answers in those strata (of conferences holding both, for an answer-level label)
     n_stratified_b: int
+    n_stratified_conferences_a: int
+    n_stratified_conferences_b: int
     unit: str  # what a permutation exchanges: "answer" or "conference"
     blocks: tuple[PermutationBlock, ...]
     refused: str  # why the contrast is not estimated ("" when it is)
@@ -285,7 +285,8 @@ def contrast_design(answers: pd.DataFrame, contrast: Contrast, joint: JointDesig
         refused = (f"not identified: {group_a} and {group_b} are not linked once {other} is held fixed "
                    f"(speaker + year model)")
     return ContrastDesign(contrast, counts[0], counts[1], conferences[0], conferences[1], shared,
-                          len(in_strata[0]), len(in_strata[1]), unit, blocks, refused)
+                          len(in_strata[0]), len(in_strata[1]), in_strata[0].conference_id.nunique(),
+                          in_strata[1].conference_id.nunique(), unit, blocks, refused)
 
 
 def family_size_factor(method: str, m: int) -> float:
@@ -317,14 +318,12 @@ def with_testability(designs: Sequence[ContrastDesign], tests_each: int,
     result = []
     for d in designs:
         within, q = d.contrast.within, best.get(d.contrast.name, 1.0)
-        untestable = ""
-        if d.refused:
-            pass
-        elif not d.blocks:
+        untestable = ""  # a refused contrast is not tested at all: the design says why
+        if not d.refused and not d.blocks:
             untestable = f"no {within} holds answers of both groups" + (
                 " (the label is constant within each conference, so whole conferences are compared)"
                 if d.unit == "conference" and within != "conference_id" else "")
-        elif q >= cfg.significance:
+        elif not d.refused and q >= cfg.significance:
             untestable = (f"{count(d.arrangements)} arrangements of {d.unit}s within {within}: p can never be "
                           f"below {d.smallest_p:.2g}, and with {m} tests in the run's family "
                           f"({cfg.multiplicity.upper()}) q can never be below {q:.2g}: no finding at q < "

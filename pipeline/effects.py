@@ -180,7 +180,7 @@ def joint_effects(answers: pd.DataFrame, mixtures: MixtureDraws, design: DesignR
         name, column, group_a, group_b, _ = contrast_design.contrast
         chosen = contrast_model(contrast_design, cfg)
         fitted = _fit_contrast(answers, chosen, column, group_a, group_b, question_shares)
-        if fitted is None and chosen.within:  # no conference identifies it: compare conferences instead
+        if fitted is None and chosen.formula != cfg.formula:  # no conference identifies it: compare conferences
             chosen = ContrastModel(cfg.formula, False)
             fitted = _fit_contrast(answers, chosen, column, group_a, group_b, question_shares)
         if fitted is None:

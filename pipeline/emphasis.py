@@ -119,7 +119,8 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
         n, n_conferences = len(rows_in), len(set(conferences))
         share = weights @ shares / weights.sum()
         method = no_interval(n, n_conferences, cfg)
-        if method:
+        flagged = bool(method)
+        if flagged:
             low = high = np.full(k, np.nan)
         else:
             low, high, _ = clustered_mean_interval(shares, weights, conferences, cfg.level)
@@ -129,7 +130,7 @@ def group_shares(answers: pd.DataFrame, columns: Sequence[str], k: int, cfg: Com
                          "share": share[topic],
                          "ci_low": low[topic], "ci_high": high[topic], "interval": method, "n_answers": n,
                          "n_conferences": n_conferences,
-                         "n_tokens": int(table.n_tokens.iloc[rows_in].sum()), "flagged": bool(method.startswith("none"))})
+                         "n_tokens": int(table.n_tokens.iloc[rows_in].sum()), "flagged": flagged})
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
@@ -342,8 +343,6 @@ def contrasts(answers: pd.DataFrame, k: int, design: DesignReport, cfg: CompareC
                         f"{cfg.level:.0%} interval")
         detectable = test.detectable()
         detectable = np.where(np.isfinite(detectable) & (detectable <= 1.0), detectable, np.nan)
-        in_blocks = answers[answers.answer_id.isin(_answers_in(answers, contrast_design))]
-        conferences = in_blocks.groupby(in_blocks[column].map(key)).conference_id.nunique()
         frames.append(pd.DataFrame({
             "contrast": name, "topic": range(k), "topic_label": "", "group_a": group_a, "group_b": group_b,
             "within": within, "estimand": "A minus B within strata, each the " + estimand_label(cfg),
@@ -352,20 +351,11 @@ def contrasts(answers: pd.DataFrame, k: int, design: DesignReport, cfg: CompareC
             "p_method": f"{test.method} ({unit}s exchanged)", "smallest_p": contrast_design.smallest_p,
             "finding_p": contrast_design.finding_p, "testable": not contrast_design.untestable, "unit": unit,
             "n_answers_a": contrast_design.n_stratified_a, "n_answers_b": contrast_design.n_stratified_b,
-            "n_conferences_a": conferences.get(group_a, 0), "n_conferences_b": conferences.get(group_b, 0),
+            "n_conferences_a": contrast_design.n_stratified_conferences_a,
+            "n_conferences_b": contrast_design.n_stratified_conferences_b,
             "n_strata": len(contrast_design.strata),
         }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTRAST_COLUMNS)
-
-
-def _answers_in(answers: pd.DataFrame, design: ContrastDesign) -> set[str]:
-    """The compared answers a contrast's blocks hold."""
-    if design.unit == "answer":
-        return {u for block in design.blocks for u in block.units}
-    _, column, group_a, group_b, within = design.contrast
-    strata = {s for block in design.blocks for s in block.strata}
-    held = answers[answers[column].map(key).isin([group_a, group_b]) & answers[within].map(key).isin(strata)]
-    return set(held.answer_id)
 
 
 def adjust(p: pd.Series, method: str) -> pd.Series:

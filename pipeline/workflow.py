@@ -140,12 +140,14 @@ def checked_design(cfg: Config, selected: pd.DataFrame, strict: bool, lenient: b
     one finds out what the corpus holds) a refused line."""
     check_formula(cfg.compare.formula, cfg.corpus.columns.extra)
     if selected.empty:  # nothing to compare, and `run` says so next
-        pass
+        problems = []
     elif lenient and not strict:
-        for problem in contrast_problems(selected, cfg.compare):
-            log.warning("contrast refused: %s", problem)
+        problems = contrast_problems(selected, cfg.compare)
     else:
         check_contrasts(selected, cfg.compare)
+        problems = []
+    for problem in problems:
+        log.warning("contrast refused: %s", problem)
     design = design_report(answers_of(selected), cfg.compare, tests_each=sum(model.k for model in cfg.models))
     log.info(design.summary())
     for contrast, line in zip(design.contrasts, design.lines()):
