@@ -12,6 +12,7 @@ Adding a figure: its drawing function and its entry in ``catalogue``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -84,11 +85,11 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _styled(function):
+    @functools.wraps(function)  # also its qualified name, so a figure spec pickles by reference
     def wrapper(*args, **kwargs):
         with plt.rc_context(STYLE):
             return function(*args, **kwargs)
 
-    wrapper.__name__, wrapper.__doc__ = function.__name__, function.__doc__
     return wrapper
 
 

@@ -13,6 +13,7 @@ import gzip
 import json
 import logging
 import os
+import pickle
 import shutil
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -279,8 +280,8 @@ def save_figure(fig, stem: Path, dpi: int, pdf: bool = False) -> None:
     plt.close(fig)
 
 
-def _draw(stem: Path, dpi: int, pdf: bool, draw: Callable[[], Any]) -> None:
-    save_figure(draw(), stem, dpi, pdf)
+def _draw(stem: Path, dpi: int, pdf: bool, pickled_spec: bytes) -> None:
+    save_figure(pickle.loads(pickled_spec).draw(), stem, dpi, pdf)
 
 
 @contextmanager
@@ -289,13 +290,18 @@ def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
     """Starts drawing each figure spec (its ``stem`` and ``draw()``) to PNG and (``pdf``) PDF,
     side by side in worker processes (matplotlib draws on one core), while the block goes on.
     The block calls the function it is given to wait for the figures and get the PNG bytes by
-    stem; if the block fails, the figures not yet drawn are cancelled."""
+    stem; if the block fails, the figures not yet drawn are cancelled.
+
+    Each spec is pickled here, before the block starts: joblib pickles a task in a background
+    thread when a worker is free, so a spec passed as is would be read whenever that happens,
+    while the block goes on with the same tables."""
     from joblib import Parallel, delayed
 
     folder.mkdir(parents=True, exist_ok=True)
+    pickled = [(f.stem, pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)) for f in figures]
     # Always local (loky), also when fits go to a Dask cluster: the figures are written here.
-    drawn = Parallel(n_jobs=-1, backend="loky", return_as="generator")(delayed(_draw)(folder / f.stem, dpi, pdf, f.draw)
-                                                       for f in figures)
+    drawn = Parallel(n_jobs=-1, backend="loky", return_as="generator")(delayed(_draw)(folder / stem, dpi, pdf, spec)
+                                                                       for stem, spec in pickled)
 
     def finished() -> dict[str, bytes]:
         for _ in shown(drawn, len(figures), "figures"):

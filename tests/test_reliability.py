@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -18,7 +19,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import rundir
+from pipeline import figures, rundir, schemas
+from pipeline.config import FiguresConfig
+from pipeline.labels import topic_labels
+from pipeline.topic_tables import latex_table
 from pipeline.cli import main
 from tests.conftest import ROOT
 from tests.test_cli import digest
@@ -302,6 +306,62 @@ def test_ingest_never_replaces_a_complete_run(with_previous, capsys):
     code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a")
     assert code == 2 and "holds a complete run" in one_error_line(err)
     assert digest(with_previous / "outputs" / "a") == before
+
+
+# --- Figures drawn while the tables are written --------------------------------------------------
+# A run's figures are drawn in worker processes while the main process writes the labelled tables
+# the figures are drawn from. A user's run once died there with "'DataFrame' object has no
+# attribute 'topic'" in a worker (and the suite did once, on CI).
+
+def test_the_latex_copy_of_a_table_never_changes_the_table_even_for_a_moment(default_runs):
+    """pandas' Styler.to_latex renames the columns of the frame it holds to 0..n-1 while it finds
+    the numeric ones; a worker's task pickled at that moment got a table without 'topic'. Watched
+    from a thread switched to every microsecond, 20 copies showed the renamed columns 3,000 to
+    5,600 times before."""
+    frame = rundir.load_run(default_runs / "a").models["lda"].emphasis["contrasts"]
+    columns = list(frame.columns)
+    changed, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            if list(frame.columns) != columns:
+                changed.append(list(frame.columns)[:3])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(20):
+            latex_table(frame)
+    finally:
+        done.set()
+        watcher.join()
+        sys.setswitchinterval(interval)
+    assert changed == []
+
+
+def test_figures_are_drawn_from_their_tables_as_they_were_when_drawing_started(default_runs, tmp_path):
+    """The render step's pattern, repeated: figures started, their own table written (with the
+    LaTeX and Markdown copies) and then renamed in place while they are drawn. Every figure equals
+    the one drawn from the table untouched (before: the figures whose tasks were sent after the
+    rename failed in their worker)."""
+    model = rundir.load_run(default_runs / "a").models["nmf"]
+    labels = topic_labels(model.topic_terms)
+    reference = tmp_path / "reference"
+    rundir.save_figure(figures.emphasis_dot_figure(model.emphasis["by_speaker"], labels, FiguresConfig()),
+                       reference, 100)
+    for attempt in range(3):
+        table = model.emphasis["by_speaker"].copy()
+        specs = [figures.FigureSpec(f"dots_{i}", "", "", figures.emphasis_dot_figure, (table, labels, FiguresConfig()))
+                 for i in range(8)]
+        with rundir.figures_drawing(specs, tmp_path / str(attempt), 100, False) as drawn:
+            for _ in range(5):
+                rundir.write_table(table, schemas.emphasis_schema("by_speaker"), tmp_path / "by_speaker.csv",
+                                   copies=True)
+            table.columns = range(len(table.columns))
+            png = drawn()
+        assert set(png.values()) == {(tmp_path / "reference.png").read_bytes()}
 
 
 # --- Interrupts ---------------------------------------------------------------------------------
