@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import threading
+import time
 import warnings
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, WorkerCrash
 
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 WORKER_NICENESS = 10
+PARENT_CHECK_SECONDS = 0.5
 
 
 def scheduler_address(option: str | None) -> str | None:
@@ -49,6 +53,38 @@ def fits_on(address: str | None) -> Iterator[None]:
             yield
     finally:
         client.close()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Each local worker's initializer: a thread that ends the worker once the process that
+    started it is gone, however it ended (SIGKILL from a batch scheduler's timeout gives that
+    process no chance to stop its workers). The resource trackers joblib and multiprocessing
+    start end by themselves once no process holds their pipe, so they follow."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def local_workers() -> dict[str, Any]:
+    """Arguments of a joblib ``Parallel`` whose tasks run in this machine's worker processes."""
+    return {"backend": "loky", **_local_setup()}
+
+
+def worker_setup() -> dict[str, Any]:
+    """Arguments of a joblib ``Parallel`` on the active backend: the local workers' initializer,
+    none on a Dask cluster."""
+    from joblib._parallel_backends import LokyBackend
+    from joblib.parallel import get_active_backend
+
+    return _local_setup() if isinstance(get_active_backend()[0], LokyBackend) else {}
+
+
+def _local_setup() -> dict[str, Any]:
+    # The same for every local Parallel: joblib reuses its workers only while these are equal.
+    return {"initializer": _exit_with_parent, "initargs": (os.getpid(),)}
 
 
 def _start_worker() -> None:
@@ -85,24 +121,43 @@ def local_workers_starting() -> Iterator[None]:
     fails, they are not waited for."""
     from joblib import Parallel, cpu_count, delayed
 
-    starting = Parallel(n_jobs=-1, backend="loky", return_as="generator_unordered")(
+    starting = Parallel(n_jobs=-1, return_as="generator_unordered", **local_workers())(
         delayed(_start_worker)() for _ in range(cpu_count()))
-    with finished_or_cancelled(starting):
+    with finished_or_cancelled(starting, "starting the worker processes"):
         yield
 
 
 @contextmanager
-def finished_or_cancelled(results: Generator[Any, None, None]) -> Iterator[None]:
+def finished_or_cancelled(results: Generator[Any, None, None], doing: str) -> Iterator[None]:
     """Within it, a joblib results generator is read as far as needed. Left normally, the rest
     is read too (joblib keeps its workers only when a generator is read to its end: closing it
     before kills and restarts them, with their imports); left by an exception, the tasks not
-    yet read are cancelled, without joblib's warning that they were."""
+    yet read are cancelled, without joblib's warning that they were. A worker that dies is a
+    ``WorkerCrash`` naming what it was ``doing``."""
     try:
-        yield
+        with crash_named(doing):
+            yield
     except BaseException:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             results.close()
         raise
-    for _ in results:
-        pass
+    with crash_named(doing):
+        for _ in results:
+            pass
+
+
+@contextmanager
+def crash_named(doing: str) -> Iterator[None]:
+    """Within it, a local worker process that dies (loky's ``TerminatedWorkerError``: no Python
+    exception came back, so nothing says which task it was running) is one ``WorkerCrash``
+    line naming what it was ``doing`` and how it died."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    try:
+        yield
+    except TerminatedWorkerError as crash:
+        how = re.search(r"exit codes of the workers are \{(.*?)\}", str(crash))
+        raise WorkerCrash(
+            f"{doing}: a worker process died ({how.group(1) if how else 'no exit code'}): native code crashed in it, "
+            "or the system killed it (out of memory?)") from None

@@ -23,13 +23,17 @@ from pipeline.vectorize import Matrices
 
 
 def topic_exclusivity(topic_term: np.ndarray, top_n: int = 10, weight: float = 0.7) -> np.ndarray:
-    """Per-topic exclusivity as stm's ``exclusivity(model, M = 10, frexw = 0.7)``.
+    """Per-topic exclusivity as stm's ``exclusivity(model, M = 10, frexw = 0.7)`` (R/exclusivity.R).
 
-    The sum of FREX scores (weight 0.7 on frequency, no shrinkage, as stm) over the topic's ``top_n`` most
-    probable terms (Roberts et al. 2014, "Structural topic models for open-ended survey
-    responses"; Bischof & Airoldi 2012). Higher means the topic's top words belong to it.
+    The sum of FREX scores over the topic's ``top_n`` most probable terms, with ``weight`` on
+    exclusivity and the rest on frequency, no shrinkage, as that function has it (Roberts et al.
+    2014, "Structural topic models for open-ended survey responses"; Bischof & Airoldi 2012).
+    stm's ``calcfrex`` puts its weight on frequency instead, hence ``1 - weight`` here. Each
+    score is at most 1, so the sum is at most ``top_n``: a topic whose most probable words are
+    also among its most exclusive scores near it. The measure ranks topics of one model; its
+    level says little on its own (all topics of a model often lie within a few tenths of it).
     """
-    scores = frex(topic_term, weight)
+    scores = frex(topic_term, 1.0 - weight)
     top = np.argsort(-topic_term, axis=1, kind="stable")[:, :top_n]
     return np.take_along_axis(scores, top, axis=1).sum(axis=1)
 
@@ -102,11 +106,18 @@ def stability(reference: list[list[str]], others: list[list[list[str]]]) -> np.n
     return np.mean([match_topics(jaccard_matrix(reference, run))[1] for run in others], axis=0)
 
 
-def heldout_split(n_units: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit indices held out (``share`` of them, at least one) and the rest, in a seeded order."""
-    order = rng_for(seed, "heldout").permutation(n_units)
-    cut = max(1, round(share * n_units))
-    return order[:cut], order[cut:]
+# Document completion scores a unit only if both halves hold a token: the observed half gives
+# the mixture, the other is scored.
+COMPLETION_MIN_TOKENS = 2
+
+
+def heldout_split(n_tokens: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit indices held out and the rest, in a seeded order: ``share`` (at least one) of the
+    units with ``COMPLETION_MIN_TOKENS`` tokens or more; shorter units are never held out."""
+    order = rng_for(seed, "heldout").permutation(len(n_tokens))
+    completable = order[np.asarray(n_tokens)[order] >= COMPLETION_MIN_TOKENS]
+    held = completable[:max(1, round(share * len(completable)))]
+    return held, order[~np.isin(order, held)]
 
 
 def resamples(n_units: int, share: float, count: int, seed: int) -> list[np.ndarray]:
@@ -143,8 +154,12 @@ def document_completion(infer: Callable[[Any, Matrices], np.ndarray], native: An
                         matrices: Matrices, unseen: np.ndarray, seed: int,
                         progress: Progress = silent) -> tuple[float, sp.csr_matrix]:
     """Document completion of the ``unseen`` units by a fit that never saw them: each unit's
-    observed half gives its mixture (``infer``, topics fixed), its other half is scored.
-    Returns the log perplexity per held-out word and the held-out halves (for baselines)."""
+    observed half gives its mixture (``infer``, topics fixed), its other half is scored; units
+    of fewer than ``COMPLETION_MIN_TOKENS`` tokens are left out. Returns the log perplexity per
+    held-out word (NaN if no unit is left) and the held-out halves (for baselines)."""
+    unseen = unseen[matrices.unit_lengths[unseen] >= COMPLETION_MIN_TOKENS]
+    if not len(unseen):
+        return float("nan"), sp.csr_matrix((0, matrices.counts.shape[1]))
     observed, held = completion_halves(matrices.counts[unseen], seed)
     theta = infer_in_chunks(infer, native, matrices.with_counts(observed), progress, "held-out units")
     return completion_log_perplexity(theta, topic_term, held), held

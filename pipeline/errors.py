@@ -11,3 +11,8 @@ class ConfigError(PipelineError):
 
 class InputError(PipelineError):
     """The inputs cannot be used (missing, unreadable, or nothing usable at all)."""
+
+
+class WorkerCrash(PipelineError):
+    """A worker process died without a Python exception: native code crashed in it (a C++
+    exception, a segmentation fault) or the system killed it (out of memory)."""

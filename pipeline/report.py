@@ -95,7 +95,8 @@ def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> st
             f"{metrics['heldout_units']} held-out units ({metrics['heldout_words']} words scored from the other "
             f"half of each unit; Wallach et al. 2009), against {metrics['heldout_unigram_log_perplexity']:.2f} for "
             f"a unigram model and {metrics['heldout_uniform_log_perplexity']:.2f} (log V) for uniform word choice; "
-            f"lower is better")
+            f"lower is better" + (f"; {too_short} units of fewer than 2 tokens are never held out"
+                                  if (too_short := metrics.get("heldout_units_too_short")) else ""))
     parts.append(f"{metrics['tokens_per_parameter']:.2f} tokens per topic-word parameter (tokens / (k × V))")
     return "; ".join(parts) + "."
 

@@ -300,15 +300,15 @@ def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
     folder.mkdir(parents=True, exist_ok=True)
     pickled = [(f.stem, pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)) for f in figures]
     # Always local (loky), also when fits go to a Dask cluster: the figures are written here.
-    drawn = Parallel(n_jobs=-1, backend="loky", return_as="generator")(delayed(_draw)(folder / stem, dpi, pdf, spec)
-                                                                       for stem, spec in pickled)
+    drawn = Parallel(n_jobs=-1, return_as="generator", **cluster.local_workers())(
+        delayed(_draw)(folder / stem, dpi, pdf, spec) for stem, spec in pickled)
 
     def finished() -> dict[str, bytes]:
         for _ in shown(drawn, len(figures), "figures"):
             pass
         return {f.stem: (folder / f"{f.stem}.png").read_bytes() for f in figures}
 
-    with cluster.finished_or_cancelled(drawn):
+    with cluster.finished_or_cancelled(drawn, "drawing the figures"):
         yield finished
 
 

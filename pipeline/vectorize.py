@@ -45,6 +45,11 @@ class Matrices:
         return np.asarray(self.counts.sum(axis=0)).ravel()
 
     @property
+    def unit_lengths(self) -> np.ndarray:
+        """Each unit's token count."""
+        return np.asarray(self.counts.sum(axis=1)).ravel()
+
+    @property
     def term_frequency(self) -> np.ndarray:
         """Empirical p(w): each term's share of all tokens."""
         totals = self.term_counts

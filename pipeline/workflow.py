@@ -23,6 +23,7 @@ import pandas as pd
 from pipeline import cluster, inputs, rundir, schemas, sweep, topic_tables
 from pipeline.config import CompareConfig, Config, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
+    COMPLETION_MIN_TOKENS,
     aligned_with,
     alignment,
     cosine_matrix,
@@ -294,8 +295,8 @@ def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
         else evaluate.resamples
     samples = [rows for rows in resamples(n, evaluate.resample_share, count, base) if len(rows) >= model_cfg.k]
     jobs += [(base, data.matrices.subset(rows), [ids[i] for i in rows]) for rows in samples]
-    heldout, training = heldout_split(n, evaluate.heldout_share, base)
-    if backend.infer is not None and len(training) >= model_cfg.k:
+    heldout, training = heldout_split(data.matrices.unit_lengths, evaluate.heldout_share, base)
+    if backend.infer is not None and len(heldout) and len(training) >= model_cfg.k:
         jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
     return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout)
 
@@ -312,17 +313,21 @@ def fits_in_order(cfg: Config, data: Prepared) -> Iterator[Callable[[], Fits]]:
             for plan in plans for seed, matrices, unit_ids in plan.jobs]
     # One fit per task: joblib's automatic batches would join a model's last fit to the next
     # model's first, and hold the one back until the other is done.
-    results = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1), batch_size=1, return_as="generator")(
+    results = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1), batch_size=1, return_as="generator",
+                       **cluster.worker_setup())(
         fits + cluster.figure_imports(cpu_count()))
     waiting = iter(plans)
 
     def next_fits() -> Fits:
         plan = next(waiting)
-        fitted = list(shown(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
-                            f"fit {plan.model_cfg.name}: restarts, resamples, held-out fit"))
+        model = plan.model_cfg
+        with cluster.crash_named(f"fit {model.name} ({model.backend}, k={model.k}, {len(plan.jobs)} fits on "
+                                 f"{len(data.units)} units or subsets of them)"):
+            fitted = list(shown(itertools.islice(results, len(plan.jobs)), len(plan.jobs),
+                                f"fit {model.name}: restarts, resamples, held-out fit"))
         return plan.fits(fitted)
 
-    with cluster.finished_or_cancelled(results):
+    with cluster.finished_or_cancelled(results, "fitting the models"):
         yield next_fits
 
 
@@ -512,6 +517,7 @@ def heldout_scores(fits: Fits, matrices: Matrices, progress: Progress) -> dict[s
         "heldout_unigram_log_perplexity": unigram_log_perplexity(training_counts, held),
         "heldout_uniform_log_perplexity": float(np.log(len(matrices.vocabulary))),
         "heldout_units": len(fits.heldout_units), "heldout_words": int(held.sum()),
+        "heldout_units_too_short": int((matrices.unit_lengths < COMPLETION_MIN_TOKENS).sum()),
     }
 
 
@@ -695,10 +701,13 @@ def run_sweep(loaded: LoadedConfig) -> Path:
     todo = [job for job in grid if job.key not in finished]
     log.info("sweep: %d fits in the grid, %d already done, %d to run", len(grid), len(finished), len(todo))
     with timer.stage("sweep fits"):
-        stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered")(
+        stream = Parallel(n_jobs=cfg.sweep.n_jobs or -1, return_as="generator_unordered", **cluster.worker_setup())(
             delayed(sweep.run_job)(job, BACKENDS[job.backend], cfg, data.matrices, data.tokens, data_key)
             for job in todo)
-        rundir.append_lines((sweep.csv_row(row) for row in shown(stream, len(todo), "sweep fits")), results_path)
+        with cluster.crash_named(f"sweep fits ({', '.join(cfg.sweep.backends)}; the rows already written are kept "
+                                 "for a rerun to resume from)"):
+            rundir.append_lines((sweep.csv_row(row) for row in shown(stream, len(todo), "sweep fits")),
+                                results_path)
     results, _ = sweep.read_results(results_path.read_text(encoding="utf-8"), data_key)
     summary = sweep.summarise(results)
     suggestions = sweep.suggest_k(summary, cfg.sweep.stability_threshold)

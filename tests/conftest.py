@@ -48,6 +48,13 @@ def parse(directory):
     return _parse
 
 
+# Every stage of a run, with fewer refits than the default; QUICK_FITS also shortens the default
+# LDA's sampling. For tests of what a run does rather than of what its models find: the suite
+# stays within its time on two cores.
+FEWER_REFITS = ("--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2", "--set", "compare.refit_draws=2")
+QUICK_FITS = (*FEWER_REFITS, "--set", "models.0.params.iterations=100")
+
+
 def make_project(folder: Path) -> Path:
     """A throwaway project: pyproject marker, the configs, and the sample transcripts."""
     (folder / "pyproject.toml").write_text("[project]\nname='x'\n")
@@ -72,7 +79,7 @@ def make_default_runs(project: Path) -> None:
     codes.append(main(["run", str(project / "outputs" / "a" / "config.yaml"), "-q", "--set", "run.name=b"]))
     log = io.StringIO()
     with contextlib.redirect_stderr(log):  # the CLI's log handler writes to sys.stderr as it finds it
-        codes.append(main(["run", config, "--set", "run.name=c", "--set", "models.1.k=6"]))
+        codes.append(main(["run", config, "--set", "run.name=c", "--set", "models.1.k=6", *QUICK_FITS]))
     assert codes == [0, 0, 0]
     (project / "run_c.log").write_text(log.getvalue())
 

@@ -71,10 +71,18 @@ def test_diversity_size_effective_words_by_hand():
     assert effective_number_of_words(beta) == pytest.approx([2.0, 4.0])
 
 
-def test_exclusivity_sums_frex_over_top_terms():
+def test_exclusivity_is_stms_with_its_weight_on_exclusivity():
+    """stm's R/exclusivity.R by hand: within each topic, ex = rank of p(w|k) / sum_j p(w|j) over
+    the V words / V, fr = rank of p(w|k) / V, FREX = 1 / (0.7 / ex + 0.3 / fr), summed over the
+    topic's M most probable words. (Before, 0.7 sat on frequency: stm's calcfrex convention.)"""
     beta = np.array([[0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
-    scores = frex(beta, 0.7)
-    assert topic_exclusivity(beta, top_n=2) == pytest.approx([scores[0, 0] + scores[0, 1], scores[1, 2] + scores[1, 0]])
+    # Topic 0: exclusivities 0.6/0.7, 0.3/0.4, 0.1/0.9 rank 3, 2, 1; probabilities rank 3, 2, 1.
+    # Topic 1: exclusivities 0.1/0.7, 0.1/0.4, 0.8/0.9 rank 1, 2, 3; probabilities rank 1.5, 1.5, 3.
+    frex_stm = lambda ex, fr: 1 / (0.7 / (ex / 3) + 0.3 / (fr / 3))  # noqa: E731
+    expected = [frex_stm(3, 3) + frex_stm(2, 2), frex_stm(3, 3) + frex_stm(1, 1.5)]
+    assert topic_exclusivity(beta, top_n=2) == pytest.approx(expected)
+    # The top term of topic 1 ties with the next on probability, not on exclusivity: the weight's side shows.
+    assert topic_exclusivity(beta, top_n=2)[1] != pytest.approx(frex(beta, 0.7)[1, [2, 0]].sum())
 
 
 def test_jaccard_and_hungarian_matching_on_toy_topics():
@@ -163,10 +171,24 @@ def test_coherence_on_a_separate_reference_corpus(project, capsys):
     reference.write_text("\n\n".join(["Chips and wafers are made in fabs by the industry."] * 20
                                      + ["Steel output and coal use fell as emissions targets bit."] * 20))
     code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "evaluate.stability_seeds=1",
-                 "--set", "evaluate.resamples=0", "--set", "evaluate.coherence_reference=[data/reference.txt]"])
+                 "--set", "evaluate.resamples=0", "--set", "evaluate.coherence_reference=[data/reference.txt]",
+                 "--set", "compare.contrasts={}", "--set", "models.0.params.iterations=100"])
     assert code == 0, capsys.readouterr().err
     run = load_run(project / "outputs" / "default")
     setup = run.models["nmf"].metrics["coherence_setup"]
     assert setup["reference"] == "the reference corpus data/reference.txt" and setup["reference_units"] == 40
     assert "scored on the reference corpus data/reference.txt (40 texts" in (
         project / "outputs" / "default" / "report.md").read_text()
+
+
+def test_units_too_short_for_document_completion_are_never_held_out():
+    from pipeline.diagnostics import heldout_split
+    from pipeline.seeds import rng_for
+
+    lengths = np.array([1, 0, 5] * 40)
+    held, rest = heldout_split(lengths, 0.1, seed=3)
+    assert len(held) == 4 and (lengths[held] >= 2).all()  # 10% of the 40 units completion can score
+    assert sorted([*held, *rest]) == list(range(120))
+    # With every unit long enough, the split is the seeded order cut at the share, as before.
+    held, rest = heldout_split(np.full(120, 5), 0.1, seed=3)
+    assert [*held, *rest] == list(rng_for(3, "heldout").permutation(120)) and len(held) == 12

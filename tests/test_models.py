@@ -163,3 +163,26 @@ def test_tomotopy_inference_on_every_core_gives_the_mixtures_of_one_worker(plant
     one, _ = model.infer(documents, iterations=native["infer_iterations"], workers=1,
                          parallel=tomotopy.ParallelScheme.NONE, together=False)
     assert np.array_equal(BACKENDS["tomotopy_lda"].infer(native, matrices), np.array([np.asarray(m) for m in one]))
+
+
+def prior_mean(backend: str, native) -> np.ndarray:
+    """The mean of a fitted model's document-topic prior."""
+    import tomotopy
+
+    alpha = {"gensim_lda": lambda: native.alpha, "sklearn_lda": lambda: np.full(K, native.doc_topic_prior_),
+             "tomotopy_lda": lambda: tomotopy.LDAModel.loads(native["model"]).alpha}[backend]()
+    return np.asarray(alpha, dtype=float) / np.sum(alpha)
+
+
+@pytest.mark.parametrize("backend", sorted(b for b in BACKENDS if BACKENDS[b].infer is not None))
+def test_a_unit_with_no_word_the_model_knows_gets_the_prior_mean(planted, fitted, backend):
+    """What sklearn's and gensim's inference give a unit with no known word; tomotopy aborted the
+    process instead (issue 27). A unit of one token is inferred as the others are."""
+    import scipy.sparse as sp
+
+    _, matrices = planted
+    one_token = sp.csr_matrix(([1.0], ([0], [3])), shape=(2, len(matrices.vocabulary)))
+    native = fitted[backend].native
+    mixtures = BACKENDS[backend].infer(copy.deepcopy(native), matrices.with_counts(one_token))
+    assert mixtures[1] == pytest.approx(prior_mean(backend, native), abs=1e-6)
+    assert mixtures[0].sum() == pytest.approx(1) and np.abs(mixtures[0] - mixtures[1]).max() > 0.05

@@ -81,7 +81,8 @@ def test_answers_that_follow_their_questions_diverge_little_from_them(tmp_path, 
     write_planted_corpus(project / "data" / "planted", seed=7, conferences=5, questions=questions)
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=asked",
                  "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
-                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}"]) == 0
+                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}",
+                 "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=0"]) == 0
     run = load_run(project / "outputs" / "asked")
     for name in ("lda", "nmf"):
         answers = run.models[name].responsiveness["answers"]

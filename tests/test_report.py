@@ -13,6 +13,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import CompareConfig
 from pipeline.report import contrast_sentences
+from tests.conftest import QUICK_FITS
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
     assert main(["run", config, "-q", "--set", "run.name=levels", "--set", "compare.level=0.9",
                  "--set", "compare.min_answers=2", "--set", "evaluate.diversity_top_n=10",
                  "--set", "evaluate.stability_top_n=8", "--set", "compare.weight=tokens",
-                 "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2"]) == 0
+                 *QUICK_FITS]) == 0
     before = (default_runs / "a" / "report.md").read_text()
     after = (default_runs / "levels" / "report.md").read_text()
     captions = [line for line in after.splitlines() if line.startswith("*") and (

@@ -4,9 +4,11 @@ tomotopy (Lee 2022, https://bab2min.github.io/tomotopy) samples topic assignment
 topic-word and document-topic distributions integrated out; on a few hundred short units it
 recovers planted topics where variational LDA does not (docs/DESIGN.md, "Choosing the LDA").
 One worker and ``ParallelScheme.NONE``: with several workers the order of updates, and so the
-result, depends on thread timing. Hyperparameters are symmetric priors as in Griffiths &
-Steyvers (alpha = 50/k per document is their default; we use ``alpha`` per topic, 0.1 by
-default, which suits short documents, and ``eta`` = 0.01).
+result, depends on thread timing. The topic-word prior ``eta`` (0.01) is symmetric; the
+document-topic prior starts symmetric at ``alpha`` per topic (0.1, which suits short
+documents; Griffiths & Steyvers use 50/k per document) and tomotopy re-estimates it, one
+value per topic, every 10 sweeps (its default ``optim_interval``), so the fitted prior is
+asymmetric: its saved model holds it (``alpha``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class TomotopyLdaParams(Section):
 
     iterations: int | Literal["auto"] = "auto"  # Gibbs sweeps over every token
     burn_in: int = Field(100, ge=0)
-    alpha: float = Field(0.1, gt=0)  # symmetric document-topic prior, per topic
+    alpha: float = Field(0.1, gt=0)  # document-topic prior per topic at the start (then re-estimated)
     eta: float = Field(0.01, gt=0)  # symmetric topic-word prior
     infer_iterations: int = Field(200, ge=10)  # Gibbs sweeps to infer mixtures of unseen units
 
@@ -100,10 +102,17 @@ def infer(native, matrices: Matrices) -> np.ndarray:
 
     model = tomotopy.LDAModel.loads(native["model"])
     known = set(model.used_vocabs)
-    documents = [model.make_doc([w for w in tokens if w in known]) for tokens in _documents(matrices)]
-    mixtures, _ = model.infer(documents, iterations=native["infer_iterations"], workers=0,
-                              parallel=tomotopy.ParallelScheme.DEFAULT, together=False)
-    return np.array([np.asarray(m, dtype=float) for m in mixtures])
+    words = [[w for w in tokens if w in known] for tokens in _documents(matrices)]
+    # A unit with no word the model knows is given the fitted prior's mean, as sklearn's and
+    # gensim's inference give it; tomotopy's make_doc aborts the process on an empty word list.
+    prior = np.asarray(model.alpha, dtype=float)
+    mixtures = np.tile(prior / prior.sum(), (len(words), 1))
+    seen = [i for i, unit in enumerate(words) if unit]
+    if seen:
+        inferred, _ = model.infer([model.make_doc(words[i]) for i in seen], iterations=native["infer_iterations"],
+                                  workers=0, parallel=tomotopy.ParallelScheme.DEFAULT, together=False)
+        mixtures[seen] = [np.asarray(m, dtype=float) for m in inferred]
+    return mixtures
 
 
 def score(metrics: dict[str, float]) -> float:
