@@ -228,6 +228,7 @@ class FiguresConfig(Section):
     page_width: float = Field(7.0, gt=2, le=40)  # inches, full text width
     dpi: int = Field(200, ge=72, le=1200)
     pdf: bool = False  # a vector PDF beside each PNG, for papers (a third more drawing time)
+    draw: bool = True  # false: tables and reports without figures (for runs whose tables are all that is needed)
     top_terms: int = Field(8, ge=3, le=50)
     max_groups: int = Field(10, ge=2, le=50)
 

@@ -347,14 +347,21 @@ class DesignReport:
         j = self.joint
         return {"kinds": list(self.kinds), "n_answers": j.n_answers, "n_conferences": self.n_conferences, "n_undated": j.n_undated, "n_cells": j.n_cells,
                 "n_parameters": j.n_parameters, "rank": j.rank, "residual_df": j.residual_df,
-                "cell_residual_df": j.cell_residual_df, "summary": self.summary(), "contrasts": self.lines()}
+                "cell_residual_df": j.cell_residual_df, "conference_df": self.conference_df,
+                "summary": self.summary(), "contrasts": self.lines()}
+
+    @property
+    def conference_df(self) -> int:
+        """What inference with errors clustered by conference has at most: conferences - 1."""
+        return max(self.n_conferences - 1, 0)
 
     def summary(self) -> str:
         j = self.joint
         return (f"design: {plural(j.n_answers, 'compared ' + '/'.join(self.kinds))} at "
                 f"{plural(self.n_conferences, 'conference')} in {j.n_cells} speaker × year "
                 f"cells; speaker + year model rank {j.rank} of {j.n_parameters} parameters, residual df "
-                f"{j.residual_df} (cells beyond parameters: {j.cell_residual_df})"
+                f"{j.residual_df} over answers (cells beyond parameters: {j.cell_residual_df}), and at most "
+                f"{self.conference_df} (conferences - 1) for inference with errors clustered by conference"
                 + (f"; {j.n_undated} undated answers left out" if j.n_undated else ""))
 
     def lines(self) -> list[str]:

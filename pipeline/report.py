@@ -260,6 +260,8 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
         ("p", f"Config SHA-256 `{manifest['config_sha256']}`; git commit `{manifest.get('git_commit')}`; "
               f"created {manifest['created_utc']}. `python -m pipeline run {cfg.run.output_dir}/{cfg.run.name}/"
               f"config.yaml --set run.name={cfg.run.name}-rerun` reproduces every table byte for byte."),
+        *([] if cfg.figures.draw else [("p", "No figures: the run was made with `figures.draw: false` (rerun it with "
+                                              "`--set figures.draw=true` to draw them).")]),
         *findings_blocks(run, cfg, labels),
         *distinctive_blocks(run, cfg),
         *responsiveness_blocks(run, cfg),

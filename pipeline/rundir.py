@@ -297,7 +297,8 @@ def figures_drawing(figures: Sequence[Any], folder: Path, dpi: int,
     while the block goes on with the same tables."""
     from joblib import Parallel, delayed
 
-    folder.mkdir(parents=True, exist_ok=True)
+    if figures:
+        folder.mkdir(parents=True, exist_ok=True)
     pickled = [(f.stem, pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)) for f in figures]
     # Always local (loky), also when fits go to a Dask cluster: the figures are written here.
     drawn = Parallel(n_jobs=-1, return_as="generator", **cluster.local_workers())(

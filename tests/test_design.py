@@ -37,6 +37,8 @@ def test_a_linking_speaker_identifies_both_effects_and_the_strata_count_arrangem
     report = design_report(table, cfg)
     joint = joint_design(table)
     assert (joint.rank, joint.n_cells, joint.cell_residual_df, joint.residual_df) == (4, 4, 0, 10)
+    # 10 df over answers, but two conferences: clustered inference has at most 1.
+    assert report.conference_df == 1 and "at most 1 (conferences - 1) for inference" in report.summary()
     x_vs_t, by_year, by_year_in_conference = report.contrasts
     assert not x_vs_t.refused and x_vs_t.strata == ("c21",) and x_vs_t.arrangements == math.comb(12, 3) == 220
     # Year is constant within a conference: T's two conferences are exchanged, not its 4 answers.

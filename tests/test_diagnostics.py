@@ -172,7 +172,8 @@ def test_coherence_on_a_separate_reference_corpus(project, capsys):
                                      + ["Steel output and coal use fell as emissions targets bit."] * 20))
     code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "evaluate.stability_seeds=1",
                  "--set", "evaluate.resamples=0", "--set", "evaluate.coherence_reference=[data/reference.txt]",
-                 "--set", "compare.contrasts={}", "--set", "models.0.params.iterations=100"])
+                 "--set", "compare.contrasts={}", "--set", "models.0.params.iterations=100",
+                 "--set", "figures.draw=false"])
     assert code == 0, capsys.readouterr().err
     run = load_run(project / "outputs" / "default")
     setup = run.models["nmf"].metrics["coherence_setup"]

@@ -17,7 +17,7 @@ def planted_run(tmp_path_factory):
     planted = write_planted_corpus(project / "data" / "planted", seed=0)
     code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=planted",
                  "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
-                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}"])
+                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}", "--set", "figures.draw=false"])
     assert code == 0
     return planted, load_run(project / "outputs" / "planted")
 
@@ -58,7 +58,7 @@ def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whol
     contrasts = "{li_vs_wang: {speaker: [Li Wei, Wang Fang]}, y2022_vs_2020: {year: [2022, 2020], within: speaker}}"
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=confounded",
                  "--set", "corpus.inputs=[data/planted/*.txt]", "--set", f"compare.contrasts={contrasts}",
-                 "--set", "models=[{name: nmf, backend: sklearn_nmf, k: 6}]"]) == 0
+                 "--set", "models=[{name: nmf, backend: sklearn_nmf, k: 6}]", "--set", "figures.draw=false"]) == 0
     model = load_run(project / "outputs" / "confounded").models["nmf"]
     vocabulary, topic_term = model.topic_term()
     cosines, matched = best_match_cosines(planted.topics, planted.vocabulary, topic_term, vocabulary)
@@ -82,7 +82,8 @@ def test_answers_that_follow_their_questions_diverge_little_from_them(tmp_path, 
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=asked",
                  "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
                  "--set", f"models.0.k={K}", "--set", f"models.1.k={K}",
-                 "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=0"]) == 0
+                 "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=0",
+                 "--set", "figures.draw=false"]) == 0
     run = load_run(project / "outputs" / "asked")
     for name in ("lda", "nmf"):
         answers = run.models[name].responsiveness["answers"]

@@ -25,7 +25,7 @@ from pipeline.config import FiguresConfig
 from pipeline.labels import topic_labels
 from pipeline.topic_tables import latex_table
 from pipeline.cli import main
-from tests.conftest import FEWER_REFITS, QUICK_FITS, ROOT
+from tests.conftest import FEWER_REFITS, NO_FIGURES, QUICK_FITS, ROOT
 from tests.test_cli import digest
 
 
@@ -107,7 +107,7 @@ def test_unparseable_dates_make_an_undated_conference(project, capsys, bad_date)
 
 def test_an_undated_conference_is_left_out_of_years(project, capsys):
     config = csv_project(project, {"2024-briefing": "2024-02-30"})
-    code, err = run_cli(capsys, "run", str(config), *FEWER_REFITS)
+    code, err = run_cli(capsys, "run", str(config), *FEWER_REFITS, *NO_FIGURES)
     assert code == 0, err
     assert "come from undated conferences" in err
     run = rundir.load_run(project / "outputs" / "csv_example")
@@ -119,7 +119,7 @@ def test_an_undated_conference_is_left_out_of_years(project, capsys):
 def test_a_corpus_with_no_dates_at_all_still_runs(project, capsys):
     table = pd.read_csv(ROOT / "data" / "examples" / "turns.csv", dtype=str)
     config = csv_project(project, dict.fromkeys(table.conference, ""))
-    code, err = run_cli(capsys, "run", str(config), *FEWER_REFITS)
+    code, err = run_cli(capsys, "run", str(config), *FEWER_REFITS, *NO_FIGURES)
     assert code == 0, err
     emphasis = rundir.load_run(project / "outputs" / "csv_example").models["nmf"].emphasis
     assert emphasis["by_year"].empty and not emphasis["by_speaker"].empty
@@ -334,9 +334,12 @@ def test_one_token_units_are_never_held_out_and_an_undated_page_is_left_out_of_y
     page = project / "data" / "transcripts" / "004_e5707ab19b1a1ef0.txt"
     page.write_text(page.read_text(encoding="utf-8").replace("Print E-mail, February 3, 2023", "Print E-mail"),
                     encoding="utf-8")
-    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"), *QUICK_FITS,
+    code, err = run_cli(capsys, "run", str(project / "configs" / "default.yaml"), *QUICK_FITS, *NO_FIGURES,
                         "--set", "compare.contrasts={}")
     assert code == 0, err
+    assert not (project / "outputs" / "default" / "figures").exists()
+    assert "No figures: the run was made with `figures.draw: false`" in (
+        project / "outputs" / "default" / "report.md").read_text(encoding="utf-8")
     run = rundir.load_run(project / "outputs" / "default")
     assert run.conferences.date.eq("").sum() == 1
     # 2022 has an opening statement only, and statements are not compared.

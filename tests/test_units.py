@@ -32,7 +32,7 @@ def test_empty_units_after_normalisation_are_dropped_and_counted(project, capsys
 
     config = str(project / "configs" / "default.yaml")
     assert main(["run", config, "-q", "--set", "corpus.units.min_words=1",
-                 "--set", "models=[{name: nmf, backend: sklearn_nmf, k: 4}]"]) == 0
+                 "--set", "models=[{name: nmf, backend: sklearn_nmf, k: 4}]", "--set", "figures.draw=false"]) == 0
     normalization = json.loads((project / "outputs" / "default" / "manifest.json").read_text())["normalization"]
     # Only stopwords and pruned names are left of "Thank you." (002), the two "Thank you!" (004)
     # and "That's all for my introduction. Mr. Tian Yulong and I will now answer your questions."
