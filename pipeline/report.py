@@ -83,9 +83,12 @@ def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> st
              f"mean coherence c_v {metrics['mean_coherence_c_v']:.3f}, c_npmi {metrics['mean_coherence_c_npmi']:.3f}, "
              f"u_mass {metrics['mean_coherence_u_mass']:.3f}"]
     if metrics.get("mean_stability") is not None:
+        one_fit = len(set(metrics.get("restart_scores", []))) == 1 and metrics["stability_seeds"] > 1
         parts.append(f"mean stability {metrics['mean_stability']:.2f} over {metrics['stability_seeds']} seeds "
                      f"(top-{evaluate.stability_top_n} Jaccard after Hungarian matching; 1 = identical topics; the "
-                     "reported fit is the best of these restarts by the model's own objective)")
+                     "reported fit is the best of these restarts by the model's own objective"
+                     + ("; every restart reached the same objective: one fit found again, which says nothing of "
+                        "how robust the topics are" if one_fit else "") + ")")
     if metrics.get("mean_resample_stability") is not None:
         parts.append(f"resampling stability {metrics['mean_resample_stability']:.2f} over {metrics['resamples']} "
                      f"refits on {evaluate.resample_share:.0%} subsamples of the units")

@@ -186,3 +186,19 @@ def test_a_unit_with_no_word_the_model_knows_gets_the_prior_mean(planted, fitted
     mixtures = BACKENDS[backend].infer(copy.deepcopy(native), matrices.with_counts(one_token))
     assert mixtures[1] == pytest.approx(prior_mean(backend, native), abs=1e-6)
     assert mixtures[0].sum() == pytest.approx(1) and np.abs(mixtures[0] - mixtures[1]).max() > 0.05
+
+
+def test_nmf_restarts_differ_where_the_topics_are_not_identified():
+    """Words drawn uniformly: no topics to find, so fits from different seeds must differ. Before,
+    NNDSVDa with coordinate descent never read the seed: three seeds, one fit, stability 1.00."""
+    from pipeline.diagnostics import stability
+    from pipeline.term_measures import top_terms
+
+    rng = np.random.default_rng(1)
+    tokens = [[f"w{w:03d}" for w in rng.integers(0, 60, 30)] for _ in range(80)]
+    matrices = vectorize(tokens)
+    fits = [fit_model(model_config("sklearn_nmf", k=4), seed, matrices, [str(i) for i in range(80)])
+            for seed in (1, 2, 3)]
+    assert len({round(f.metrics["reconstruction_error"], 6) for f in fits}) > 1
+    top = [top_terms(f.topic_term, f.vocabulary, 10) for f in fits]
+    assert stability(top[0], top[1:]).mean() < 0.9

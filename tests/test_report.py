@@ -222,3 +222,15 @@ def test_bundled_comparisons_are_honest_about_their_design(default_runs):
     for sentence in comparisons:
         assert re.search(r"\d+ answers? in \d+ conferences?", sentence), sentence
     assert "minister" not in report.lower().replace("minister of industry", "")
+
+
+def test_restarts_that_reach_one_objective_are_not_called_stable(default_runs):
+    from pipeline.config import EvaluateConfig
+    from pipeline.report import model_summary
+    from pipeline.rundir import load_run
+
+    metrics = load_run(default_runs / "a").models["nmf"].metrics
+    assert len(set(metrics["restart_scores"])) > 1  # random starts from the seed: the restarts differ
+    assert "one fit found again" not in model_summary(metrics, EvaluateConfig())
+    same = {**metrics, "restart_scores": [-8.72879] * 5, "mean_stability": 1.0}  # NNDSVDa's five restarts, before
+    assert "every restart reached the same objective: one fit found again" in model_summary(same, EvaluateConfig())
