@@ -551,9 +551,10 @@ def test_a_swap_cut_by_sigkill_is_restored_at_the_next_start(with_previous, caps
     # What a SIGKILL between the two renames leaves: the old run moved aside, the new one staged.
     (outputs / "a").rename(outputs / f".a.previous-{dead.stdout.strip()}")
     (outputs / f".a.partial-{dead.stdout.strip()}").mkdir()
-    code, err = run_cli(capsys, "report", str(outputs / "a"))
-    assert code == 0, err  # restored before anything else looks at it
-    assert digest(outputs / "a").keys() == before.keys()
+    code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a")
+    # Restored before anything else looks at it: ingest then finds a complete run and keeps it.
+    assert code == 2 and "holds a complete run" in one_error_line(err)
+    assert digest(outputs / "a") == before
     assert not list(outputs.glob(".a.*"))
 
 
