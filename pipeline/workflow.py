@@ -315,7 +315,7 @@ def fits_in_order(cfg: Config, data: Prepared) -> Iterator[Callable[[], Fits]]:
     # model's first, and hold the one back until the other is done.
     results = Parallel(n_jobs=min(len(fits), cfg.evaluate.n_jobs or -1), batch_size=1, return_as="generator",
                        **cluster.worker_setup())(
-        fits + cluster.figure_imports(cpu_count()))
+        fits + (cluster.figure_imports(cpu_count()) if cfg.figures.draw else []))
     waiting = iter(plans)
 
     def next_fits() -> Fits:
