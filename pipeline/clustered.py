@@ -59,6 +59,21 @@ class CR2Contrast:
         return (scores**2).sum(axis=0)
 
 
+def clustered_mean(values: np.ndarray, weights: np.ndarray,
+                   clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The weighted mean of each column of ``values`` (n x k), its CR2 standard error over
+    ``clusters`` (an intercept-only weighted regression) and the Satterthwaite df. With one
+    cluster the error is NaN. For an intercept the CR2 variance has a closed form,
+    sum_g (sum_(i in g) w_i (v_i - mean))^2 / (W^2 (1 - W_g / W)), W the total weight and W_g
+    cluster g's (tests/test_diagnostics.py checks it)."""
+    root = np.sqrt(weights)
+    mean = weights @ values / weights.sum()
+    if len(set(clusters)) < 2:
+        return mean, np.full(mean.shape, np.nan), float("nan")
+    cr2 = CR2Contrast.of(root[:, None], clusters, np.ones(1))
+    return mean, np.sqrt(cr2.variance(root[:, None] * (values - mean))), cr2.df
+
+
 def clustered_mean_interval(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray,
                             level: float) -> tuple[np.ndarray, np.ndarray, float]:
     """The weighted mean of each column of ``values`` (n x k, shares in [0, 1]) with its interval
@@ -74,14 +89,11 @@ def clustered_mean_interval(values: np.ndarray, weights: np.ndarray, clusters: n
     from scipy.special import expit, logit
     from scipy.stats import t as student_t
 
-    root = np.sqrt(weights)
-    cr2 = CR2Contrast.of(root[:, None], clusters, np.ones(1))
-    mean = weights @ values / weights.sum()
-    se = np.sqrt(cr2.variance(root[:, None] * (values - mean)))
-    quantile = student_t.ppf((1 + level) / 2, cr2.df)
+    mean, se, df = clustered_mean(values, weights, clusters)
+    quantile = student_t.ppf((1 + level) / 2, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = quantile * se / (mean * (1 - mean))
         usable = (mean > 0) & (mean < 1) & (se > 0)
         low = np.where(usable, expit(logit(mean) - spread), np.nan)
         high = np.where(usable, expit(logit(mean) + spread), np.nan)
-    return low, high, cr2.df
+    return low, high, df

@@ -9,12 +9,14 @@ All functions take plain arrays: ``topic_term`` is k x V with rows summing to 1 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pipeline.clustered import clustered_mean
 from pipeline.progress import Progress, silent
 from pipeline.schemas import TOPIC_DIAGNOSTICS
 from pipeline.seeds import rng_for
@@ -150,19 +152,41 @@ def _csr(rows: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, int]) -> s
     return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
+@dataclass(frozen=True)
+class Completion:
+    """Document completion of held-out units: which units were scored, each one's held-out half
+    (a row of ``held``) and the log likelihood the model gives it."""
+
+    units: np.ndarray
+    held: sp.csr_matrix
+    log_likelihood: np.ndarray
+
+    @property
+    def log_perplexity(self) -> float:
+        """Minus the mean log likelihood per held-out word (NaN if no unit was scored)."""
+        return float(-self.log_likelihood.sum() / self.held.sum()) if len(self.units) else float("nan")
+
+
 def document_completion(infer: Callable[[Any, Matrices], np.ndarray], native: Any, topic_term: np.ndarray,
                         matrices: Matrices, unseen: np.ndarray, seed: int,
-                        progress: Progress = silent) -> tuple[float, sp.csr_matrix]:
+                        progress: Progress = silent) -> Completion:
     """Document completion of the ``unseen`` units by a fit that never saw them: each unit's
     observed half gives its mixture (``infer``, topics fixed), its other half is scored; units
-    of fewer than ``COMPLETION_MIN_TOKENS`` tokens are left out. Returns the log perplexity per
-    held-out word (NaN if no unit is left) and the held-out halves (for baselines)."""
+    of fewer than ``COMPLETION_MIN_TOKENS`` tokens are left out.
+
+    The score is a plug-in estimate: each held-out word gets log sum_k theta_dk phi_kw with
+    theta_d the backend's point estimate from the observed half (a variational or Gibbs mean).
+    For one word that is its posterior predictive probability; for a unit's held-out half it is
+    the product of those per-word predictives, which leaves out what the held-out words tell
+    about each other (Wallach et al. 2009's left-to-right estimator keeps it, at the cost of
+    resampling theta word by word).
+    """
     unseen = unseen[matrices.unit_lengths[unseen] >= COMPLETION_MIN_TOKENS]
     if not len(unseen):
-        return float("nan"), sp.csr_matrix((0, matrices.counts.shape[1]))
+        return Completion(unseen, sp.csr_matrix((0, matrices.counts.shape[1])), np.zeros(0))
     observed, held = completion_halves(matrices.counts[unseen], seed)
     theta = infer_in_chunks(infer, native, matrices.with_counts(observed), progress, "held-out units")
-    return completion_log_perplexity(theta, topic_term, held), held
+    return Completion(unseen, held, completion_log_likelihoods(theta, topic_term, held))
 
 
 def infer_in_chunks(infer: Callable[[Any, Matrices], np.ndarray], native: Any, matrices: Matrices,
@@ -176,22 +200,50 @@ def infer_in_chunks(infer: Callable[[Any, Matrices], np.ndarray], native: Any, m
                       for start in progress(starts, len(starts), description)])
 
 
-def completion_log_perplexity(doc_topic: np.ndarray, topic_term: np.ndarray, held: sp.csr_matrix) -> float:
-    """Log perplexity per held-out word by document completion (Wallach, Murray, Salakhutdinov
-    & Mimno 2009, "Evaluation methods for topic models", ICML): minus the mean over held-out
-    words of log sum_k theta_dk phi_kw, with theta_d inferred from the unit's observed half and
-    the topics phi fixed. Lower is better; compare with ``unigram_log_perplexity`` and log V."""
+def completion_log_likelihoods(doc_topic: np.ndarray, topic_term: np.ndarray, held: sp.csr_matrix) -> np.ndarray:
+    """Each unit's held-out log likelihood by document completion (Wallach, Murray, Salakhutdinov
+    & Mimno 2009, "Evaluation methods for topic models", ICML): the sum over its held-out words
+    of log sum_k theta_dk phi_kw, with theta_d inferred from the unit's observed half and the
+    topics phi fixed. Minus their sum over the words is the log perplexity per word."""
     held = held.tocoo()
     probability = np.einsum("nk,kn->n", doc_topic[held.row], topic_term[:, held.col])
-    return float(-(held.data * np.log(probability)).sum() / held.data.sum())
+    return np.bincount(held.row, held.data * np.log(probability), minlength=held.shape[0])
 
 
-def unigram_log_perplexity(training_counts: np.ndarray, held: sp.csr_matrix) -> float:
-    """The same score for a unigram model of the training units (add-one-half smoothing): a
-    topic model that does not beat it has learned nothing a word list would not."""
+def unigram_log_likelihoods(training_counts: np.ndarray, held: sp.csr_matrix) -> np.ndarray:
+    """The same for a unigram model of the training units (add-one-half smoothing): a topic model
+    that does not beat it has learned nothing a word list would not."""
     probability = (training_counts + 0.5) / (training_counts.sum() + 0.5 * len(training_counts))
     held = held.tocoo()
-    return float(-(held.data * np.log(probability[held.col])).sum() / held.data.sum())
+    return np.bincount(held.row, held.data * np.log(probability[held.col]), minlength=held.shape[0])
+
+
+@dataclass(frozen=True)
+class Gain:
+    """A model's held-out log likelihood per word minus a baseline's (nats; above 0 the model
+    predicts the held-out words better), its standard error clustered by conference, and that
+    error's degrees of freedom."""
+
+    per_word: float
+    se: float
+    df: float
+    conferences: int
+
+    def distinguishable(self, level: float) -> bool:
+        """Whether the level-``level`` t interval of the gain excludes 0."""
+        from scipy.stats import t as student_t
+
+        return bool(self.se > 0 and abs(self.per_word) > student_t.ppf((1 + level) / 2, self.df) * self.se)
+
+
+def heldout_gain(model: np.ndarray, baseline: np.ndarray, words: np.ndarray, conferences: np.ndarray) -> Gain:
+    """The gain of ``model`` over ``baseline`` (per-unit held-out log likelihoods of the units'
+    ``words`` held-out words): sum(model - baseline) / sum(words), the words-weighted mean of the
+    units' gains per word, with its CR2 standard error over ``conferences`` (units of one
+    conference share its agenda, so their gains are not independent). NaN SE below 2 conferences."""
+    gain = (model - baseline) / words
+    mean, se, df = clustered_mean(gain[:, None], words, conferences)
+    return Gain(float(mean[0]), float(se[0]), df, len(set(conferences)))
 
 
 def cosine_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -93,15 +94,33 @@ def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> st
         parts.append(f"resampling stability {metrics['mean_resample_stability']:.2f} over {metrics['resamples']} "
                      f"refits on {evaluate.resample_share:.0%} subsamples of the units")
     if "heldout_log_perplexity" in metrics:
-        parts.append(
-            f"held-out log perplexity per word {metrics['heldout_log_perplexity']:.2f} by document completion on "
-            f"{metrics['heldout_units']} held-out units ({metrics['heldout_words']} words scored from the other "
-            f"half of each unit; Wallach et al. 2009), against {metrics['heldout_unigram_log_perplexity']:.2f} for "
-            f"a unigram model and {metrics['heldout_uniform_log_perplexity']:.2f} (log V) for uniform word choice; "
-            f"lower is better" + (f"; {too_short} units of fewer than 2 tokens are never held out"
-                                  if (too_short := metrics.get("heldout_units_too_short")) else ""))
+        parts.append(heldout_sentence(metrics))
     parts.append(f"{metrics['tokens_per_parameter']:.2f} tokens per topic-word parameter (tokens / (k × V))")
     return "; ".join(parts) + "."
+
+
+def heldout_sentence(metrics: Mapping[str, object]) -> str:
+    """Document completion against the unigram baseline, with the gain's clustered error and what it allows."""
+    gain, se = metrics["heldout_gain_over_unigram"], metrics["heldout_gain_se"]
+    error = f"SE {se:.3f} clustered by conference, df {metrics['heldout_gain_df']:.1f}"
+    if not math.isfinite(se):
+        error = "no standard error from one conference"
+        verdict = "nothing says whether the model predicts better than the unigram model"
+    elif metrics["heldout_gain_distinguishable"]:
+        verdict = ("the model predicts held-out words better than the unigram model" if gain > 0 else
+                   "the model predicts held-out words worse than the unigram model")
+    else:
+        verdict = "the model is not distinguishable from the unigram model"
+    return (f"held-out log perplexity per word {metrics['heldout_log_perplexity']:.3f} by document completion on "
+            f"{metrics['heldout_units']} held-out units of {metrics['heldout_conferences']} conferences "
+            f"({metrics['heldout_words']} words scored from the other half of each unit, the half's mixture "
+            "plugged in for each word: Wallach et al. 2009's completion setup, not their left-to-right "
+            f"estimator), against {metrics['heldout_unigram_log_perplexity']:.3f} for a unigram model and "
+            f"{metrics['heldout_uniform_log_perplexity']:.3f} (log V) for uniform word choice; lower is better. "
+            f"Gain over the unigram model {gain:+.3f} nats per word ({error}): {verdict}; the held-out refit is the best of the same "
+            "seeds as the reported fit"
+            + (f"; {too_short} units of fewer than 2 tokens are never held out"
+               if (too_short := metrics.get("heldout_units_too_short")) else ""))
 
 
 def vocabulary_summary(normalization: Mapping[str, object], vocabulary: VocabularyConfig) -> str:

@@ -84,7 +84,8 @@ def run_job(job: Job, backend: Backend, cfg: Config, matrices: Matrices, texts: 
     unseen = np.setdiff1d(np.arange(len(texts)), sample)
     heldout = float("nan")
     if backend.infer is not None and len(unseen):
-        heldout, _ = document_completion(backend.infer, result.native, result.topic_term, matrices, unseen, seed)
+        heldout = document_completion(backend.infer, result.native, result.topic_term, matrices, unseen,
+                                      seed).log_perplexity
     top = top_terms(result.topic_term, result.vocabulary, cfg.evaluate.coherence_top_n)
     scores = {m: float(np.mean(coherence(top, texts, matrices.dictionary, m))) for m in COHERENCE_MEASURES}
     return {

@@ -29,12 +29,13 @@ from pipeline.diagnostics import (
     cosine_matrix,
     diagnostics,
     document_completion,
+    heldout_gain,
     heldout_split,
     infer_in_chunks,
     jaccard_matrix,
     match_topics,
     resamples,
-    unigram_log_perplexity,
+    unigram_log_likelihoods,
 )
 from pipeline.design import DesignReport, answers_of, check_contrasts, contrast_problems, design_report
 from pipeline.distinctive import distinctive_words
@@ -256,13 +257,15 @@ class Fits:
     scores: list[float]
     resampled: list[TopicModelResult]
     heldout_units: np.ndarray
-    training_fit: TopicModelResult | None
+    training_fit: TopicModelResult | None  # the best of the restarts' seeds on the units not held out
 
 
 @dataclass(frozen=True)
 class FitPlan:
     """The fits one model needs, as (seed, matrices, unit ids) jobs: the restarts first, then
-    the resamples, then (if the backend can infer held-out halves) the held-out refit."""
+    the resamples, then (if the backend can infer held-out halves) the held-out refits, one per
+    restart seed, of which the best by the same objective is scored, as the reported fit is
+    chosen."""
 
     model_cfg: Any
     base_seed: int
@@ -273,14 +276,19 @@ class FitPlan:
 
     def fits(self, fitted: list[TopicModelResult]) -> Fits:
         """The plan's fits, in job order, sorted into restarts (the best reported), resamples
-        and the held-out refit."""
-        backend = BACKENDS[self.model_cfg.backend]
+        and the held-out refits (the best kept)."""
         restarts = fitted[:self.n_restarts]
-        scores = [backend.score(r.metrics) if backend.score else 0.0 for r in restarts]
+        scores = self.scores(restarts)
         best = int(np.argmax(scores))
+        training = fitted[self.n_restarts + self.n_resamples:]
         return Fits(self.base_seed, restarts[best], restarts[:best] + restarts[best + 1:], scores,
                     fitted[self.n_restarts:self.n_restarts + self.n_resamples], self.heldout_units,
-                    fitted[-1] if len(self.jobs) > self.n_restarts + self.n_resamples else None)
+                    training[int(np.argmax(self.scores(training)))] if training else None)
+
+    def scores(self, restarts: list[TopicModelResult]) -> list[float]:
+        """The backend's objective for each restart (all 0 without one: the first is kept)."""
+        backend = BACKENDS[self.model_cfg.backend]
+        return [backend.score(r.metrics) if backend.score else 0.0 for r in restarts]
 
 
 def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
@@ -297,7 +305,8 @@ def fit_plan(model_cfg: Any, cfg: Config, data: Prepared) -> FitPlan:
     jobs += [(base, data.matrices.subset(rows), [ids[i] for i in rows]) for rows in samples]
     heldout, training = heldout_split(data.matrices.unit_lengths, evaluate.heldout_share, base)
     if backend.infer is not None and len(heldout) and len(training) >= model_cfg.k:
-        jobs.append((base, data.matrices.subset(training), [ids[i] for i in training]))
+        training_matrices = data.matrices.subset(training)
+        jobs += [(seed, training_matrices, [ids[i] for i in training]) for seed in seeds]
     return FitPlan(model_cfg, base, jobs, len(seeds), len(samples), heldout)
 
 
@@ -490,7 +499,7 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
                                  reference, progress)
     summary["restarts"] = len(fits.scores)
     if fits.training_fit is not None:
-        summary.update(heldout_scores(fits, matrices, progress))
+        summary.update(heldout_scores(fits, matrices, units.conference_id.to_numpy(), cfg.compare.level, progress))
     reason = stability_gate(summary, evaluate.stability_threshold)
     summary.update(exploratory=bool(reason), exploratory_reason=reason)
     table = table.assign(exploratory=bool(reason))
@@ -505,18 +514,26 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
     return table, summary, robustness(reference_contrasts, refit_contrasts, cfg.compare.significance)
 
 
-def heldout_scores(fits: Fits, matrices: Matrices, progress: Progress) -> dict[str, Any]:
+def heldout_scores(fits: Fits, matrices: Matrices, conferences: np.ndarray, level: float,
+                   progress: Progress) -> dict[str, Any]:
     """Document completion on the held-out units with the refit that never saw them, beside a
-    unigram model of the same training units and the uniform log V."""
+    unigram model of the same training units and the uniform log V, and the model's gain over
+    the unigram model per word with its standard error clustered by the units' ``conferences``."""
     fit = fits.training_fit
-    log_perplexity, held = document_completion(BACKENDS[fit.backend].infer, fit.native, fit.topic_term, matrices,
-                                               fits.heldout_units, fits.base_seed, progress)
+    completion = document_completion(BACKENDS[fit.backend].infer, fit.native, fit.topic_term, matrices,
+                                     fits.heldout_units, fits.base_seed, progress)
     training_counts = matrices.term_counts - np.asarray(matrices.counts[fits.heldout_units].sum(axis=0)).ravel()
+    unigram = unigram_log_likelihoods(training_counts, completion.held)
+    words = np.asarray(completion.held.sum(axis=1)).ravel()
+    gain = heldout_gain(completion.log_likelihood, unigram, words, conferences[completion.units])
     return {
-        "heldout_log_perplexity": log_perplexity,
-        "heldout_unigram_log_perplexity": unigram_log_perplexity(training_counts, held),
+        "heldout_log_perplexity": completion.log_perplexity,
+        "heldout_unigram_log_perplexity": float(-unigram.sum() / words.sum()),
         "heldout_uniform_log_perplexity": float(np.log(len(matrices.vocabulary))),
-        "heldout_units": len(fits.heldout_units), "heldout_words": int(held.sum()),
+        "heldout_gain_over_unigram": gain.per_word, "heldout_gain_se": gain.se, "heldout_gain_df": gain.df,
+        "heldout_gain_distinguishable": gain.distinguishable(level),
+        "heldout_units": len(fits.heldout_units), "heldout_conferences": gain.conferences,
+        "heldout_words": int(words.sum()),
         "heldout_units_too_short": int((matrices.unit_lengths < COMPLETION_MIN_TOKENS).sum()),
     }
 

@@ -126,17 +126,38 @@ def test_robustness_counts_seeds_where_the_matched_topic_holds():
 def test_document_completion_and_unigram_by_hand():
     import scipy.sparse as sp
 
-    from pipeline.diagnostics import completion_log_perplexity, unigram_log_perplexity
+    from pipeline.diagnostics import completion_log_likelihoods, unigram_log_likelihoods
 
     topic_term = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
     theta = np.array([[0.5, 0.5], [1.0, 0.0]])
     held = sp.csr_matrix(np.array([[2, 0, 1], [0, 1, 0]]))
     # Unit 0: p(w0) = .5*.7 + .5*.1 = .4 (twice), p(w2) = .5*.1 + .5*.8 = .45; unit 1: p(w1) = .2.
-    expected = -(2 * np.log(0.4) + np.log(0.45) + np.log(0.2)) / 4
-    assert completion_log_perplexity(theta, topic_term, held) == pytest.approx(expected)
+    expected = [2 * np.log(0.4) + np.log(0.45), np.log(0.2)]
+    assert completion_log_likelihoods(theta, topic_term, held) == pytest.approx(expected)
     training = np.array([5.0, 3.0, 0.0])  # add-one-half: (5.5, 3.5, 0.5) / 9.5
-    expected = -(2 * np.log(5.5 / 9.5) + np.log(0.5 / 9.5) + np.log(3.5 / 9.5)) / 4
-    assert unigram_log_perplexity(training, held) == pytest.approx(expected)
+    expected = [2 * np.log(5.5 / 9.5) + np.log(0.5 / 9.5), np.log(3.5 / 9.5)]
+    assert unigram_log_likelihoods(training, held) == pytest.approx(expected)
+
+
+def test_heldout_gain_and_its_clustered_error_by_hand():
+    from scipy.stats import t as student_t
+
+    from pipeline.diagnostics import heldout_gain
+
+    model = np.array([-10.0, -12.0, -6.0, -9.0, -20.0])
+    unigram = np.array([-11.0, -11.5, -7.0, -9.5, -19.0])
+    words = np.array([4.0, 5.0, 3.0, 4.0, 8.0])
+    conferences = np.array(["a", "a", "b", "b", "c"])
+    gain = heldout_gain(model, unigram, words, conferences)
+    # Gain per word: total difference 1.0 - 0.5 + 1.0 + 0.5 - 1.0 = 1.0 over 24 words.
+    mean = 1.0 / 24
+    assert gain.per_word == pytest.approx(mean)
+    # CR2 of a weighted mean: sum_g (D_g - mean N_g)^2 / (N^2 (1 - N_g / N)), D_g and N_g per conference.
+    totals, counts = np.array([0.5, 1.5, -1.0]), np.array([9.0, 7.0, 8.0])
+    variance = (((totals - mean * counts) ** 2) / (24.0**2 * (1 - counts / 24))).sum()
+    assert gain.se == pytest.approx(np.sqrt(variance)) and gain.conferences == 3
+    assert gain.distinguishable(0.95) == (abs(mean) > student_t.ppf(0.975, gain.df) * gain.se)
+    assert not heldout_gain(model, unigram, words, np.array(["a"] * 5)).distinguishable(0.95)
 
 
 def test_completion_halves_and_resamples_are_seeded_partitions():

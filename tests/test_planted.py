@@ -43,6 +43,7 @@ def test_planted_topics_are_stable_and_not_gated(planted_run):
     assert lda["mean_resample_stability"] >= 0.6 and not lda["exploratory"]
     # The held-out likelihood beats a unigram model, which beats uniform word choice.
     assert lda["heldout_log_perplexity"] < lda["heldout_unigram_log_perplexity"] < lda["heldout_uniform_log_perplexity"]
+    assert lda["heldout_gain_over_unigram"] > 0 and lda["heldout_gain_distinguishable"]
 
 
 def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whole_pipeline(tmp_path):
