@@ -221,6 +221,7 @@ class DistinctiveConfig(Section):
 
     prior_strength: float = Field(500.0, gt=0, le=1e9)  # alpha_0: the prior counts as this many tokens
     top_n: int = Field(15, ge=1, le=1000)  # words per side in the LaTeX/Markdown tables and labelled in figures
+    permutations: int = Field(200, ge=20, le=100_000)  # shuffles for the count of |z| > 3 expected by chance
 
 
 class FiguresConfig(Section):

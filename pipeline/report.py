@@ -196,14 +196,31 @@ def findings_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str
     return blocks
 
 
+def chance_phrase(chance: pd.DataFrame | None, contrast: str) -> str:
+    """The count of words beyond |z| = 3 against the count expected by chance, and its p."""
+    if chance is None or contrast not in chance.index:
+        return "no permutation null in this run"
+    row = chance.loc[contrast]
+    counted = f"{int(row.observed)} of {plural(int(row.words), 'word')} beyond |z| = 3"
+    if not int(row.permutations):
+        return f"{counted}; no shuffle is possible within the design's blocks, so chance is not measured"
+    reading = "more than chance" if row.p <= 0.05 else "chance level"
+    return (f"{counted}, {row.expected:.1f} expected by chance ({row.share_expected:.2%} of words), "
+            f"permutation p = {row.p:.2f}: {reading}")
+
+
 def distinctive_blocks(run: Run, cfg: Config) -> list[Block]:
     """Each contrast's most distinctive words, with the design behind them."""
     if not run.distinctive:
         return []
     blocks: list[Block] = [("h2", "Distinctive words"), (
         "p", f"Weighted log-odds with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008; prior worth "
-             f"{cfg.distinctive.prior_strength:g} tokens, from the compared answers' text). Under no difference about "
-             "0.3% of words reach |z| > 3 by chance, so read only those, and the z of words at the top as a ranking.")]
+             f"{cfg.distinctive.prior_strength:g} tokens, from each stratum's compared text). Words come in bursts and "
+             "answers share their conference's agenda, so the z are not normal deviates: how many words pass |z| = 3 "
+             f"by chance is measured by shuffling whole answers within the design's blocks ({cfg.distinctive.permutations}"
+             " shuffles; whole conferences for a label such as year), and a count no larger than that is chance level. "
+             "Read the words at the top as a ranking.")]
+    chance = run.distinctive_chance.set_index("contrast") if run.distinctive_chance is not None else None
     design = run.design["contrasts"].set_index("contrast")
     for name, table in run.distinctive.items():
         overall = table[table.scope == "overall"]
@@ -217,11 +234,10 @@ def distinctive_blocks(run: Run, cfg: Config) -> list[Block]:
         side_a, side_b = ((g if row.column == "speaker" else f"{row.column} {g}") for g in (row.group_a, row.group_b))
         top = ", ".join(f"{r.term} ({r.z:.1f})" for r in overall.nlargest(5, "z").itertuples() if r.z > 0)
         bottom = ", ".join(f"{r.term} ({r.z:.1f})" for r in overall.nsmallest(5, "z").itertuples() if r.z < 0)
-        beyond = int((overall.z.abs() > 3).sum())
         blocks.append(("p", f"`{name}` ({where}): words {side_a} uses more: {top or 'none'}; words "
-                            f"{side_b} uses more: {bottom or 'none'} (z in brackets; {beyond} of {len(overall)} "
-                            f"words beyond |z| = 3; a word of median frequency here needs a log-odds of "
-                            f"±{3 * overall.se.median():.1f} to get there). Within each topic: distinctive/{name}.csv."))
+                            f"{side_b} uses more: {bottom or 'none'} (z in brackets; {chance_phrase(chance, name)}; "
+                            f"a word of median frequency here needs a log-odds of ±{3 * overall.se.median():.1f} to "
+                            f"pass |z| = 3). Within each topic: distinctive/{name}.csv."))
     return blocks
 
 

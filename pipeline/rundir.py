@@ -219,9 +219,12 @@ def write_design(cells: pd.DataFrame, contrasts: pd.DataFrame, summary: dict[str
     write_json(summary, into / "design" / "summary.json")
 
 
-def write_distinctive(tables: dict[str, pd.DataFrame], top_n: int, into: Path) -> None:
+def write_distinctive(tables: dict[str, pd.DataFrame], chance: pd.DataFrame, top_n: int, into: Path) -> None:
     """``distinctive/<contrast>.csv`` with every word of every scope, and beside it the ``top_n``
-    words of each side overall as LaTeX and Markdown tables for papers."""
+    words of each side overall as LaTeX and Markdown tables for papers; ``distinctive_chance.csv``
+    with each contrast's count beyond |z| = 3 against its permutation null."""
+    if tables:
+        write_table(chance, schemas.DISTINCTIVE_CHANCE, into / "distinctive_chance.csv")
     for name, frame in tables.items():
         write_table(frame, schemas.DISTINCTIVE, into / "distinctive" / f"{name}.csv")
         overall = frame[frame.scope == "overall"]
@@ -370,6 +373,7 @@ class Run:
     alignment: pd.DataFrame | None
     design: dict[str, Any]  # "cells" and "contrasts" tables, "summary" of the joint model
     distinctive: dict[str, pd.DataFrame]  # contrast -> Fightin' Words table
+    distinctive_chance: pd.DataFrame | None  # each contrast's count beyond |z| = 3 and its permutation null
 
 
 def _read_json(path: Path, root: Path) -> Any:
@@ -430,6 +434,8 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
         alignment=_table(schemas.ALIGNMENT, path / "alignment.csv", path)
         if (path / "alignment.csv").is_file() else None,
         distinctive={p.stem: _table(schemas.DISTINCTIVE, p, path) for p in sorted((path / "distinctive").glob("*.csv"))},
+        distinctive_chance=_table(schemas.DISTINCTIVE_CHANCE, path / "distinctive_chance.csv", path)
+        if (path / "distinctive_chance.csv").is_file() else None,
         design={**{name: _table(schema, path / "design" / f"{name}.csv", path)
                    for name, schema in schemas.DESIGN_TABLES.items()},
                 "summary": _read_json(path / "design" / "summary.json", path)},

@@ -130,6 +130,9 @@ EFFECTS = _schema("effects", ("contrast", "topic"),
 DISTINCTIVE = _schema("distinctive", ("contrast", "scope", "term"),
                       "contrast scope term group_a group_b within n_strata:int count_a:float count_b:float "
                       "log_odds:float se:float z:float")
+DISTINCTIVE_CHANCE = _schema("distinctive_chance", ("contrast",),
+                             "contrast threshold:float words:int observed:int expected:float share_expected:float "
+                             "p:float permutations:int unit")
 RESPONSIVENESS = _schema("responsiveness", ("answer_id",),
                          "answer_id question_turn_id speaker year:Int64 conference_id question_outlet "
                          "question_top_topic:int js_divergence:float share_on_question_topic:float")

@@ -38,7 +38,7 @@ from pipeline.diagnostics import (
     unigram_log_likelihoods,
 )
 from pipeline.design import DesignReport, answers_of, check_contrasts, contrast_problems, design_report
-from pipeline.distinctive import distinctive_words
+from pipeline.distinctive import chance_of_distinctive, distinctive_words
 from pipeline.effects import MixtureDraws, answer_draws, check_formula, joint_effects
 from pipeline.emphasis import compared_answers, contrasts, emphasis_tables, family_q, robustness
 from pipeline.errors import ConfigError, InputError
@@ -428,17 +428,20 @@ def model_effects(fits: Fits, compared: pd.DataFrame, data: Prepared, design: De
 
 
 def distinctive_tables(cfg: Config, data: Prepared, design: DesignReport,
-                       model_runs: list[ModelRun]) -> dict[str, pd.DataFrame]:
+                       model_runs: list[ModelRun]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Fightin' Words per contrast, on the compared units: overall and within each model's
-    topics (a unit's counts weighted by its share of the topic)."""
+    topics (a unit's counts weighted by its share of the topic); and the count of words beyond
+    |z| = 3 overall against its permutation null."""
     compared = data.units.kind.isin(cfg.compare.kinds).to_numpy()
     scopes = {"overall": np.ones(int(compared.sum()))}
     for run in model_runs:
         shares = np.nan_to_num(run.result.doc_topic[compared])
         scopes.update({f"{run.result.name} T{topic}": shares[:, topic] for topic in range(run.result.k)})
-    table = distinctive_words(data.units[compared].reset_index(drop=True), data.matrices.counts[np.flatnonzero(compared)],
-                              data.matrices.vocabulary, design, cfg.distinctive.prior_strength, scopes)
-    return {str(name): frame.reset_index(drop=True) for name, frame in table.groupby("contrast", sort=False)}
+    units, counts = data.units[compared].reset_index(drop=True), data.matrices.counts[np.flatnonzero(compared)]
+    table = distinctive_words(units, counts, data.matrices.vocabulary, design, cfg.distinctive.prior_strength, scopes)
+    chance = chance_of_distinctive(units, counts, design, cfg.distinctive.prior_strength,
+                                   cfg.distinctive.permutations, 3.0, derive_seed(cfg.run.seed, "distinctive"))
+    return {str(name): frame.reset_index(drop=True) for name, frame in table.groupby("contrast", sort=False)}, chance
 
 
 def mixture_draws(fits: Fits, matrices: Matrices, compare: CompareConfig) -> tuple[np.ndarray, np.ndarray, float]:
@@ -597,12 +600,12 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
             design = checked_design(cfg, selected, strict, lenient=not with_models)
         data = prepared(loaded, selected, timer) if with_models else None
     covariates = corpus.turns.set_index("turn_id")[list(cfg.corpus.columns.extra)]
-    model_runs, aligned, distinctive = [], None, {}
+    model_runs, aligned, distinctive, chance = [], None, {}, pd.DataFrame()
     if data is not None:
         model_runs = fit_models(cfg, data, design, covariates, timer)
         with timer.stage("alignment and distinctive words"):
             model_runs, aligned = align(model_runs, cfg.evaluate.alignment_threshold)
-            distinctive = distinctive_tables(cfg, data, design, model_runs)
+            distinctive, chance = distinctive_tables(cfg, data, design, model_runs)
     sections: dict[str, Any] = {}
     if data is not None:
         sections["seeds"] = {"root": cfg.run.seed, "models": {r.result.name: r.result.seed for r in model_runs}}
@@ -621,7 +624,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
                           run.emphasis, run.responsiveness) for run in model_runs),
                 *([partial(rundir.write_table, aligned, schemas.ALIGNMENT, staging / "alignment.csv")]
                   if aligned is not None else []),
-                partial(rundir.write_distinctive, distinctive, cfg.distinctive.top_n, staging),
+                partial(rundir.write_distinctive, distinctive, chance, cfg.distinctive.top_n, staging),
                 partial(rundir.write_text, cfg.to_yaml(), staging / "config.yaml"),
             ]
             for write in shown(writes, len(writes), "write tables"):

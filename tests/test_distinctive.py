@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 from pipeline.config import CompareConfig
 from pipeline.design import design_report
-from pipeline.distinctive import distinctive_words, log_odds, pooled_log_odds, prior_from
+from pipeline.distinctive import (chance_of_distinctive, distinctive_words, log_odds, pooled_log_odds, prior_from,
+                                  shuffled_labels)
 
 
 def test_log_odds_equal_a_hand_computation_of_equations_16_to_22():
@@ -90,3 +91,62 @@ def test_strata_keep_a_conference_agenda_out_of_a_speakers_words():
     pooled = distinctive_words(table, counts, [f"w{i:04d}" for i in range(200)], design_report(table, pooled_cfg),
                                500.0, {"overall": np.ones(len(table))}).set_index("term").loc["w0000"]
     assert pooled.z > 5  # one stratum for all: c1's agenda reads as A's vocabulary
+
+
+def overdispersed_null(rng: np.random.Generator, conferences: int = 4, answers: int = 12, paragraphs: int = 3,
+                       words: int = 300) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Two officials with the same vocabulary at every conference; each conference has its
+    agenda, each answer its own word rates (a Dirichlet around the agenda), split into paragraphs."""
+    rows, meta = [], []
+    for c in range(conferences):
+        agenda = rng.dirichlet(np.full(words, 0.5))
+        for a in range(answers):
+            rates = rng.dirichlet(40 * agenda + 0.01)
+            for _ in range(paragraphs):
+                rows.append(rng.multinomial(40, rates))
+                meta.append({"speaker": "AB"[a % 2], "conference_id": f"c{c}", "year": 2020, "kind": "answer",
+                             "answer_id": f"c{c}a{a}", "position": "", "question_outlet": ""})
+    return pd.DataFrame(meta), sp.csr_matrix(np.array(rows, dtype=float))
+
+
+def chance(table: pd.DataFrame, counts: sp.csr_matrix, permutations: int = 200, seed: int = 0) -> pd.Series:
+    cfg = CompareConfig(contrasts={"a_vs_b": {"speaker": ["A", "B"]}})
+    design = design_report(table.drop_duplicates("answer_id"), cfg)  # the design is of answers, as in a run
+    return chance_of_distinctive(table, counts, design, 500.0, permutations, 3.0, seed).iloc[0]
+
+
+def test_shuffles_move_whole_answers_within_their_conference():
+    table, _ = overdispersed_null(np.random.default_rng(4), conferences=3, answers=6)
+    cfg = CompareConfig(contrasts={"a_vs_b": {"speaker": ["A", "B"]}})
+    contrast = design_report(table.drop_duplicates("answer_id"), cfg).contrasts[0]
+    in_a, in_b = shuffled_labels(table, contrast, 50, np.random.default_rng(0))
+    assert (in_a ^ in_b).all()
+    for labels in in_a:
+        by_answer = pd.Series(labels).groupby(table.answer_id.to_numpy()).nunique()
+        assert (by_answer == 1).all()  # an answer's paragraphs move together
+        per_conference = pd.Series(labels).groupby(table.conference_id.to_numpy()).sum()
+        assert (per_conference == 3 * 3).all()  # 3 answers of A, 3 paragraphs each, in every conference
+    assert len({labels.tobytes() for labels in in_a}) > 40  # the shuffles differ
+
+
+def test_the_permutation_null_holds_its_size_where_the_normal_rate_does_not():
+    # Overdispersed answers (words come in bursts): under no difference between the officials,
+    # far more than 0.27% of words pass |z| > 3. The permutation p of the count is uniform.
+    rng = np.random.default_rng(5)
+    results = [chance(*overdispersed_null(rng), permutations=100, seed=i) for i in range(60)]
+    shares = np.array([r.observed / r.words for r in results])
+    p = np.array([r.p for r in results])
+    expected = np.array([r.share_expected for r in results])
+    assert shares.mean() > 3 * 0.0027, shares.mean()  # the normal reference undercounts chance
+    assert abs(expected.mean() - shares.mean()) < 0.35 * shares.mean()
+    assert (p <= 0.05).mean() <= 0.12 and (p <= 0.2).mean() <= 0.3, p  # size, within the noise of 60 replicates
+
+
+def test_planted_overuse_gives_a_count_beyond_chance():
+    rng = np.random.default_rng(6)
+    table, counts = overdispersed_null(rng, conferences=4, answers=12)
+    boosted = counts.toarray()
+    in_a = (table.speaker == "A").to_numpy()
+    boosted[np.ix_(in_a, np.arange(10))] += rng.poisson(3.0, (int(in_a.sum()), 10))
+    result = chance(table, sp.csr_matrix(boosted))
+    assert result.observed >= 10 > result.expected and result.p < 0.01

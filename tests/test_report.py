@@ -7,12 +7,13 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline.cli import main
 from pipeline.config import CompareConfig
-from pipeline.report import contrast_sentences
+from pipeline.report import chance_phrase, contrast_sentences
 from tests.conftest import QUICK_FITS
 
 
@@ -234,3 +235,14 @@ def test_restarts_that_reach_one_objective_are_not_called_stable(default_runs):
     assert "one fit found again" not in model_summary(metrics, EvaluateConfig())
     same = {**metrics, "restart_scores": [-8.72879] * 5, "mean_stability": 1.0}  # NNDSVDa's five restarts, before
     assert "every restart reached the same objective: one fit found again" in model_summary(same, EvaluateConfig())
+
+
+def test_the_distinctive_count_is_read_against_its_permutation_null():
+    chance = pd.DataFrame({"contrast": ["a", "b", "c"], "words": [627, 100, 50], "observed": [4, 12, 0],
+                           "expected": [2.7, 1.5, np.nan], "share_expected": [2.7 / 627, 0.015, np.nan],
+                           "p": [0.25, 0.005, 1.0], "permutations": [200, 200, 0]}).set_index("contrast")
+    assert chance_phrase(chance, "a") == ("4 of 627 words beyond |z| = 3, 2.7 expected by chance (0.43% of words), "
+                                          "permutation p = 0.25: chance level")
+    assert chance_phrase(chance, "b").endswith("p = 0.01: more than chance")
+    assert "chance is not measured" in chance_phrase(chance, "c")
+    assert chance_phrase(None, "a") == "no permutation null in this run"
