@@ -74,6 +74,19 @@ def clustered_mean(values: np.ndarray, weights: np.ndarray,
     return mean, np.sqrt(cr2.variance(root[:, None] * (values - mean))), cr2.df
 
 
+def clustered_difference_interval(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray,
+                                  level: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The weighted mean of each column of ``values`` (n x k, differences of any sign) with its
+    interval over clusters on the original scale: mean +- t(df) x CR2 SE. Returns low, high and
+    the df; NaN below 2 clusters or with no spread between them."""
+    from scipy.stats import t as student_t
+
+    mean, se, df = clustered_mean(values, weights, clusters)
+    with np.errstate(invalid="ignore"):
+        half = np.where(se > 0, student_t.ppf((1 + level) / 2, df) * se, np.nan)
+    return mean - half, mean + half, df
+
+
 def clustered_mean_interval(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray,
                             level: float) -> tuple[np.ndarray, np.ndarray, float]:
     """The weighted mean of each column of ``values`` (n x k, shares in [0, 1]) with its interval

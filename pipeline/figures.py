@@ -250,14 +250,16 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
 
 @_styled
 def responsiveness_figure(summary: pd.DataFrame, cfg: FiguresConfig, level: float = 0.95) -> Figure:
-    """Per official: the mean divergence of answers from their questions and the mean share of
-    an answer on the question's largest topic, with intervals (none, hollow, for small groups)."""
+    """Per official: the mean divergence of answers from their questions (beside it, as a cross,
+    from the other questions of their conference: the chance baseline) and the mean share of an
+    answer on the question's largest topic, with intervals (none, hollow, for small groups)."""
     by_speaker = summary[summary.by == "speaker"]
     groups = list(dict.fromkeys(by_speaker.sort_values("n_answers", ascending=False, kind="stable").group))
     groups = groups[: cfg.max_groups]
     fig = _figure(cfg.page_width, 0.3 * len(groups) + 1.3)
     panels = fig.subplots(1, 2, sharey=True)
-    titles = {"js_divergence": "Jensen-Shannon divergence, question vs answer (bits)",
+    titles = {"js_divergence": "Jensen-Shannon divergence, question vs answer (bits; x: from the other questions "
+                               "of the conference)",
               "share_on_question_topic": "Share of the answer on the question's top topic"}
     for ax, (measure, title) in zip(panels, titles.items()):
         rows = by_speaker[by_speaker.measure == measure].set_index("group").loc[groups]
@@ -267,6 +269,9 @@ def responsiveness_figure(summary: pd.DataFrame, cfg: FiguresConfig, level: floa
         small = rows.interval.str.startswith("none").to_numpy()
         ax.scatter(rows["mean"], y, s=18, facecolors=np.where(small, "white", OKABE_ITO[0]), edgecolors=OKABE_ITO[0],
                    zorder=3)
+        if measure == "js_divergence":
+            baseline = by_speaker[by_speaker.measure == "js_other_questions"].set_index("group")["mean"]
+            ax.scatter(baseline.reindex(groups), y, marker="x", s=22, color=OKABE_ITO[1], zorder=3)
         ax.set_xlabel(_wrap(title, 40))
         ax.set_xlim(0, 1)
     panels[0].set_yticks(range(len(groups)), [f"{g} ({_answers(int(n))})" for g, n in zip(
@@ -450,7 +455,8 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
             specs.append(FigureSpec(
                 f"responsiveness_{name}", f"Do answers follow their questions? Model {name}: per official, the mean "
                 f"over answers of the Jensen-Shannon divergence between the question's and the answer's topic mixture "
-                f"(the question's inferred with the fitted model) and of the answer's share on the question's largest "
+                f"(the question's inferred with the fitted model; crosses: the mean divergence from the other questions "
+                f"of the same conference, the chance baseline) and of the answer's share on the question's largest "
                 f"topic; {interval_label(compare)}, only for officials with at least {compare.min_answers} answers "
                 f"in {compare.min_conferences} conferences (hollow: fewer).", name, responsiveness_figure,
                 (summary, figures_cfg, compare.level)))

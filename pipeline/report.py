@@ -241,31 +241,69 @@ def distinctive_blocks(run: Run, cfg: Config) -> list[Block]:
     return blocks
 
 
+def gain_reading(gain: pd.Series) -> str:
+    """What an interval of the responsiveness (baseline minus own divergence) allows one to say."""
+    if pd.isna(gain.ci_low):
+        return "no interval, so no reading beyond this sample"
+    if gain.ci_low > 0:
+        return "closer to their own question than to the others asked at the conference"
+    if gain.ci_high < 0:
+        return "farther from their own question than from the others asked at the conference"
+    return "not distinguishable from the chance baseline"
+
+
 def responsiveness_blocks(run: Run, cfg: Config) -> list[Block]:
-    """How closely answers follow their questions, per official, for each model."""
+    """How closely answers follow their questions, against the other questions of their
+    conference, overall and per official, for each model."""
     blocks: list[Block] = []
     positions = dict(zip(run.design["cells"].speaker, run.design["cells"].position))
+    level = f"{cfg.compare.level:.0%} CI"
+
+    def interval(row: pd.Series) -> str:
+        return (f"{level} {row.ci_low:.2f} to {row.ci_high:.2f}" if pd.notna(row.ci_low)
+                else row.interval.replace("none: ", "no interval: "))
+
     for name, model in run.models.items():
         summary = model.responsiveness.get("summary", pd.DataFrame())
-        by_speaker = summary[summary.by == "speaker"] if not summary.empty else summary
-        if by_speaker.empty:
+        if summary.empty or not (summary.by == "speaker").any():
             continue
         if not blocks:
             blocks += [("h2", "Responsiveness"), (
                 "p", "Each question's topic mixture is inferred with the fitted model (never refitted on questions) "
                      "and compared with its answer's: the Jensen-Shannon divergence in bits (0: the same mixture, 1: "
-                     "disjoint) and the share of the answer on the question's largest topic. Descriptive: a question "
-                     "is a short text, and outlets are not classed as domestic or foreign (the speaker registry does "
-                     "not say which).")]
-        for group, rows in by_speaker.groupby("group", sort=False):
-            js, on_topic = (rows[rows.measure == m].iloc[0] for m in ("js_divergence", "share_on_question_topic"))
-            interval = (f"{cfg.compare.level:.0%} CI {js.ci_low:.2f} to {js.ci_high:.2f}"
-                        if pd.notna(js.ci_low) else js.interval.replace("none: ", "no interval: "))
+                     "disjoint) and the share of the answer on the question's largest topic. A divergence means little "
+                     "alone: the chance baseline is the answer's mean divergence from the other questions asked at its "
+                     "conference (the same agenda, another question), and the responsiveness is that baseline minus "
+                     "the divergence from its own question, paired within the answer, with its interval over "
+                     "conferences: above 0, answers are closer to their own question than to the others. Descriptive: "
+                     "outlets are not classed as domestic or foreign (the speaker registry does not say which).")]
+        metrics = model.metrics
+        noise = metrics.get("question_inference_noise_bits")
+        noise_phrase = (f"inferring them again moves an answer's divergence by {noise:.3f} bits on average (Monte Carlo "
+                        "noise, inside the intervals)" if noise is not None
+                        else "their mixtures are not sampled, so inference adds no noise")
+        caution = "(Exploratory model, not a finding.) " if metrics.get("exploratory") else ""
+        measures = {(row.group, row.measure): row for row in summary.itertuples(index=False)}
+        if ("all answers", "js_gain") in measures:
+            gain = pd.Series(measures[("all answers", "js_gain")]._asdict())
+            others = measures[("all answers", "js_other_questions")].mean  # over the same answers as the gain
+            blocks.append(("p", f"{caution}Model `{name}`: questions are short (median "
+                                f"{metrics.get('question_tokens_median', float('nan')):.0f} tokens in the model's "
+                                f"vocabulary), and {noise_phrase}. Over {plural(int(gain.n_answers), 'answer')} with "
+                                f"another question at their conference ({plural(int(gain.n_conferences), 'conference')}"
+                                f"): {others - gain['mean']:.2f} bits from their own question, "
+                                f"{others:.2f} from the others; responsiveness "
+                                f"{gain['mean']:+.2f} bits ({interval(gain)}): {gain_reading(gain)}."))
+        for group, rows in summary[summary.by == "speaker"].groupby("group", sort=False):
+            row = rows.set_index("measure")
+            js, gain, on_topic = (row.loc[m] for m in ("js_divergence", "js_gain", "share_on_question_topic"))
             who = group_phrase(group, "speaker", int(js.n_answers), int(js.n_conferences), positions)
-            caution = "(Exploratory model, not a finding.) " if model.metrics.get("exploratory") else ""
-            blocks.append(("p", f"{caution}Model `{name}`: {who}: answers diverge from their questions by {js['mean']:.2f} "
-                                f"bits on average ({interval}); {on_topic['mean']:.2f} of an answer is on the "
-                                "question's largest topic."))
+            against = (f"responsiveness {gain['mean']:+.2f} bits against the other questions of the conference "
+                       f"({interval(gain)})" if int(gain.n_answers) else
+                       "no other question at the same conference to compare with")
+            blocks.append(("p", f"{caution}Model `{name}`: {who}: answers diverge from their questions by "
+                                f"{js['mean']:.2f} bits on average ({interval(js)}); {against}; "
+                                f"{on_topic['mean']:.2f} of an answer is on the question's largest topic."))
     return blocks
 
 

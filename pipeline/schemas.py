@@ -135,7 +135,8 @@ DISTINCTIVE_CHANCE = _schema("distinctive_chance", ("contrast",),
                              "p:float permutations:int unit")
 RESPONSIVENESS = _schema("responsiveness", ("answer_id",),
                          "answer_id question_turn_id speaker year:Int64 conference_id question_outlet "
-                         "question_top_topic:int js_divergence:float share_on_question_topic:float")
+                         "question_top_topic:int js_divergence:float n_other_questions:int js_other_questions:float "
+                         "js_gain:float js_reinferred:float share_on_question_topic:float")
 RESPONSIVENESS_SUMMARY = _schema("responsiveness_summary", ("by", "group", "measure"),
                                  "by group measure mean:float ci_low:float ci_high:float interval n_answers:int "
                                  "n_conferences:int")

@@ -50,7 +50,7 @@ from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatize
 from pipeline.progress import Progress, shown, within
 from pipeline.provenance import StageTimer, manifest, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
-from pipeline.responsiveness import answer_responsiveness, summaries
+from pipeline.responsiveness import answer_responsiveness, inference_noise, summaries
 from pipeline.seeds import derive_seed, rng_for
 from pipeline.term_measures import top_terms
 from pipeline.units import select_units
@@ -206,25 +206,39 @@ def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmati
 
 
 def question_mixtures(result: TopicModelResult, questions: tuple[list[str], Matrices] | None,
-                      progress: Progress) -> pd.DataFrame:
+                      progress: Progress, again: bool = False) -> pd.DataFrame:
     """Each question's topic mixture under a fitted model, topics held fixed (never refitted):
     LDA by its inference, a backend without one by its transform; questions with no known word
-    are left out."""
+    are left out. ``again``: a second Monte Carlo run of the inference (empty where the
+    backend's inference is not sampled)."""
     columns = schemas.topic_columns(result.k)
     if questions is None:
         return pd.DataFrame(columns=columns)
     ids, matrices = questions
     backend = BACKENDS[result.backend]
     known = np.flatnonzero(np.asarray(matrices.counts.sum(axis=1)).ravel() > 0)
-    if not len(known) or (backend.infer is None and backend.transform is None):
+    infer = backend.reinfer if again else backend.infer
+    if not len(known) or (infer is None and (again or backend.transform is None)):
         return pd.DataFrame(columns=columns)
     matrices = matrices.subset(known)  # an empty document is no question to infer (and crashes tomotopy)
-    mixtures = (infer_in_chunks(backend.infer, result.native, matrices, progress, "inferring questions")
-                if backend.infer is not None
+    mixtures = (infer_in_chunks(infer, result.native, matrices, progress, "inferring questions")
+                if infer is not None
                 else backend.transform(result.native, matrices, result.params))
     totals = mixtures.sum(axis=1, keepdims=True)
     keep = totals.ravel() > 0
     return pd.DataFrame(mixtures[keep] / totals[keep], index=np.asarray(ids)[known][keep], columns=columns)
+
+
+def question_summary(questions: tuple[list[str], Matrices] | None, responsiveness: pd.DataFrame) -> dict[str, float]:
+    """How long the compared answers' questions are in the model's vocabulary (median tokens),
+    and the noise of their inferred mixtures (mean change of an answer's divergence, bits)."""
+    if questions is None or responsiveness.empty:
+        return {}
+    ids, matrices = questions
+    lengths = pd.Series(np.asarray(matrices.counts.sum(axis=1)).ravel(), index=ids)
+    return {"question_tokens_median": float(lengths.loc[responsiveness.question_turn_id.unique()].median()),
+            "question_inference_noise_bits": None if np.isnan(noise := inference_noise(responsiveness))
+            else round(noise, 6)}
 
 
 def _coherence_reference(loaded: LoadedConfig, stopwords: frozenset[str],
@@ -373,13 +387,15 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 if design.contrasts:
                     emphasis["effects"] = model_effects(fits, answers, data, design, covariates, asked, cfg)
             with timer.stage(f"responsiveness {model_cfg.name}"):
-                responsiveness = answer_responsiveness(answers, asked, result.k)
+                reinferred = question_mixtures(result, data.questions, emphasis_progress, again=True)
+                responsiveness = answer_responsiveness(answers, asked, result.k,
+                                                       reinferred if len(reinferred) else None)
                 frames["answer_topics"] = frames["answer_topics"].merge(
                     responsiveness[["answer_id", "js_divergence"]].rename(
                         columns={"js_divergence": "question_divergence"}),
                     on="answer_id", how="left")
                 responsive = {"answers": responsiveness, "summary": summaries(
-                    responsiveness, ("speaker", "year", "question_outlet"), cfg.compare,
+                    responsiveness.assign(all="all answers"), ("all", "speaker", "year", "question_outlet"), cfg.compare,
                     within(shown, f"responsiveness {result.name}"))}
             with timer.stage(f"evaluate {model_cfg.name}"):
                 topic_diagnostics, evaluation, robust = evaluate_model(fits, data, design, emphasis["contrasts"], cfg)
@@ -389,6 +405,7 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 "n_units": len(units), "vocabulary_size": len(result.vocabulary),
                 "restart_scores": [round(score, 6) for score in fits.scores],
                 "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
+                **question_summary(data.questions, responsiveness),
             }
             if result.zero_rows:
                 log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",

@@ -49,7 +49,8 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
     (year, topic) raises that topic's prior to 3.0 in that year: an effect of year alone.
     ``questions``: "word" asks about one random word; "copied" draws a 30-word question from
     one topic and the answer's paragraphs mostly (0.9) from that same topic; "unrelated" draws
-    the question from one topic and the answer from another.
+    the question from one topic and the answer from another; "ignored" draws the answer's topic
+    without looking at the question (the same topic one time in K).
     """
     rng = np.random.default_rng(seed)
     vocabulary = invented_words(rng, K * 20 + 40)
@@ -81,7 +82,8 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
             else:
                 question = " ".join(vocabulary[rng.choice(len(vocabulary), p=topics[asked])] for _ in range(30))
             lines += [f"{outlet}:", question.capitalize() + "?", "", f"{speaker}:"]
-            answered = asked if questions == "copied" else (asked + 1 + int(rng.integers(K - 1))) % K
+            answered = {"copied": asked, "ignored": int(rng.integers(K))}.get(
+                questions, (asked + 1 + int(rng.integers(K - 1))) % K)
             for _ in range(paragraphs):
                 prior = preference[SPEAKERS.index(speaker)].copy()
                 if year_boost and year == year_boost[0]:

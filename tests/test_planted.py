@@ -74,10 +74,12 @@ def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whol
     assert shares[("Wang Fang", matched[0])] - shares[("Li Wei", matched[0])] > 0.1  # the marginal reading
 
 
-@pytest.mark.parametrize("questions", ["copied", "unrelated"])
+@pytest.mark.parametrize("questions", ["copied", "ignored", "unrelated"])
 def test_answers_that_follow_their_questions_diverge_little_from_them(tmp_path, questions):
-    """Planted: each question is drawn from one topic; the answer keeps to it ("copied") or to
-    another topic ("unrelated"). The questions' mixtures are inferred with the fitted models."""
+    """Planted: each question is drawn from one topic; the answer keeps to it ("copied"), picks
+    its topic without looking at the question ("ignored"), or keeps to another ("unrelated").
+    The questions' mixtures are inferred with the fitted models; the responsiveness is the
+    divergence from the other questions of the conference minus that from the answer's own."""
     project = make_project(tmp_path)
     write_planted_corpus(project / "data" / "planted", seed=7, conferences=5, questions=questions)
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=asked",
@@ -89,11 +91,19 @@ def test_answers_that_follow_their_questions_diverge_little_from_them(tmp_path, 
     for name in ("lda", "nmf"):
         answers = run.models[name].responsiveness["answers"]
         assert len(answers) == 5 * 12  # every answer's question has words the model knows
+        assert (answers.n_other_questions == 11).all()
         divergence, on_topic = answers.js_divergence.mean(), answers.share_on_question_topic.mean()
+        summary = run.models[name].responsiveness["summary"].set_index(["group", "measure"])
+        gain = summary.loc[("all answers", "js_gain")]
+        assert gain.n_answers == 60 and gain.n_conferences == 5
         # Measured: copied 0.040 (lda) / 0.040 (nmf) bits, 0.89 / 0.92 of the answer on the
         # question's topic; unrelated 0.90 / 0.95 bits, 0.018 / 0.013.
         if questions == "copied":
             assert divergence < 0.2 and on_topic > 0.7, (name, divergence, on_topic)
+            assert gain.ci_low > 0.3, (name, gain)
+        elif questions == "ignored":
+            assert gain.ci_low < 0 < gain.ci_high, (name, gain)  # no responsiveness
         else:
             assert divergence > 0.6 and on_topic < 0.15, (name, divergence, on_topic)
+            assert gain.ci_high < 0, (name, gain)  # farther from its own question than from the others
         assert run.models[name].answer_topics.question_divergence.notna().sum() == len(answers)

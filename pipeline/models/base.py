@@ -62,7 +62,9 @@ class Backend:
     fixed (None: the model has no likelihood, so no held-out evaluation); ``transform(native,
     matrices, params)`` gives any units' mixtures under a fitted model, for backends without a
     posterior, whose refits on resampled units carry topic-model uncertainty into emphasis
-    effects instead; ``save(native,
+    effects instead; ``reinfer(native, matrices)`` is ``infer`` run again as another Monte Carlo
+    sample, which measures the noise of a sampling inference (None: inference is not sampled);
+    ``save(native,
     folder)`` and ``load(folder)`` keep the native model in a run directory. ``family`` says
     which comparisons apply (LDA-NMF alignment pairs an ``lda`` with an ``nmf``).
     """
@@ -76,6 +78,7 @@ class Backend:
     load: Callable[[Path], Any] = load_joblib
     infer: Callable[[Any, Matrices], np.ndarray] | None = None
     transform: Callable[[Any, Matrices, dict], np.ndarray] | None = None
+    reinfer: Callable[[Any, Matrices], np.ndarray] | None = None
 
 
 BACKENDS: dict[str, Backend] = {}
