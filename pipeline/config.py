@@ -238,6 +238,7 @@ class EvaluateConfig(Section):
     """Diagnostics of each fitted model (definitions in ``pipeline/diagnostics.py``)."""
 
     coherence_top_n: int = Field(10, ge=2)
+    coherence_bootstrap: int = Field(20, ge=0, le=1000)  # resamples of the reference texts for coherence's SD; 0: none
     # Plain-text files (globs) to score coherence on instead of the modelled units: each
     # blank-line-separated paragraph is a reference document, normalised like the units.
     coherence_reference: tuple[str, ...] = ()
@@ -247,8 +248,12 @@ class EvaluateConfig(Section):
     resamples: int = Field(5, ge=0, le=100)  # refits on subsamples for resampling stability
     resample_share: float = Field(0.8, gt=0.2, lt=1)
     stability_top_n: int = Field(10, ge=2)
-    min_match_jaccard: float = Field(0.25, ge=0, le=1)  # below it a refit's topic is "no match"
-    stability_threshold: float = Field(0.6, ge=0, le=1)  # below it a model is exploratory
+    min_match_jaccard: float = Field(0.25, ge=0, le=1)  # average Jaccard below which a refit topic is "no match"
+    # The exploratory gate: a model below any of these is exploratory (calibrated in DESIGN).
+    stability_threshold: float = Field(0.55, ge=0, le=1)  # seed and resampling stability (average Jaccard)
+    min_topic_diversity: float = Field(0.5, ge=0, le=1)
+    min_tokens_per_parameter: float = Field(1.5, ge=0)
+    min_heldout_gain: float = Field(0.1)  # nats per word over the unigram model (models with a likelihood)
     alignment_threshold: float = Field(0.5, ge=0, le=1)
     n_jobs: int | None = Field(None, ge=1, le=256)
 
@@ -275,7 +280,7 @@ class SweepConfig(Section):
     seeds: int = Field(3, ge=1, le=100)
     backends: tuple[str, ...] = Field(tuple(m["backend"] for m in DEFAULT_MODELS), min_length=1)
     n_jobs: int | None = Field(None, ge=1, le=256)
-    stability_threshold: float = Field(0.5, ge=0, le=1)
+    stability_threshold: float = Field(0.55, ge=0, le=1)  # resampling stability, as the exploratory gate
 
     @field_validator("k", mode="before")
     @classmethod

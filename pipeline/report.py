@@ -80,13 +80,17 @@ def seed_reading(holding: int, seeds: int) -> str:
 
 
 def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> str:
+    def scored(measure: str) -> str:
+        sd = metrics.get(f"coherence_{measure}_bootstrap_sd")
+        return f"{measure} {metrics[f'mean_coherence_{measure}']:.3f}" + (f" (SD {sd:.3f})" if sd is not None else "")
+
     parts = [f"Topic diversity (top {evaluate.diversity_top_n}) {metrics['topic_diversity']:.2f}",
-             f"mean coherence c_v {metrics['mean_coherence_c_v']:.3f}, c_npmi {metrics['mean_coherence_c_npmi']:.3f}, "
-             f"u_mass {metrics['mean_coherence_u_mass']:.3f}"]
+             f"mean coherence {', '.join(scored(m) for m in ('c_v', 'c_npmi', 'u_mass'))}"]
     if metrics.get("mean_stability") is not None:
         one_fit = len(set(metrics.get("restart_scores", []))) == 1 and metrics["stability_seeds"] > 1
         parts.append(f"mean stability {metrics['mean_stability']:.2f} over {metrics['stability_seeds']} seeds "
-                     f"(top-{evaluate.stability_top_n} Jaccard after Hungarian matching; 1 = identical topics; the "
+                     f"(average Jaccard of the top {evaluate.stability_top_n} terms over depths 1 to "
+                     f"{evaluate.stability_top_n}, Greene et al. 2014, after Hungarian matching; 1 = identical topics; the "
                      "reported fit is the best of these restarts by the model's own objective"
                      + ("; every restart reached the same objective: one fit found again, which says nothing of "
                         "how robust the topics are" if one_fit else "") + ")")
@@ -96,7 +100,20 @@ def model_summary(metrics: Mapping[str, object], evaluate: EvaluateConfig) -> st
     if "heldout_log_perplexity" in metrics:
         parts.append(heldout_sentence(metrics))
     parts.append(f"{metrics['tokens_per_parameter']:.2f} tokens per topic-word parameter (tokens / (k × V))")
-    return "; ".join(parts) + "."
+    return "; ".join(parts) + ". " + gate_sentence(metrics)
+
+
+def gate_sentence(metrics: Mapping[str, object]) -> str:
+    """Every criterion of the exploratory gate with its value and threshold, and which decided."""
+    criteria = metrics.get("gate") or []
+    checked = ", ".join(f"{c['criterion']} {c['value']:.2f} {'≥' if c['passed'] else '<'} {c['threshold']:g}"
+                        for c in criteria)
+    failed = [c["criterion"] for c in criteria if not c["passed"]]
+    listed = ", ".join(failed[:-1]) + (" and " if len(failed) > 1 else "") + (failed[-1] if failed else "")
+    verdict = (f"exploratory, decided by {listed}" if failed else
+               "passes every criterion, so its comparisons may be read as findings")
+    return (f"Exploratory gate (thresholds calibrated on planted corpora with and without topics, docs/DESIGN.md): "
+            f"{checked or 'no criterion applies'}: {verdict}.")
 
 
 def heldout_sentence(metrics: Mapping[str, object]) -> str:
@@ -141,7 +158,14 @@ def coherence_setup(metrics: Mapping[str, object]) -> str:
             f"{setup['reference']} ({setup['reference_units']} texts, {setup['reference_mean_tokens']} tokens on average): "
             f"c_v with a sliding window of {windows['c_v']} tokens (wider than a text shorter than that, where it "
             f"counts co-occurrence in the whole text), c_npmi with a window of {windows['c_npmi']}, u_mass by "
-            "co-occurrence in a text.")
+            "co-occurrence in a text. "
+            + ("It is in-sample: the texts scored are the texts the topics were fitted on, which flatters every "
+               "model alike and is no test of how topics generalise. " if setup["reference"] == "the modelled units"
+               else "")
+            + (f"The SD beside each mean is over {bootstrap} bootstrap resamples of those texts (with replacement, "
+               "the topics held fixed): how much the score depends on which texts happened to be there; texts of one "
+               "conference share its words, so it is a lower bound." if (bootstrap := setup.get("bootstrap"))
+               else "No bootstrap of the texts was run (evaluate.coherence_bootstrap: 0)."))
 
 
 def exploratory_note(metrics: Mapping[str, object]) -> str:

@@ -27,7 +27,7 @@ from pipeline.diagnostics import (
     COHERENCE_MEASURES,
     coherence,
     document_completion,
-    jaccard_matrix,
+    average_jaccard_matrix,
     match_topics,
     resamples,
     topic_diversity,
@@ -125,12 +125,12 @@ def read_results(text: str, data_key: str) -> tuple[pd.DataFrame, int]:
 
 
 def seed_stability(tops: list[list[list[str]]]) -> float:
-    """Mean matched top-term Jaccard over all pairs of jobs (Greene et al. 2014); the jobs are
+    """Mean matched average Jaccard of the top terms over all pairs of jobs (Greene et al. 2014); the jobs are
     fits on different subsamples, so this is resampling stability."""
     pairs = list(combinations(tops, 2))
     if not pairs:
         return float("nan")
-    return float(np.mean([np.nanmean(match_topics(jaccard_matrix(a, b))[1]) for a, b in pairs]))
+    return float(np.mean([np.nanmean(match_topics(average_jaccard_matrix(a, b))[1]) for a, b in pairs]))
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cluster, inputs, rundir, schemas, sweep, topic_tables
-from pipeline.config import CompareConfig, Config, LoadedConfig, read_yaml, validate
+from pipeline.config import CompareConfig, Config, EvaluateConfig, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
     COMPLETION_MIN_TOKENS,
     aligned_with,
@@ -32,7 +32,7 @@ from pipeline.diagnostics import (
     heldout_gain,
     heldout_split,
     infer_in_chunks,
-    jaccard_matrix,
+    average_jaccard_matrix,
     match_topics,
     resamples,
     unigram_log_likelihoods,
@@ -493,14 +493,25 @@ def mixture_draws(fits: Fits, matrices: Matrices, compare: CompareConfig) -> tup
     return np.array(draws), np.array(matched), float(kept / (len(result.unit_ids) - kept))
 
 
-def stability_gate(summary: dict[str, Any], threshold: float) -> str:
-    """Why a model is exploratory ("" when it is not): its seed or resampling stability is below
-    the threshold, so its topics, and every comparison built on them, may not reappear."""
-    reasons = [f"{label} {summary[key]:.2f} < {threshold:g}"
-               for key, label in (("mean_stability", "seed stability"), ("mean_resample_stability",
-                                                                            "resampling stability"))
-               if summary.get(key) is not None and summary[key] < threshold]
-    return "; ".join(reasons)
+def gate_criteria(summary: dict[str, Any], evaluate: EvaluateConfig) -> list[dict[str, Any]]:
+    """The exploratory gate's criteria that apply to a model: each with its value, threshold and
+    whether it passes. Seed and resampling stability (average Jaccard, Greene et al. 2014), topic
+    diversity, tokens per topic-word parameter, and the held-out gain over the unigram model; the
+    thresholds are calibrated on planted corpora (DESIGN, "Exploratory gate")."""
+    floors = (("mean_stability", "seed stability", evaluate.stability_threshold),
+              ("mean_resample_stability", "resampling stability", evaluate.stability_threshold),
+              ("topic_diversity", "topic diversity", evaluate.min_topic_diversity),
+              ("tokens_per_parameter", "tokens per parameter", evaluate.min_tokens_per_parameter),
+              ("heldout_gain_over_unigram", "held-out gain over the unigram model", evaluate.min_heldout_gain))
+    return [{"criterion": label, "value": round(float(summary[key]), 6), "threshold": threshold,
+             "passed": bool(summary[key] >= threshold)}
+            for key, label, threshold in floors if summary.get(key) is not None and np.isfinite(summary[key])]
+
+
+def stability_gate(criteria: list[dict[str, Any]]) -> str:
+    """Why a model is exploratory ("" when it is not): every criterion it fails, with its value,
+    so that its topics, and every comparison built on them, are not read as findings."""
+    return "; ".join(f"{c['criterion']} {c['value']:.2f} < {c['threshold']:g}" for c in criteria if not c["passed"])
 
 
 def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_contrasts: pd.DataFrame,
@@ -516,12 +527,13 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
     progress = within(shown, f"evaluate {result.name}")
     table, summary = diagnostics(result.topic_term, result.vocabulary, result.doc_topic, refit_top,
                                  [top_of(r) for r in fits.resampled], texts, matrices.dictionary, n_tokens, evaluate,
-                                 reference, progress)
+                                 reference, progress, fits.base_seed)
     summary["restarts"] = len(fits.scores)
     if fits.training_fit is not None:
         summary.update(heldout_scores(fits, matrices, units.conference_id.to_numpy(), cfg.compare.level, progress))
-    reason = stability_gate(summary, evaluate.stability_threshold)
-    summary.update(exploratory=bool(reason), exploratory_reason=reason)
+    criteria = gate_criteria(summary, evaluate)
+    reason = stability_gate(criteria)
+    summary.update(exploratory=bool(reason), exploratory_reason=reason, gate=criteria)
     table = table.assign(exploratory=bool(reason))
     reference_top = top_of(result)
     refit_contrasts = []
@@ -529,7 +541,7 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
         unit_table = topic_tables.unit_topics(units, refit, n_tokens.astype(int).tolist())
         answers = compared_answers(topic_tables.answer_topics(unit_table, units, refit.k), refit.k, cfg.compare)
         refit_emphasis = contrasts(answers, refit.k, design, cfg.compare, cfg.run.seed, result.name)
-        matched, similarity = match_topics(jaccard_matrix(reference_top, top))
+        matched, similarity = match_topics(average_jaccard_matrix(reference_top, top))
         refit_contrasts.append((refit_emphasis, np.where(similarity >= evaluate.min_match_jaccard, matched, -1)))
     return table, summary, robustness(reference_contrasts, refit_contrasts, cfg.compare.significance)
 

@@ -51,7 +51,8 @@ def parse(directory):
 # Every stage of a run, with fewer refits than the default; QUICK_FITS also shortens the default
 # LDA's sampling. For tests of what a run does rather than of what its models find: the suite
 # stays within its time on two cores. NO_FIGURES for tests that read no figure (half a small run).
-FEWER_REFITS = ("--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2", "--set", "compare.refit_draws=2")
+FEWER_REFITS = ("--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=2", "--set", "compare.refit_draws=2",
+                "--set", "evaluate.coherence_bootstrap=2")
 QUICK_FITS = (*FEWER_REFITS, "--set", "models.0.params.iterations=100")
 NO_FIGURES = ("--set", "figures.draw=false")
 

@@ -39,7 +39,8 @@ def invented_words(rng: np.random.Generator, n: int) -> list[str]:
 def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, answers: int = 12,
                          paragraphs: int = 3, words: tuple[int, int] = (35, 60),
                          speakers_by_year: dict[int, tuple[str, ...]] | None = None,
-                         year_boost: tuple[int, int] | None = None, questions: str = "word") -> Planted:
+                         year_boost: tuple[int, int] | None = None, questions: str = "word",
+                         topical: bool = True) -> Planted:
     """Writes ``conferences`` pages into ``folder`` and returns the planted truth.
 
     Each topic has 20 core words (most of its mass) and shares 40 background words; each
@@ -50,7 +51,9 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
     ``questions``: "word" asks about one random word; "copied" draws a 30-word question from
     one topic and the answer's paragraphs mostly (0.9) from that same topic; "unrelated" draws
     the question from one topic and the answer from another; "ignored" draws the answer's topic
-    without looking at the question (the same topic one time in K).
+    without looking at the question (the same topic one time in K). ``topical`` False writes a
+    corpus with no topics: every paragraph's words come from the same mixture (1/K of each
+    topic), so the words' frequencies are those of a topical corpus but nothing co-occurs.
     """
     rng = np.random.default_rng(seed)
     vocabulary = invented_words(rng, K * 20 + 40)
@@ -91,6 +94,8 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
                 theta = rng.dirichlet(prior)
                 if questions != "word":
                     theta = 0.1 * theta + 0.9 * np.eye(K)[answered]
+                if not topical:
+                    theta = np.full(K, 1 / K)
                 drawn[speaker].append(theta)
                 n = int(rng.integers(*words))
                 assignments = rng.choice(K, size=n, p=theta)

@@ -10,9 +10,10 @@ from gensim.models.coherencemodel import CoherenceModel
 
 from pipeline.diagnostics import (
     alignment,
+    average_jaccard_matrix,
     coherence,
+    coherence_bootstrap_sd,
     effective_number_of_words,
-    jaccard_matrix,
     match_topics,
     stability,
     topic_diversity,
@@ -34,6 +35,26 @@ def test_coherence_is_gensims(measure):
     kwargs = {"corpus": [dictionary.doc2bow(t) for t in TEXTS]} if measure == "u_mass" else {"texts": TEXTS}
     theirs = CoherenceModel(topics=TOPICS, dictionary=dictionary, coherence=measure, topn=3, **kwargs)
     assert ours == pytest.approx(theirs.get_coherence_per_topic())
+
+
+@pytest.mark.parametrize("measure", ["c_v", "c_npmi", "u_mass"])
+def test_coherence_bootstrap_sd_is_the_spread_of_gensims_score_over_resampled_texts(measure):
+    dictionary = Dictionary(TEXTS)
+    draws, seed = 30, 4
+    sd = coherence_bootstrap_sd(TOPICS, TEXTS, dictionary, measure, draws, np.random.default_rng(seed))
+    # By hand: the same resamples, each scored by gensim, topics without a score left out.
+    rng, means = np.random.default_rng(seed), []
+    for _ in range(draws):
+        sample = [TEXTS[i] for i in rng.integers(len(TEXTS), size=len(TEXTS))]
+        kwargs = ({"corpus": [dictionary.doc2bow(t) for t in sample]} if measure == "u_mass" else {"texts": sample})
+        scores = np.array(CoherenceModel(topics=TOPICS, dictionary=dictionary, coherence=measure, topn=3,
+                                         **kwargs).get_coherence_per_topic())
+        means.append(scores[np.isfinite(scores)].mean())
+    assert sd == pytest.approx(np.std(means, ddof=1)) and sd > 0
+    # Texts that are all alike resample to themselves: no spread.
+    alike = [TEXTS[0]] * 6
+    assert coherence_bootstrap_sd(TOPICS[:1], alike, Dictionary(alike), measure, 5, np.random.default_rng(0)) == 0
+    assert np.isnan(coherence_bootstrap_sd(TOPICS, TEXTS, dictionary, measure, 1, np.random.default_rng(0)))
 
 
 @pytest.mark.parametrize("measure", ["c_v", "c_npmi", "u_mass"])
@@ -85,13 +106,27 @@ def test_exclusivity_is_stms_with_its_weight_on_exclusivity():
     assert topic_exclusivity(beta, top_n=2)[1] != pytest.approx(frex(beta, 0.7)[1, [2, 0]].sum())
 
 
-def test_jaccard_and_hungarian_matching_on_toy_topics():
+def test_average_jaccard_equals_greene_et_al_by_hand():
+    # AJ = (1/t) sum_d Jaccard(top d, top d). "a b c" vs "a c x": depth 1 {a}/{a} = 1, depth 2
+    # {a}/{a b c} = 1/3, depth 3 {a c}/{a b c x} = 2/4.
+    assert average_jaccard_matrix([["a", "b", "c"]], [["a", "c", "x"]])[0, 0] == pytest.approx((1 + 1 / 3 + 2 / 4) / 3)
+    # Reversed order: depth 1 0, depth 2 0 ({a b} vs {c b}: 1/3), depth 3 1.
+    assert average_jaccard_matrix([["a", "b", "c"]], [["c", "b", "a"]])[0, 0] == pytest.approx((0 + 1 / 3 + 1) / 3)
+    ten = list("abcdefghij")
+    leading, trailing = list("abcdefgxyz"), list("xyzdefghij")
+    scores = average_jaccard_matrix([ten], [leading, trailing])[0]
+    assert scores[0] == pytest.approx((7 + 7 / 9 + 7 / 11 + 7 / 13) / 10)  # 0.895; plain Jaccard 7/13 = 0.54
+    assert scores[1] == pytest.approx(sum((d - 3) / (d + 3) for d in range(4, 11)) / 10)  # 0.262
+
+
+def test_average_jaccard_and_hungarian_matching_on_toy_topics():
     reference = [["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]]
     shuffled = [["g", "h", "x"], ["a", "b", "c"], ["d", "e", "f"]]
-    assert jaccard_matrix(reference, shuffled)[2, 0] == pytest.approx(2 / 4)
-    columns, scores = match_topics(jaccard_matrix(reference, shuffled))
-    assert columns.tolist() == [1, 2, 0] and scores.tolist() == pytest.approx([1.0, 1.0, 0.5])
-    assert stability(reference, [shuffled, reference]).tolist() == pytest.approx([1.0, 1.0, 0.75])
+    # "g h i" vs "g h x": depths 1 and 2 agree, depth 3 shares 2 of 4.
+    assert average_jaccard_matrix(reference, shuffled)[2, 0] == pytest.approx((1 + 1 + 2 / 4) / 3)
+    columns, scores = match_topics(average_jaccard_matrix(reference, shuffled))
+    assert columns.tolist() == [1, 2, 0] and scores.tolist() == pytest.approx([1.0, 1.0, 2.5 / 3])
+    assert stability(reference, [shuffled, reference]).tolist() == pytest.approx([1.0, 1.0, (1 + 2.5 / 3) / 2])
     # Greedy matching would pair both "a b c" rows with the same topic; Hungarian keeps it one-to-one.
     columns, _ = match_topics(np.array([[0.9, 0.8], [0.85, 0.1]]))
     assert columns.tolist() == [1, 0]
@@ -214,3 +249,20 @@ def test_units_too_short_for_document_completion_are_never_held_out():
     # With every unit long enough, the split is the seeded order cut at the share, as before.
     held, rest = heldout_split(np.full(120, 5), 0.1, seed=3)
     assert [*held, *rest] == list(rng_for(3, "heldout").permutation(120)) and len(held) == 12
+
+
+def test_the_gate_names_every_criterion_a_model_fails():
+    from pipeline.config import EvaluateConfig
+    from pipeline.workflow import gate_criteria, stability_gate
+
+    # The case: k = 8 NMF on 11 units of 18.5 tokens, identical restarts, no likelihood.
+    summary = {"mean_stability": 1.0, "mean_resample_stability": 0.72, "topic_diversity": 0.30,
+               "tokens_per_parameter": 0.42, "heldout_gain_over_unigram": None}
+    criteria = gate_criteria(summary, EvaluateConfig())
+    assert [c["criterion"] for c in criteria] == ["seed stability", "resampling stability", "topic diversity",
+                                                  "tokens per parameter"]  # no likelihood: no held-out criterion
+    assert stability_gate(criteria) == "topic diversity 0.30 < 0.5; tokens per parameter 0.42 < 1.5"
+    passing = {**summary, "topic_diversity": 0.9, "tokens_per_parameter": 5.0, "heldout_gain_over_unigram": 0.6}
+    assert stability_gate(gate_criteria(passing, EvaluateConfig())) == ""
+    assert stability_gate(gate_criteria({**passing, "heldout_gain_over_unigram": 0.02}, EvaluateConfig())) == (
+        "held-out gain over the unigram model 0.02 < 0.1")

@@ -41,9 +41,36 @@ def test_planted_topics_are_stable_and_not_gated(planted_run):
     _, run = planted_run
     lda = run.models["lda"].metrics
     assert lda["mean_resample_stability"] >= 0.6 and not lda["exploratory"]
+    assert {c["criterion"] for c in lda["gate"]} == {"seed stability", "resampling stability", "topic diversity",
+                                                       "tokens per parameter", "held-out gain over the unigram model"}
+    assert all(c["passed"] for model in run.models.values() for c in model.metrics["gate"])
     # The held-out likelihood beats a unigram model, which beats uniform word choice.
     assert lda["heldout_log_perplexity"] < lda["heldout_unigram_log_perplexity"] < lda["heldout_uniform_log_perplexity"]
     assert lda["heldout_gain_over_unigram"] > 0 and lda["heldout_gain_distinguishable"]
+
+
+@pytest.mark.parametrize("size,topical,deciding", [
+    ((2, 4, 1), True, {"topic diversity", "tokens per parameter"}),  # 8 paragraphs: topics not recovered
+    ((3, 12, 3), False, {"resampling stability"}),  # no topics at all
+])
+def test_the_gate_stops_models_fitted_on_almost_nothing_or_on_no_topics(tmp_path, size, topical, deciding):
+    # tests/calibrate_gate.py, 5 seeds each: 8 paragraphs of planted topics give NMF seed stability
+    # 0.62-0.92 and resampling stability 0.64-0.73 (the old gate passed them) with topics recovered
+    # at cosine 0.44-0.62; corpora with no topics give NMF seed stability up to 1.00.
+    conferences, answers, paragraphs = size
+    project = make_project(tmp_path)
+    write_planted_corpus(project / "data" / "planted", seed=1, conferences=conferences, answers=answers,
+                         paragraphs=paragraphs, topical=topical)
+    assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=gated",
+                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                 "--set", f"models.0.k={K}", "--set", f"models.1.k={K}", "--set", "figures.draw=false",
+                 "--set", "evaluate.coherence_bootstrap=0"]) == 0
+    run = load_run(project / "outputs" / "gated")
+    report = (project / "outputs" / "gated" / "report.md").read_text()
+    for name, model in run.models.items():
+        failed = {c["criterion"] for c in model.metrics["gate"] if not c["passed"]}
+        assert model.metrics["exploratory"] and deciding <= failed, (name, model.metrics["gate"])
+        assert "exploratory, decided by " in report
 
 
 def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whole_pipeline(tmp_path):

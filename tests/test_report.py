@@ -168,7 +168,7 @@ def test_numbers_in_captions_axes_and_sentences_come_from_the_config(default_run
                      ("95% interval over conferences", "90% interval over conferences"),
                      ("at least 5 answers", "at least 2 answers"),
                      ("Topic diversity (top 25)", "Topic diversity (top 10)"),
-                     ("top-10 Jaccard", "top-8 Jaccard")):
+                     ("top 10 terms over depths 1 to 10", "top 8 terms over depths 1 to 8")):
         assert old in before and old not in after and new in after, old
     assert "95%" not in after
 
