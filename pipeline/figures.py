@@ -301,10 +301,12 @@ def distinctive_figure(table: pd.DataFrame, top_n: int, cfg: FiguresConfig) -> F
     frequency = np.log10(overall.count_a + overall.count_b)
     fig = _figure(cfg.page_width, 4.2)
     ax = fig.add_subplot()
-    strong = overall.z.abs().to_numpy() > 1.96
+    strong = overall.z.abs().to_numpy() > 3
     ax.scatter(frequency[~strong], overall.z[~strong], s=4, color="0.7", linewidths=0)
-    ax.scatter(frequency[strong], overall.z[strong], s=6, color=OKABE_ITO[0], linewidths=0, label="|z| > 1.96")
+    ax.scatter(frequency[strong], overall.z[strong], s=6, color=OKABE_ITO[0], linewidths=0, label="|z| > 3")
     ax.axhline(0, color="0.4", linewidth=0.6)
+    for level in (-3, 3):
+        ax.axhline(level, color="0.5", linewidth=0.5, linestyle="--")
     right = frequency.max() + 0.15 * (frequency.max() - frequency.min() + 1e-9)
     span = max(overall.z.max(), 1) - min(overall.z.min(), -1)
     low, high = min(overall.z.min(), -1), max(overall.z.max(), 1)
@@ -408,9 +410,19 @@ def stamped(fig: Figure, stamp: str) -> Figure:
     return fig
 
 
+def chance_caption(chance: pd.DataFrame, contrast: str) -> str:
+    """The count beyond |z| = 3 against its permutation null, for a figure caption."""
+    row = chance.set_index("contrast").loc[contrast] if contrast in set(chance.contrast) else None
+    if row is None or not int(row.permutations):
+        return "no permutation null for this contrast"
+    return (f"{int(row.observed)} words beyond, {row.expected:.1f} expected by chance with answers shuffled "
+            f"within the design's blocks, permutation p = {row.p:.2f}")
+
+
 def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_cells: pd.DataFrame,
               labels: Mapping[str, Mapping[int, str]], cfg: Config,
-              distinctive: Mapping[str, pd.DataFrame] | None = None) -> list[FigureSpec]:
+              distinctive: Mapping[str, pd.DataFrame] | None = None,
+              distinctive_chance: pd.DataFrame | None = None) -> list[FigureSpec]:
     """Every figure of a run, from its saved tables (``models``: name -> ``ModelTables``)."""
     figures_cfg, compare, distinctive = cfg.figures, cfg.compare, distinctive or {}
     estimand = f"Share: {estimand_label(compare)}"
@@ -471,7 +483,9 @@ def catalogue(models: Mapping[str, Any], alignment: pd.DataFrame | None, design_
             f"informative Dirichlet prior (Monroe, Colaresi & Quinn 2008; prior worth {cfg.distinctive.prior_strength:g}"
             f" tokens), z against frequency in the compared answers"
             + (f", pooled over {strata} {table.within.iloc[0]} strata" if strata else "") + "; the "
-            f"{cfg.distinctive.top_n} words of each side labelled.", "distinctive",
+            f"{cfg.distinctive.top_n} words of each side labelled; dashed at |z| = 3"
+            + (f" ({chance_caption(distinctive_chance, contrast_name)})" if distinctive_chance is not None else "")
+            + ".", "distinctive",
             distinctive_figure, (table, cfg.distinctive.top_n, figures_cfg)))
     if alignment is not None:
         for (model_a, model_b), pairs in alignment.groupby(["model_a", "model_b"], sort=False):

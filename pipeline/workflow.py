@@ -678,7 +678,8 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
                              if "topic_label" in frame else frame for table_name, frame in model.emphasis.items()},
             topic_diagnostics=model.topic_diagnostics.assign(
                 topic_label=model.topic_diagnostics.topic.map(labels[name])))
-    figures = (catalogue(labelled, run.alignment, run.design["cells"], labels, cfg, run.distinctive)
+    figures = (catalogue(labelled, run.alignment, run.design["cells"], labels, cfg, run.distinctive,
+                         run.distinctive_chance)
                if cfg.figures.draw else [])
     topics = {}
     with rundir.figures_drawing(figures, folder / "figures", cfg.figures.dpi, cfg.figures.pdf) as drawn:

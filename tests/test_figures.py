@@ -149,6 +149,16 @@ def test_distinctive_words_plot_labels_each_side_without_overlap(default_runs):
     assert (np.diff(heights) >= 0.045 * span - 1e-9).all()  # one label per line: none overlaps another
     low, high = ax.get_ylim()
     assert low <= heights.min() and heights.max() <= high
+    # The chance line: dashed at |z| = 3, the words beyond it coloured, the null count in the caption.
+    assert sorted(line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == "--") == [-3, 3]
+    coloured = sum(len(c.get_offsets()) for c in ax.collections if c.get_label() == "|z| > 3")
+    assert coloured == int((overall.z.abs() > 3).sum())
+    chance = load_run(default_runs / "a").distinctive_chance
+    row = chance.set_index("contrast").loc["xiao_vs_tian"]
+    assert figures.chance_caption(chance, "xiao_vs_tian") == (
+        f"{int(row.observed)} words beyond, {row.expected:.1f} expected by chance with answers shuffled within the "
+        f"design's blocks, permutation p = {row.p:.2f}")
+    assert figures.chance_caption(chance, "absent") == "no permutation null for this contrast"
 
 
 def test_corpus_overview(default_runs):
