@@ -43,6 +43,22 @@ def in_capitals(label: str) -> bool:
     return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
+# "Pia Ranada (Rappler)": a person and their outlet or office; "(through interpreter)" is a note.
+_AFFILIATED = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
+_NOT_AN_AFFILIATION = re.compile(r"(?i)interpret|translat|inaudible|unintelligible|crosstalk|off[- ]mic|via\b|video|"
+                                 r"phone|audio|remote|continu|in (english|chinese|mandarin|filipino|tagalog)")
+
+
+def split_affiliation(label: str) -> tuple[str, str]:
+    """A label's person and the affiliation in brackets after it ("" when there is none, or
+    the brackets hold a note such as "through interpreter")."""
+    match = _AFFILIATED.match(clean_name(label))
+    if not match:
+        return label, ""
+    affiliation = match.group("affiliation").strip()
+    return match.group("person"), "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
+
+
 def display_name(label: str) -> str:
     """A label as a speaker name: "MS. JEAN-PIERRE" is "Jean-Pierre", "Xiao Yaqing" stays."""
     name = clean_name(label)
@@ -165,23 +181,26 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
     labels whose role neither a curated list nor a rule gives (``unknown``). A role the reader
     already gave (``role_source`` set) stands unless a curated list knows the label."""
     unresolved: dict[str, list[int]] = {}
+    affiliations: dict[int, str] = {}
     for index, turn in enumerate(turns):
         if turn.label is None:
             continue
-        person = directory.lookup(turn.label)
-        turn.speaker = person.name if person else display_name(turn.label)
+        person_label, affiliations[index] = split_affiliation(turn.label)
+        known = turn.label if directory.lookup(turn.label) else person_label
+        person = directory.lookup(known)
+        turn.speaker = person.name if person else display_name(person_label)
         if person:
-            turn.role, turn.position, turn.role_source = person.role, person.position, directory.source(turn.label)
+            turn.role, turn.position, turn.role_source = person.role, person.position, directory.source(known)
         elif turn.role_source:
             continue  # placed by the reader before (the official a page's title names)
         elif outlet_like(turn.label):
             turn.role, turn.role_source = "journalist", "inferred: outlet-like label"
-        elif _CHAIR_LIKE.match(turn.label):
+        elif _CHAIR_LIKE.match(person_label):
             turn.role, turn.role_source = "moderator", "inferred: label names the chair"
         elif _OFFICE_LIKE.search(turn.label):
             turn.role, turn.role_source = "official", "inferred: label names an office"
         else:
-            unresolved.setdefault(name_key(turn.label), []).append(index)
+            unresolved.setdefault(name_key(person_label), []).append(index)
     # Who answers depends on who asked and the other way round: settle until nothing changes.
     for _ in range(len(unresolved) + 1):
         changed = False
@@ -192,15 +211,15 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
                 turns[index].role, turns[index].role_source = role, rule
         if not changed:
             break
-    for turn in turns:
+    for index, turn in enumerate(turns):
         if turn.role == "journalist" and not turn.outlet:
-            turn.outlet = turn.speaker or "unknown"
+            turn.outlet = affiliations.get(index) or turn.speaker or "unknown"
     return sorted({turn.speaker for turn in turns if turn.label is not None and turn.role == "unknown"})
 
 
 def _names(text: str, label: str | None) -> bool:
     """The text names the label's speaker by surname ("... over to you, Dr. Fauci.")."""
-    surname = name_key(label or "").split()[-1:]
+    surname = name_key(split_affiliation(label or "")[0]).split()[-1:]
     return bool(surname) and len(surname[0]) > 2 and re.search(rf"(?i)\b{re.escape(surname[0])}\b", text) is not None
 
 

@@ -131,9 +131,19 @@ _SPEAKER_ENTRY = re.compile(
 )
 _LABEL = re.compile(r"^\s*(?P<name>[^\s:：][^:：]{0,79}?)\s*[:：]\s*$")
 _INLINE_LABEL = re.compile(r"^\s*(?P<name>[^\s:：][^:：]{0,79}?)\s*[:：]\s*(?P<text>\S.*)$")
-_QA_LABEL = re.compile(r"^\s*(?P<name>Q|A)(?:\s*[:：]\s*|\s{2,}|\t\s*)(?P<text>\S.*)$")
+# "Q: ...", "Q    ...", "Q. ..." (not "A. Smith: ...", an initial before a label).
+_QA_LABEL = re.compile(r"^\s*(?P<name>Q|A)(?:\s*[:：]\s*|\.\s+(?!\S+\s*[:：])|\s{2,}|\t\s*)(?P<text>\S.*)$")
 # Page artifacts a scrape glues to the front of a label ("_ueditor_page_break_tag_Xiao Yaqing:").
 _ARTIFACT_PREFIX = re.compile(r"^\s*(?:_ueditor_page_break_tag_\s*)+")
+# Markdown or HTML emphasis around a label: "**SP Pimentel**: ...", "__Q__: ...", "**Q:** ...",
+# "<b>Wang Wentao:</b> ...".
+_EMPHASISED_LABEL = re.compile(
+    r"^(?P<indent>\s*)(?P<open>\*\*|__|\*|_|<b>|<strong>)(?P<name>[^*_<>:：\n]{1,80}?)"
+    r"(?:(?P<close_first>\*\*|__|\*|_|</b>|</strong>)\s*(?P<colon_after>[:：])|(?P<colon_in>[:：])\s*"
+    r"(?P<close_after>\*\*|__|\*|_|</b>|</strong>))")
+_CLOSING = {"**": "**", "__": "__", "*": "*", "_": "_", "<b>": "</b>", "<strong>": "</strong>"}
+# "Pia Ranada (Rappler)", "Mr. Wang (through interpreter)": a name and what the brackets add.
+_AFFILIATED = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
 _FIELD_NAMES = re.compile(r"(?i)^(speakers?|chairperson|chair|date|time|venue|location|source|editor|tags?)$")
 # The official a title names: "Foreign Ministry Spokesperson Zhao Lijian's Regular Press
 # Conference on May 6, 2020", "Press Briefing by Press Secretary Jen Psaki".
@@ -158,10 +168,23 @@ def _is_blank(line: str) -> bool:
     return not line.strip()
 
 
+def unwrap_label(line: str) -> str:
+    """A line with the emphasis around its label removed ("**Q:** What" -> "Q: What"), the
+    artifacts a scrape glues to its front too; other lines as they are."""
+    line = _ARTIFACT_PREFIX.sub("", line)
+    match = _EMPHASISED_LABEL.match(line)
+    if not match or _CLOSING[match.group("open")] != (match.group("close_first") or match.group("close_after")):
+        return line
+    return f"{match.group('indent')}{match.group('name').strip()}:{line[match.end():]}"
+
+
 def _label_name(name: str, max_words: int) -> str | None:
     """The speaker a label's name part names, or None when it reads as text: every word is
     capitalised (or a connector such as "of", or in a script without case), and there are
-    at most ``max_words``. "The Paper" and "THE PRESIDENT" are labels; "the figures" is not."""
+    at most ``max_words``. "The Paper" and "THE PRESIDENT" are labels; "the figures" is not.
+    A name may carry its affiliation in brackets ("Pia Ranada (Rappler)"), kept in the label."""
+    if affiliated := _AFFILIATED.match(name.strip()):
+        return clean_name(name) if _label_name(affiliated.group("person"), max_words) else None
     words = name.split()
     if not words or len(words) > max_words:
         return None
@@ -170,7 +193,9 @@ def _label_name(name: str, max_words: int) -> str | None:
             continue
         if not (word[0].isupper() or word[0].isdigit() or (word[0].isalpha() and not word[0].islower())):
             return None
-    leading_article = words[0].lower() == "the" and len(words) > 1 and not words[1][0].islower()
+    # "The Paper" and a surname's particle ("DE LIMA", "De Guzman") may lead; "of ..." may not.
+    leading_article = (words[0].lower() in {"the", "de", "du", "la"} and words[0][0].isupper() and len(words) > 1
+                       and not words[1][0].islower())
     if words[0].lower() in _LABEL_CONNECTORS and not leading_article or words[0].lower() in _NOT_FIRST_IN_LABEL:
         return None
     return clean_name(name)
@@ -182,7 +207,7 @@ def speaker_label(line: str, max_words: int) -> str | None:
     A label is a short line ending in a colon whose words are all capitalised (or connectors
     such as "of"); "Here are some figures:" is text.
     """
-    line = _ARTIFACT_PREFIX.sub("", line)
+    line = unwrap_label(line)
     match = _LABEL.match(line)
     if not match or _HEADER_LABEL.match(line):
         return None
@@ -192,7 +217,7 @@ def speaker_label(line: str, max_words: int) -> str | None:
 def inline_label(line: str, max_words: int) -> tuple[str, str] | None:
     """The label and the text of a line that starts with one ("MS. PSAKI:  Good afternoon.",
     "Q    What next?"), else None; whether the page takes it as a label is decided by the page."""
-    line = _ARTIFACT_PREFIX.sub("", line)
+    line = unwrap_label(line)
     if match := _QA_LABEL.match(line):
         return match.group("name"), match.group("text").strip()
     match = _INLINE_LABEL.match(line)

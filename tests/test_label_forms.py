@@ -1,0 +1,90 @@
+"""Label forms beyond "Name:": a name with its outlet in brackets, surnames in capitals with a
+particle, Markdown and HTML emphasis around a label, "Q."/"A."; each read as a label on a page
+that has no registry entry for anyone on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.readers.scio import inline_label, unwrap_label
+from pipeline.speakers import split_affiliation
+from tests.test_layouts import accounted, context, page_of  # noqa: F401  (the module's reader context)
+
+SENATE_BRIEFING = """\
+Press Briefing of Senate President Aquilino Pimentel III
+March 14, 2017
+
+**SP Pimentel**: Good morning. We will take your questions on the budget.
+
+Pia Ranada (Rappler): Will the Senate pass the budget before the recess?
+
+**SP Pimentel**: We will pass it before the recess, as we did last year.
+
+DE LIMA: Mr. President, may I add that the minority has filed its amendments?
+
+**SP Pimentel**: Noted. Next question.
+
+Jun Santos (Manila Bulletin): How many amendments were filed?
+
+**SP Pimentel**: Forty-two, all on the health budget.
+
+DE LIMA: Will the health budget be cut?
+
+**SP Pimentel**: It will not be cut.
+
+__Q__: Is the schedule final?
+
+**SP Pimentel**: The schedule is final.
+
+Pia Ranada (Rappler): And the vote on the tax bill?
+
+**SP Pimentel**: Next week, after the hearings.
+"""
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("Pia Ranada (Rappler): Will it pass?", ("Pia Ranada (Rappler)", "Will it pass?")),
+    ("Mr. Wang (through interpreter): Yes.", ("Wang (through interpreter)", "Yes.")),
+    ("DE LIMA: We filed it.", ("DE LIMA", "We filed it.")),
+    ("De Guzman: Yes.", ("De Guzman", "Yes.")),
+    ("**SP Pimentel**: The Senate will.", ("SP Pimentel", "The Senate will.")),
+    ("**Q:** What next?", ("Q", "What next?")),
+    ("__Q__: What next?", ("Q", "What next?")),
+    ("<b>Wang Wentao:</b> Thank you.", ("Wang Wentao", "Thank you.")),
+    ("Q. What next?", ("Q", "What next?")),
+    ("A. We will see.", ("A", "We will see.")),
+    ("A. Smith: Yes.", ("A. Smith", "Yes.")),  # an initial, not an answer
+    ("of the people: no", None),
+    ("de facto: no", None),
+    ("The figures (2020): rose", None),
+    ("**Note**: this is a heading", None),
+    ("**bold** text: not a label", None),
+])
+def test_label_forms(line, expected):
+    assert inline_label(line, 6) == expected
+
+
+def test_emphasis_must_close_as_it_opens():
+    assert unwrap_label("**Q__: What") == "**Q__: What"
+    assert unwrap_label("Plain: text") == "Plain: text"
+
+
+def test_an_affiliation_is_an_outlet_unless_it_is_a_note():
+    assert split_affiliation("Pia Ranada (Rappler)") == ("Pia Ranada", "Rappler")
+    assert split_affiliation("Wang (through interpreter)") == ("Wang", "")
+    assert split_affiliation("Xiao Yaqing") == ("Xiao Yaqing", "")
+
+
+def test_a_senate_briefing_of_these_labels_gives_each_question_its_asker(context):  # noqa: F811
+    page = page_of(context, "senate.md", SENATE_BRIEFING)
+    accounted(page, SENATE_BRIEFING)
+    official = ("SP Pimentel", "official", "answer", "")  # the opening too: the page lists no one
+    assert [(t.speaker, t.role, t.kind, t.outlet) for t in page.turns] == [
+        official, ("Pia Ranada", "journalist", "question", "Rappler"), official,
+        ("De Lima", "journalist", "question", "De Lima"), official,
+        ("Jun Santos", "journalist", "question", "Manila Bulletin"), official,
+        ("De Lima", "journalist", "question", "De Lima"), official,
+        ("Q", "journalist", "question", "Q"), official,
+        ("Pia Ranada", "journalist", "question", "Rappler"), official,
+    ]
+    assert page.date.isoformat() == "2017-03-14"
