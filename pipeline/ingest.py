@@ -24,8 +24,9 @@ from pipeline import schemas
 from pipeline.errors import InputError
 from pipeline.progress import Progress, silent
 from pipeline.readers import READERS, ReaderContext
-from pipeline.records import Kept, Page, SkippedFile
-from pipeline.speakers import CURATED_SOURCES, UNANSWERED, Person, ProceduralRules, SpeakerDirectory, assign_kinds
+from pipeline.records import Kept, Page, SkippedFile, Turn
+from pipeline.speakers import (CURATED_SOURCES, UNANSWERED, Person, ProceduralRules, SpeakerDirectory, assign_kinds,
+                               unified_names)
 
 CONFERENCE_COLUMNS = list(schemas.CONFERENCES.columns)
 TURN_COLUMNS = list(schemas.TURNS.columns)
@@ -224,6 +225,13 @@ def build_corpus(
     used_ids: Counter[str] = Counter()
     conference_of_page: dict[int, str] = {}
     groups = conference_groups(pages)
+    variants = unified_names(t.speaker for page in pages for t in page.turns if t.label is not None)
+
+    def speaker_of(turn: Turn) -> str:
+        """The turn's speaker, one name for a person's variants unless a curated list named it."""
+        uncurated = turn.label is not None and turn.role_source not in CURATED_SOURCES
+        return variants.get(turn.speaker, turn.speaker) if uncurated else turn.speaker
+
     for group in progress(groups, len(groups), "building conferences"):
         date, date_source = _best_date(group)
         base = f"{date.isoformat() if date else 'undated'}-{_slug(group[0].title)}"
@@ -257,7 +265,7 @@ def build_corpus(
                     paragraphs.append({
                         "paragraph_id": paragraph_id, "turn_id": turn_id, "conference_id": conference_id,
                         "date": date.isoformat() if date else "", "year": date.year if date else None,
-                        "speaker": turn.speaker, "role": turn.role, "kind": turn.kind,
+                        "speaker": speaker_of(turn), "role": turn.role, "kind": turn.kind,
                         "paragraph_index": p_index, "text": paragraph.text, "lang": script_language(paragraph.text),
                         "n_words": len(paragraph.text.split()), "source_file": page.source_file,
                         "line_start": paragraph.line_start, "line_end": paragraph.line_end,
@@ -266,7 +274,8 @@ def build_corpus(
                 original_turns = {c.rsplit("/", 1)[0] for c in copies}
                 turns.append({
                     "turn_id": turn_id, "conference_id": conference_id, "turn_index": turn_index - 1,
-                    "speaker": turn.speaker, "role": turn.role, "role_source": turn.role_source,
+                    "speaker": speaker_of(turn), "label": turn.label or "", "role": turn.role,
+                    "role_source": turn.role_source,
                     "position": turn.position,
                     "outlet": turn.outlet, "kind": turn.kind,
                     "question_turn_id": local_ids.get(turn.question, "") if turn.question is not None else "",

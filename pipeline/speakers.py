@@ -59,6 +59,56 @@ def split_affiliation(label: str) -> tuple[str, str]:
     return match.group("person"), "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
 
 
+# Titles and honorifics before a name ("President", "Pres.", "SP", "Sen.", "Acting Administrator"),
+# and generational suffixes after it: neither tells two people apart on a page.
+_TITLE_WORDS = frozenset(
+    "mr mrs ms miss madam sir dr prof hon honorable the president pres vice senate senator sen sp speaker "
+    "secretary sec undersecretary usec assistant asec minister deputy spokesperson spokesman spokeswoman governor "
+    "gov mayor rep representative congressman congresswoman chairman chairwoman chairperson chair director "
+    "general gen acting administrator ambassador amb commissioner attorney atty executive press".split())
+_GENERATIONAL = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def variant_key(name: str) -> tuple[str, ...]:
+    """A name's words without the titles before it and the suffix after it, case-folded:
+    "President Rodrigo Roa Duterte" -> (rodrigo, roa, duterte), "PRES. DUTERTE" -> (duterte,).
+    Empty for a title alone ("The President")."""
+    words = [w.strip(".,").casefold() for w in clean_name(split_affiliation(name)[0]).split()]
+    while words and words[0] in _TITLE_WORDS:
+        words.pop(0)
+    while words and words[-1] in _GENERATIONAL:
+        words.pop()
+    return tuple(words)
+
+
+def unified_names(names: Iterable[str]) -> dict[str, str]:
+    """For names that are one person's variants, the name to use for all of them.
+
+    Names with the same key (titles, honorifics and capitals aside) are one; a key that is the
+    end of exactly one longer key ("Duterte" of "Rodrigo Roa Duterte"; never "Wang" of "Wang
+    Yi", whose surname comes first) is that person. Each group takes its fullest written form
+    (most words, then the most frequent, then the first in order). Titles alone stay apart."""
+    names = list(names)
+    by_key: dict[tuple[str, ...], list[str]] = {}
+    for name in names:
+        if key := variant_key(name):
+            by_key.setdefault(key, []).append(name)
+    parent = {key: key for key in by_key}
+    for key in by_key:
+        longer = [other for other in by_key if len(other) > len(key) and other[-len(key):] == key]
+        if longer and all((fullest := max(longer, key=len))[-len(other):] == other for other in longer):
+            parent[key] = fullest  # every longer name ending so is one person's
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for key, written in by_key.items():
+        groups.setdefault(parent[key], []).extend(written)
+    counts = {name: names.count(name) for name in set(names)}
+    chosen = {}
+    for written in groups.values():
+        fullest = max(written, key=lambda n: (len(variant_key(n)), counts[n], -names.index(n)))
+        chosen.update({name: fullest for name in written})
+    return chosen
+
+
 def display_name(label: str) -> str:
     """A label as a speaker name: "MS. JEAN-PIERRE" is "Jean-Pierre", "Xiao Yaqing" stays."""
     name = clean_name(label)

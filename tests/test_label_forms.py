@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.readers.scio import inline_label, unwrap_label
-from pipeline.speakers import split_affiliation
+from pipeline.speakers import split_affiliation, unified_names, variant_key
 from tests.test_layouts import accounted, context, page_of  # noqa: F401  (the module's reader context)
 
 SENATE_BRIEFING = """\
@@ -88,3 +88,56 @@ def test_a_senate_briefing_of_these_labels_gives_each_question_its_asker(context
         ("Pia Ranada", "journalist", "question", "Rappler"), official,
     ]
     assert page.date.isoformat() == "2017-03-14"
+
+
+def test_one_persons_variants_are_one_name_and_different_people_stay_apart():
+    names = ["President Duterte", "Pres. Duterte", "Duterte", "President Rodrigo Roa Duterte", "Roa Duterte",
+             "The President", "John Smith", "Jane Smith", "Smith", "Wang Yi", "Wang", "SP Pimentel",
+             "Aquilino Pimentel III"]
+    unified = unified_names(names)
+    assert {unified[n] for n in names[:5]} == {"President Rodrigo Roa Duterte"}
+    assert "The President" not in unified  # a title alone names no one in particular
+    assert unified["Smith"] == "Smith" and unified["John Smith"] == "John Smith"  # two Smiths: which one?
+    assert unified["Wang"] == "Wang"  # a Chinese surname comes first: "Wang" is not the end of "Wang Yi"
+    assert unified["SP Pimentel"] == "Aquilino Pimentel III"
+    assert variant_key("PRES. DUTERTE") == ("duterte",) and variant_key("Sen. Leila de Lima") == ("leila", "de", "lima")
+
+
+DUTERTE_PAGES = {
+    "a.md": """\
+Press Conference of President Rodrigo Roa Duterte
+June 1, 2018
+
+PRESIDENT DUTERTE: Good evening. Let us begin.
+
+Pia Ranada (Rappler): Sir, will you sign the bill?
+
+PRES. DUTERTE: I will sign it next week.
+
+Jun Santos (Manila Bulletin): And the budget, sir?
+
+DUTERTE: The budget comes after the bill.
+""",
+    "b.md": """\
+Press Conference of President Rodrigo Roa Duterte
+July 2, 2018
+
+PRESIDENT RODRIGO ROA DUTERTE: Good evening.
+
+Pia Ranada (Rappler): Sir, is the bill signed?
+
+PRESIDENT DUTERTE: It is signed.
+""",
+}
+
+
+def test_variants_across_pages_are_one_speaker_with_the_labels_kept(context):  # noqa: F811
+    from pipeline.ingest import build_corpus
+
+    corpus = build_corpus([page_of(context, name, text) for name, text in DUTERTE_PAGES.items()])
+    turns = corpus.turns
+    officials = turns[turns.role == "official"]
+    assert set(officials.speaker) == {"President Rodrigo Roa Duterte"}
+    assert set(officials.label) == {"PRESIDENT DUTERTE", "PRES. DUTERTE", "DUTERTE", "PRESIDENT RODRIGO ROA DUTERTE"}
+    assert set(corpus.paragraphs[corpus.paragraphs.role == "official"].speaker) == {"President Rodrigo Roa Duterte"}
+    assert set(turns[turns.role == "journalist"].speaker) == {"Pia Ranada", "Jun Santos"}
