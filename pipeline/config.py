@@ -41,7 +41,7 @@ class UnitsConfig(Section):
     roles: tuple[Role, ...] = Field(("official",), min_length=1)
     kinds: tuple[Kind, ...] = Field(("statement", "answer"), min_length=1)
     min_words: int = Field(20, ge=1)
-    languages: tuple[str, ...] = Field(("en",), min_length=1)
+    languages: tuple[str, ...] = Field(("en", "und"), min_length=1)  # und: too short for the model to tell
 
 
 def _registered(value: str, registry: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline.config import CorpusConfig
 from pipeline import schemas
 from pipeline.errors import InputError
+from pipeline.language import paragraph_language
 from pipeline.progress import Progress, silent
 from pipeline.readers import READERS, ReaderContext
 from pipeline.records import Kept, Page, SkippedFile, Turn
@@ -31,9 +32,6 @@ from pipeline.speakers import (CURATED_SOURCES, UNANSWERED, Person, ProceduralRu
 CONFERENCE_COLUMNS = list(schemas.CONFERENCES.columns)
 TURN_COLUMNS = list(schemas.TURNS.columns)
 PARAGRAPH_COLUMNS = list(schemas.PARAGRAPHS.columns)
-_ASCII_LETTERS = re.compile(r"[A-Za-z]")
-_NON_ASCII_LETTERS = re.compile(r"[^\x00-\x7f]")
-_SCRIPT_LANGUAGES = {"LATIN": "en", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko"}
 _SUB_PAGE_NUMBER = re.compile(r"(?i)\s*(?:\(\s*\d{1,2}\s*\)|\b(?:page|part)\s+\d{1,2})\s*$")
 # The particulars of a warning (parentheses, quoted names, numbers, paths), dropped to name its kind.
 _VARIABLE_PARTS = re.compile(r"\([^)]*\)|'[^']*'|(?<![\w-])\d+(?![\w-])|[^\s:;,]*[/\\][^\s:;,]*")
@@ -85,23 +83,6 @@ def ingest(
     share_speaker_lists(conference_groups(pages), context.directory, context.rules)
     return build_corpus(pages, skipped, unmatched_inputs=unmatched,
                         extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes, progress=progress)
-
-
-def script_language(text: str) -> str:
-    """A paragraph's language as the script of most of its letters says: "en" for Latin
-    script (these are English transcripts), "zh" for Han, "ja" when there is kana, "ko" for
-    Hangul, "und-<script>" for another script and "und" with no letters. By script, not by a
-    language model: a French paragraph is "en" here."""
-    scripts = Counter({"LATIN": len(_ASCII_LETTERS.findall(text))})
-    for char in _NON_ASCII_LETTERS.findall(text):
-        if char.isalpha():
-            scripts[unicodedata.name(char, "UNKNOWN").split(" ")[0]] += 1
-    script, count = scripts.most_common(1)[0]
-    if not count:
-        return "und"
-    if script == "CJK" and scripts["HIRAGANA"] + scripts["KATAKANA"]:
-        return "ja"
-    return _SCRIPT_LANGUAGES.get(script, f"und-{script.lower()}")
 
 
 def normalized_title(title: str) -> str:
@@ -266,7 +247,7 @@ def build_corpus(
                         "paragraph_id": paragraph_id, "turn_id": turn_id, "conference_id": conference_id,
                         "date": date.isoformat() if date else "", "year": date.year if date else None,
                         "speaker": speaker_of(turn), "role": turn.role, "kind": turn.kind,
-                        "paragraph_index": p_index, "text": paragraph.text, "lang": script_language(paragraph.text),
+                        "paragraph_index": p_index, "text": paragraph.text, "lang": paragraph_language(paragraph.text),
                         "n_words": len(paragraph.text.split()), "source_file": page.source_file,
                         "line_start": paragraph.line_start, "line_end": paragraph.line_end,
                         "duplicate_of": duplicate_of, **{c: turn.extra.get(c, "") for c in extra_columns},

@@ -92,11 +92,11 @@ def log_corpus_summary(corpus: Corpus, languages: Sequence[str]) -> None:
     )
     for line in warning_summary(corpus.report):
         log.warning(line)
-    other_scripts = corpus.paragraphs.lang[~corpus.paragraphs.lang.isin(languages)].value_counts()
-    if len(other_scripts):
-        log.info("%d paragraphs in other scripts (%s) are kept in corpus/paragraphs.csv and not modelled "
-                 "(corpus.units.languages: %s)", other_scripts.sum(),
-                 ", ".join(f"{lang} {n}" for lang, n in other_scripts.items()), list(languages))
+    other_languages = corpus.paragraphs.lang[~corpus.paragraphs.lang.isin(languages)].value_counts()
+    if len(other_languages):
+        log.info("%d paragraphs in other languages (%s) are kept in corpus/paragraphs.csv and not modelled "
+                 "(corpus.units.languages: %s)", other_languages.sum(),
+                 ", ".join(f"{lang} {n}" for lang, n in other_languages.items()), list(languages))
 
 
 def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, bytes]], Corpus]:

@@ -251,7 +251,7 @@ def test_a_folder_mixing_layouts_gives_one_conference_per_briefing_and_a_short_w
     assert 1 <= len(warnings) <= 15, result.stderr
     assert "ingest warnings of" in result.stderr
     assert "25 x file skipped: no recognisable turns" in result.stderr
-    assert "paragraphs in other scripts (zh 2" in result.stderr, result.stderr
+    assert "paragraphs in other languages (zh 2" in result.stderr, result.stderr
     assert "1 x file skipped: not UTF-8; re-save it as UTF-8" in result.stderr
 
 
@@ -270,7 +270,7 @@ CYRILLIC = """\
 """
 
 
-def test_an_undated_conference_a_page_in_another_script_and_an_absent_official_are_reported(tmp_path, capsys):
+def test_an_undated_conference_a_page_in_another_language_and_an_absent_official_are_reported(tmp_path, capsys):
     project = make_project(tmp_path)
     (project / "data" / "transcripts" / "commerce.txt").write_text(UNDATED, encoding="utf-8")
     (project / "data" / "transcripts" / "cyrillic.txt").write_text(CYRILLIC, encoding="utf-8")
@@ -282,7 +282,7 @@ def test_an_undated_conference_a_page_in_another_script_and_an_absent_official_a
     checked = validate()
     assert checked.returncode == 0, checked.stderr
     assert "has no date" in checked.stderr and "left out of comparisons by year" in checked.stderr
-    assert "und-cyrillic" in checked.stderr and "not modelled" in checked.stderr
+    assert "other languages (ru " in checked.stderr and "not modelled" in checked.stderr
     assert "7 files parsed" in checked.stdout
     absent = validate("compare.contrasts={x: {speaker: [Xiao Yaqing, Li Qiang]}}")
     assert absent.returncode == 2 and "Traceback" not in absent.stderr
@@ -353,3 +353,15 @@ def test_a_header_that_never_says_press_conference_keeps_its_speaker_list(contex
         ("Li Hua", "moderator", "procedural"), ("Wang Wu", "official", "statement"),
         ("CCTV", "journalist", "question"), ("Wang Wu", "official", "answer")]
     assert {page.lines[n].rule for n in (4, 6)} == {"header:speaker_list"}
+
+
+def test_paragraph_languages_come_from_a_model_not_the_alphabet():
+    from pipeline.language import paragraph_language
+
+    # Latin script, three languages: the alphabet said "en" for all of them.
+    assert paragraph_language("We will pass the budget before the recess, as we did last year.") == "en"
+    assert paragraph_language("Ipapasa namin ang badyet bago mag-recess, gaya ng ginawa namin noong "
+                              "nakaraang taon.") == "tl"
+    assert paragraph_language("Nous adopterons le budget avant les vacances, comme l'année dernière.") == "fr"
+    assert paragraph_language("我们将支持芯片产业和供应链。") == "zh"
+    assert paragraph_language("OK.") == "und" and paragraph_language("2021") == "und"  # too short, no letters
