@@ -11,9 +11,13 @@ anyway, so ``und`` rarely decides what is modelled.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 
+import pandas as pd
+
 MIN_CONFIDENCE = 0.5
+EVERY_LANGUAGE = "*"
 
 
 @lru_cache(maxsize=1)
@@ -29,3 +33,9 @@ def paragraph_language(text: str) -> str:
         return "und"
     language, probability = _identifier().classify(text)
     return language if probability >= MIN_CONFIDENCE else "und"
+
+
+def in_languages(languages_of: pd.Series, languages: Collection[str]) -> pd.Series:
+    """Which paragraphs (by their ``lang``) are in ``languages``; "*" takes every language (a
+    corpus of invented words, such as the test suite's planted ones, is in none)."""
+    return pd.Series(True, index=languages_of.index) if EVERY_LANGUAGE in languages else languages_of.isin(languages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.config import UnitsConfig
+from pipeline.language import in_languages
 from pipeline.schemas import UNITS
 
 UNIT_COLUMNS = list(UNITS.columns)
@@ -13,13 +14,13 @@ UNIT_COLUMNS = list(UNITS.columns)
 def select_units(turns: pd.DataFrame, paragraphs: pd.DataFrame, cfg: UnitsConfig) -> pd.DataFrame:
     """Units to model, one row each, in corpus order.
 
-    Paragraph level: non-duplicate paragraphs in ``languages`` of turns with the configured
+    Paragraph level: non-duplicate paragraphs in ``languages`` ("*": any) of turns with the configured
     roles and kinds and at least ``min_words`` words. Answer level: those turns' non-duplicate paragraphs
     joined, with the same word minimum. ``answer_id`` is the turn a unit belongs to.
     """
     wanted = turns[turns.role.isin(cfg.roles) & turns.kind.isin(cfg.kinds) & (turns.duplicate_of == "")]
     kept = paragraphs[paragraphs.turn_id.isin(wanted.turn_id) & (paragraphs.duplicate_of == "")
-                      & paragraphs.lang.isin(cfg.languages)]
+                      & in_languages(paragraphs.lang, cfg.languages)]
     if cfg.level == "answer":
         kept = (
             kept.groupby("turn_id", sort=False)

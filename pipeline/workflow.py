@@ -45,6 +45,7 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.figures import catalogue, model_selection_figure
 from pipeline.ingest import Corpus, ingest, warning_summary
 from pipeline.labels import topic_labels, validate_labels
+from pipeline.language import in_languages
 from pipeline.models import BACKENDS, TopicModelResult, check_k, fit_model
 from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatizer, normalize_texts, stopword_set
 from pipeline.progress import Progress, shown, within
@@ -92,7 +93,7 @@ def log_corpus_summary(corpus: Corpus, languages: Sequence[str]) -> None:
     )
     for line in warning_summary(corpus.report):
         log.warning(line)
-    other_languages = corpus.paragraphs.lang[~corpus.paragraphs.lang.isin(languages)].value_counts()
+    other_languages = corpus.paragraphs.lang[~in_languages(corpus.paragraphs.lang, languages)].value_counts()
     if len(other_languages):
         log.info("%d paragraphs in other languages (%s) are kept in corpus/paragraphs.csv and not modelled "
                  "(corpus.units.languages: %s)", other_languages.sum(),

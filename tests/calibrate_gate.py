@@ -24,7 +24,7 @@ import pandas as pd
 from pipeline.cli import main
 from pipeline.rundir import load_run
 from tests.conftest import make_project
-from tests.planted import K, best_match_cosines, write_planted_corpus
+from tests.planted import K, PLANTED_INPUTS, best_match_cosines, write_planted_corpus
 
 SIZES = {"tiny": (2, 4, 1), "few": (2, 8, 2), "some": (3, 8, 2), "small": (3, 12, 3), "medium": (5, 12, 3),
          "large": (10, 12, 3)}  # conferences, answers each, paragraphs each
@@ -40,7 +40,7 @@ def calibration_run(size: str, seed: int, topical: bool, k: int = K) -> list[dic
         planted = write_planted_corpus(project / "data" / "planted", seed=seed, conferences=conferences,
                                        answers=answers, paragraphs=paragraphs, topical=topical)
         code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=gate",
-                     "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                     *PLANTED_INPUTS, "--set", "compare.contrasts={}",
                      "--set", f"models.0.k={k}", "--set", f"models.1.k={k}", "--set", "figures.draw=false",
                      "--set", "evaluate.coherence_bootstrap=0"])
         if code != 0:

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 K = 6
+# A run's settings for a planted corpus in data/planted/: its invented words are in no language
+# the language model knows, so every language is modelled.
+PLANTED_INPUTS = ("--set", "corpus.inputs=[data/planted/*.txt]", "--set", "corpus.units.languages=['*']")
 SPEAKERS = ("Li Wei", "Wang Fang", "Zhang Min", "Chen Jing")
 MODERATOR = "Zhou Ling"
 OUTLETS = ("Xinhua", "CCTV", "Reuters", "China Daily", "Bloomberg")

@@ -8,7 +8,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.rundir import load_run
 from tests.conftest import make_project
-from tests.planted import K, best_match_cosines, speaker_share_correlation, write_planted_corpus
+from tests.planted import K, PLANTED_INPUTS, best_match_cosines, speaker_share_correlation, write_planted_corpus
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def planted_run(tmp_path_factory):
     project = make_project(tmp_path_factory.mktemp("planted"))
     planted = write_planted_corpus(project / "data" / "planted", seed=0)
     code = main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=planted",
-                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                 *PLANTED_INPUTS, "--set", "compare.contrasts={}",
                  "--set", f"models.0.k={K}", "--set", f"models.1.k={K}", "--set", "figures.draw=false"])
     assert code == 0
     return planted, load_run(project / "outputs" / "planted")
@@ -62,7 +62,7 @@ def test_the_gate_stops_models_fitted_on_almost_nothing_or_on_no_topics(tmp_path
     write_planted_corpus(project / "data" / "planted", seed=1, conferences=conferences, answers=answers,
                          paragraphs=paragraphs, topical=topical)
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=gated",
-                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                 *PLANTED_INPUTS, "--set", "compare.contrasts={}",
                  "--set", f"models.0.k={K}", "--set", f"models.1.k={K}", "--set", "figures.draw=false",
                  "--set", "evaluate.coherence_bootstrap=0"]) == 0
     run = load_run(project / "outputs" / "gated")
@@ -85,7 +85,7 @@ def test_a_year_effect_on_a_confounded_scio_corpus_goes_to_year_through_the_whol
                           2022: ("Wang Fang", "Zhang Min")}, year_boost=(2022, 0))
     contrasts = "{li_vs_wang: {speaker: [Li Wei, Wang Fang]}, y2022_vs_2020: {year: [2022, 2020], within: speaker}}"
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=confounded",
-                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", f"compare.contrasts={contrasts}",
+                 *PLANTED_INPUTS, "--set", f"compare.contrasts={contrasts}",
                  "--set", "models=[{name: nmf, backend: sklearn_nmf, k: 6}]", "--set", "figures.draw=false"]) == 0
     model = load_run(project / "outputs" / "confounded").models["nmf"]
     vocabulary, topic_term = model.topic_term()
@@ -110,7 +110,7 @@ def test_answers_that_follow_their_questions_diverge_little_from_them(tmp_path, 
     project = make_project(tmp_path)
     write_planted_corpus(project / "data" / "planted", seed=7, conferences=5, questions=questions)
     assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", "run.name=asked",
-                 "--set", "corpus.inputs=[data/planted/*.txt]", "--set", "compare.contrasts={}",
+                 *PLANTED_INPUTS, "--set", "compare.contrasts={}",
                  "--set", f"models.0.k={K}", "--set", f"models.1.k={K}",
                  "--set", "evaluate.stability_seeds=2", "--set", "evaluate.resamples=0",
                  "--set", "figures.draw=false"]) == 0
