@@ -80,9 +80,10 @@ def ingest(
         f"corpus.date_overrides names {name!r}, which is not an input file"
         for name in apply_date_overrides(pages, cfg.date_overrides)
     ]
-    share_speaker_lists(conference_groups(pages), context.directory, context.rules)
+    share_speaker_lists(conference_groups(pages, cfg.merge), context.directory, context.rules)
     return build_corpus(pages, skipped, unmatched_inputs=unmatched,
-                        extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes, progress=progress)
+                        extra_columns=cfg.columns.extra if reader.uses_columns else (), notes=notes, progress=progress,
+                        merge=cfg.merge)
 
 
 def normalized_title(title: str) -> str:
@@ -120,17 +121,19 @@ _MANY_FILES = 5  # a conference of more pages than this is named in the report
 _SUB_PAGE_LAG = dt.timedelta(days=14)
 
 
-def conference_groups(pages: list[Page]) -> list[list[Page]]:
-    """Pages of one conference, in id order. A conference is a title (or a tabular input's
-    conference key) and a held date; a page with the title and only a publication date (a
-    sub-page published later) joins the latest conference of that title held up to 14 days
-    before. A page with no date at all is a conference of its own: a title alone is no evidence
-    that two pages are one event (500 undated pages of one site's "Regular Press Conference"
-    would otherwise be one conference). Pages of other titles merge only when held the same day
-    with the same speaker list."""
+def conference_groups(pages: list[Page], merge: str = "auto") -> list[list[Page]]:
+    """Pages of one conference, in id order (``merge``: ``corpus.merge``). A conference is a
+    title (or a tabular input's conference key) and a held date; with "auto", a page with the
+    title and only a publication date (a sub-page published later) joins the latest conference
+    of that title held up to 14 days before, and pages of other titles merge when held the same
+    day with the same speaker list; "same_day" merges only a title and a date; "never" keeps
+    each file apart. A page with no date at all is a conference of its own: a title alone is no
+    evidence that two pages are one event (500 undated pages of one site's "Regular Press
+    Conference" would otherwise be one conference)."""
     by_title: dict[str, list[Page]] = {}
     for page in pages:
-        by_title.setdefault(page.conference_key or normalized_title(page.title) or page.source_file, []).append(page)
+        title_key = page.conference_key or normalized_title(page.title) or page.source_file
+        by_title.setdefault(page.source_file if merge == "never" else title_key, []).append(page)
     groups: dict[tuple[str, str, str], list[Page]] = {}  # (held date, title key, file of an undated page)
     for key, members in by_title.items():
         held = sorted({p.date for p in members if p.date is not None and p.date_source in _STATED})
@@ -139,7 +142,7 @@ def conference_groups(pages: list[Page]) -> list[list[Page]]:
             if date is None:
                 groups.setdefault(("", key, page.source_file), []).append(page)
                 continue
-            if page.date_source not in _STATED:
+            if page.date_source not in _STATED and merge == "auto":
                 earlier = [d for d in held if dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG]
                 date = earlier[-1] if earlier else date
             groups.setdefault((date.isoformat(), key, ""), []).append(page)
@@ -149,7 +152,7 @@ def conference_groups(pages: list[Page]) -> list[list[Page]]:
     for group_key, members in list(groups.items()):
         date_key = group_key[0]
         podium = frozenset(person.name for page in members for person in page.people)
-        if not date_key or not podium:
+        if not date_key or not podium or merge != "auto":
             continue
         first = by_podium.setdefault((date_key, podium), group_key)
         if first != group_key:
@@ -198,6 +201,7 @@ def build_corpus(
     extra_columns: Iterable[str] = (),
     notes: Iterable[str] = (),
     progress: Progress = silent,
+    merge: str = "auto",
 ) -> Corpus:
     """Merges pages into conferences, marks duplicates, assigns ids, and builds the report."""
     extra_columns = list(extra_columns)
@@ -205,7 +209,7 @@ def build_corpus(
     line_ids: dict[tuple[str, int], str] = {}
     used_ids: Counter[str] = Counter()
     conference_of_page: dict[int, str] = {}
-    groups = conference_groups(pages)
+    groups = conference_groups(pages, merge)
     variants = unified_names(t.speaker for page in pages for t in page.turns if t.label is not None)
 
     def speaker_of(turn: Turn) -> str:
@@ -270,7 +274,8 @@ def build_corpus(
                        "out of comparisons by year; give its date in corpus.date_overrides"
                        for c in conferences if not c["date"])]
     notes += [f"conference {c['conference_id']} holds {len(files)} files ({', '.join(files[:3])}, ...): pages of one "
-              f"title and date are merged; check that they are one event"
+              f"title and date are merged (corpus.merge: {merge}); check that they are one event, or set "
+              "corpus.merge: never to keep every file apart"
               for c in conferences for files in [c["source_files"].split(";")] if len(files) > _MANY_FILES]
     report = _report(pages, list(skipped), line_ids, conference_of_page, list(unmatched_inputs), notes)
     frames = (

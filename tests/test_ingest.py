@@ -203,3 +203,25 @@ def test_undated_pages_of_one_title_are_each_their_own_conference(directory):
     assert len(merged.conferences) == 1
     assert any(note.startswith(f"conference {merged.conferences.conference_id.iloc[0]} holds 8 files (mofcom_0.txt")
                for note in merged.report["notes"])
+
+
+def test_corpus_merge_chooses_which_pages_are_one_conference(directory):
+    # Three pages of one title: two held on May 11 (the second a sub-page), one published on May 13
+    # with only a publication date ("Updated:"), and one of another title held the same day with
+    # the same speaker list.
+    def page(name: str, title: str, dateline: str, n: int):
+        text = (f"{title}\n{dateline}\n\nGao Feng, spokesperson of the Ministry of Commerce\n\n"
+                f"Gao Feng:\nGood afternoon. Exports rose again in the last quarter, item {n}.\n\n"
+                "Xinhua:\nWhat is the outlook for the coming months?\n\n"
+                "Gao Feng:\nWe expect trade to stay stable, supported by new policies.\n")
+        return parse_scio_page(text, name, ScioConfig(), directory)
+
+    pages = [page("a.txt", "Press conference on foreign trade", "May 11, 2018", 1),
+             page("b.txt", "Press conference on foreign trade", "May 11, 2018", 2),
+             page("c.txt", "Press conference on foreign trade", "Updated: May 13, 2018", 3),
+             page("d.txt", "Press conference on trade", "May 11, 2018", 4)]
+    assert [p.date_source for p in pages] == ["conference_date"] * 2 + ["publication_date", "conference_date"]
+    files = {merge: sorted(build_corpus(pages, merge=merge).conferences.source_files)
+             for merge in ("auto", "same_day", "never")}
+    assert files == {"auto": ["a.txt;b.txt;c.txt;d.txt"], "same_day": ["a.txt;b.txt", "c.txt", "d.txt"],
+                     "never": ["a.txt", "b.txt", "c.txt", "d.txt"]}
