@@ -261,10 +261,38 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
                 turns[index].role, turns[index].role_source = role, rule
         if not changed:
             break
+    _moderators_by_structure(turns, directory, rules)
     for index, turn in enumerate(turns):
         if turn.role == "journalist" and not turn.outlet:
             turn.outlet = affiliations.get(index) or turn.speaker or "unknown"
     return sorted({turn.speaker for turn in turns if turn.label is not None and turn.role == "unknown"})
+
+
+# The chair's two moves: opening the conference ("Ladies and gentlemen, good morning. Welcome to
+# ...", "we have invited ...") and giving the floor ("Now the floor is open for questions").
+_OPENS = re.compile(r"(?i)\b(ladies and gentlemen|welcome to (this|today'?s|the)|we have (invited|with us)|joining us "
+                    r"(today|here)|(let me|i'?d like to|i would like to) introduce)\b")
+_GIVES_FLOOR = re.compile(r"(?i)\b(the floor is (now )?open|the floor is yours|give the floor|questions? (are|is) "
+                          r"(now )?welcome|please (raise your hands?|state|identify)|next question|(first|last) "
+                          r"question)\b")
+
+
+def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> None:
+    """A speaker whose turns open the conference and give the floor, and who answers no
+    question, chairs it: moderator, whatever the page's speaker list or a rule guessed. Only
+    the registry, the user's own word, stands against it."""
+    by_speaker: dict[str, list[int]] = {}
+    for index, turn in enumerate(turns):
+        if turn.label is not None and turn.role != "journalist" and directory.source(turn.label) != "registry":
+            by_speaker.setdefault(turn.speaker, []).append(index)
+    for indices in by_speaker.values():
+        said = [turns[i].text for i in indices]
+        answers = any(i and turns[i - 1].role == "journalist" and turns[i].n_words > rules.max_words
+                      for i in indices)
+        if turns[indices[0]].role != "moderator" and not answers and any(_OPENS.search(t) for t in said) and any(
+                _GIVES_FLOOR.search(t) for t in said):
+            for i in indices:
+                turns[i].role, turns[i].role_source = "moderator", "inferred: opens the conference and gives the floor"
 
 
 def _names(text: str, label: str | None) -> bool:

@@ -141,3 +141,50 @@ def test_variants_across_pages_are_one_speaker_with_the_labels_kept(context):  #
     assert set(officials.label) == {"PRESIDENT DUTERTE", "PRES. DUTERTE", "DUTERTE", "PRESIDENT RODRIGO ROA DUTERTE"}
     assert set(corpus.paragraphs[corpus.paragraphs.role == "official"].speaker) == {"President Rodrigo Roa Duterte"}
     assert set(turns[turns.role == "journalist"].speaker) == {"Pia Ranada", "Jun Santos"}
+
+
+HOST_LISTED_AS_SPEAKER = """\
+SCIO press conference on the industrial economy
+March 2, 2022
+
+Speakers:
+Mr. Xiao Yaqing, minister of industry and information technology
+Mr. Chen Wenjun, head of the Press Bureau of the State Council Information Office and SCIO spokesperson
+
+Chen Wenjun:
+Ladies and gentlemen, good morning. Welcome to this press conference. Today we have invited Mr. Xiao \
+Yaqing to brief you on the industrial economy and to answer your questions.
+
+Xiao Yaqing:
+Friends from the media, good morning. Welcome to today's press conference. Industrial output rose by \
+nine percent last year, and the manufacturing sector grew faster than the economy as a whole.
+
+Chen Wenjun:
+Thank you, Mr. Xiao. Now the floor is open for questions. Please identify your news outlet.
+
+CCTV:
+What will the ministry do to keep industrial growth stable this year?
+
+Xiao Yaqing:
+We will keep industrial growth stable by supporting small and medium-sized enterprises, cutting their \
+costs, and speeding up major projects in advanced manufacturing across the country this year.
+
+Chen Wenjun:
+Next question, please.
+
+Reuters:
+How will the chip shortage affect carmakers?
+
+Xiao Yaqing:
+The chip shortage has eased, and carmakers have raised output for three months in a row, helped by \
+new supply agreements between chipmakers and vehicle manufacturers that the ministry encouraged.
+"""
+
+
+def test_the_host_who_opens_and_gives_the_floor_is_the_moderator_whatever_the_list_says(context):  # noqa: F811
+    page = page_of(context, "host.txt", HOST_LISTED_AS_SPEAKER)
+    roles = {(t.speaker, t.role, t.role_source) for t in page.turns if t.role != "journalist"}
+    assert roles == {("Chen Wenjun", "moderator", "inferred: opens the conference and gives the floor"),
+                     ("Xiao Yaqing", "official", "registry")}
+    # The minister also says "Welcome to today's press conference", but answers questions.
+    assert [t.kind for t in page.turns if t.speaker == "Xiao Yaqing"] == ["statement", "answer", "answer"]
