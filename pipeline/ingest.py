@@ -183,9 +183,16 @@ def share_speaker_lists(groups: list[list[Page]], directory: SpeakerDirectory, r
                 page.unknown_speakers = sorted({t.speaker for t in page.turns if t.label and t.role == "unknown"})
 
 
+# Date sources, most trusted first (``date_source`` in conferences.csv): the config's override;
+# a date the page states as the conference's (a date line, a "Date:" field, a dateline with a
+# time, the title); a front matter's; a "held on <day>" with the year of the publication date or
+# the URL; the publication date; the markup's date (htmldate); a date in the page's URL.
+DATE_TRUST = ("config_override", "conference_date", "front_matter", "conference_day_with_publication_year",
+              "conference_day_with_url_year", "publication_date", "html_metadata", "url_date")
+
+
 def _best_date(pages: list[Page]) -> tuple[dt.date | None, str]:
-    rank = ["config_override", "conference_date", "front_matter", "conference_day_with_publication_year",
-            "conference_day_with_url_year", "publication_date", "url_date"]
+    rank = list(DATE_TRUST)
     dated = [p for p in pages if p.date is not None]
     if not dated:
         return None, "none"

@@ -365,3 +365,38 @@ def test_paragraph_languages_come_from_a_model_not_the_alphabet():
     assert paragraph_language("Nous adopterons le budget avant les vacances, comme l'année dernière.") == "fr"
     assert paragraph_language("我们将支持芯片产业和供应链。") == "zh"
     assert paragraph_language("OK.") == "und" and paragraph_language("2021") == "und"  # too short, no letters
+
+
+MENU_ITEMS = "".join(f'<li><a href="/m{i}">{name}</a></li>' for i, name in enumerate(
+    ["Home", "The Ministry", "Minister", "Vice Ministers", "Spokesperson's Remarks", "Regular Press Conference",
+     "Press Releases", "Diplomatic Activities", "Countries and Regions", "International Organizations"] * 3))
+MINISTRY_2023 = f"""<!DOCTYPE html><html><head>
+<title>Foreign Ministry Spokesperson's Regular Press Conference</title>
+<meta name="PubDate" content="2023-05-06 19:30:00">
+</head><body>
+<div class="top-menu"><ul>{MENU_ITEMS}</ul></div>
+<div id="breadcrumb"><a href="/">Home</a> &gt; <a href="/s">Spokesperson's Remarks</a></div>
+<div class="langSwitch"><a href="/zh">中文</a> <a href="/fr">Français</a> <a href="/es">Español</a></div>
+<div class="content">
+<h1>Foreign Ministry Spokesperson's Regular Press Conference</h1>
+<p>Mao Ning: Good afternoon. I have no announcement to make today.</p>
+<p>CCTV: What is China's comment on the trade talks?</p>
+<p>Mao Ning: The talks were candid and constructive, and both sides agreed to keep in touch.</p>
+<div class="related"><a href="/a">Press conference of May 5</a> <a href="/b">Press conference of May 4</a>
+<a href="/c">Press conference of May 3</a></div>
+</div>
+<div class="footer-links"><a href="/p">Privacy</a> <a href="/c">Contact</a> <a href="/s">Sitemap</a></div>
+</body></html>"""
+
+
+def test_a_saved_ministry_page_loses_its_chrome_by_structure_and_takes_its_date_from_its_markup(context):
+    from pipeline.readers.html_text import html_text
+
+    text = html_text(MINISTRY_2023)
+    assert "The Ministry" not in text and "Sitemap" not in text and "Français" not in text  # menus, footer, switcher
+    assert "Press conference of May 5" not in text  # a list of links inside the content
+    page = page_of(context, "mfa_2023.html", MINISTRY_2023)
+    assert (page.date, page.date_source) == (dt.date(2023, 5, 6), "html_metadata")
+    assert [(t.speaker, t.kind) for t in page.turns] == [
+        ("Mao Ning", "answer"), ("CCTV", "question"), ("Mao Ning", "answer")]  # no speaker list: maybe an inner page
+    assert page.turns[0].text == "Good afternoon. I have no announcement to make today."

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import Field, field_validator
 
 from pipeline.readers.base import Reader, ReaderContext, decode_source, register
-from pipeline.readers.html_text import html_text
+from pipeline.readers.html_text import html_date, html_text
 from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
 from pipeline.sections import Regex, Section, check_regex
 from pipeline.speakers import (
@@ -662,9 +662,10 @@ def read(source_file: str, data: bytes, context: ReaderContext, html: bool = Fal
     text = decode_source(source_file, data)
     if isinstance(text, SkippedFile):
         return text
-    if html or source_file.lower().removesuffix(".gz").endswith((".html", ".htm")):
-        text = html_text(text)
-    page = parse_scio_page(text, source_file, context.corpus.scio, context.directory)
+    marked_up = html or source_file.lower().removesuffix(".gz").endswith((".html", ".htm"))
+    page = parse_scio_page(html_text(text) if marked_up else text, source_file, context.corpus.scio, context.directory)
+    if marked_up and page.date is None and (dated := html_date(text)):
+        page = replace(page, date=dated, date_source="html_metadata")
     if all(turn.role == "unknown" for turn in page.turns):
         if page.unknown_speakers:
             return SkippedFile(source_file, "no turn with a role: its labels (" + ", ".join(page.unknown_speakers[:5])
