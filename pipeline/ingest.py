@@ -267,7 +267,7 @@ def build_corpus(
                 turns.append({
                     "turn_id": turn_id, "conference_id": conference_id, "turn_index": turn_index - 1,
                     "speaker": speaker_of(turn), "label": turn.label or "", "role": turn.role,
-                    "role_source": turn.role_source,
+                    "role_source": turn.role_source, "role_evidence": turn.role_evidence,
                     "position": turn.position,
                     "outlet": turn.outlet, "kind": turn.kind,
                     "question_turn_id": local_ids.get(turn.question, "") if turn.question is not None else "",

@@ -40,6 +40,7 @@ class Turn:
     speaker: str = ""
     role: str = "unknown"
     role_source: str = ""  # header, registry, outlet_list, or "inferred: <rule>"
+    role_evidence: str = ""  # for a role from behaviour: how many of the label's turns did what
     position: str = ""
     outlet: str = ""
     kind: str = "unknown"

@@ -92,8 +92,9 @@ def _schema(name: str, key: tuple[str, ...], columns: str, **options) -> Schema:
 CONFERENCES = _schema("conferences", ("conference_id",),
                       "conference_id title date year:Int64 date_source source_files")
 TURNS = _schema("turns", ("turn_id",),
-                "turn_id conference_id turn_index:int speaker label role role_source position outlet kind question_turn_id "
-                "n_paragraphs:int n_words:int duplicate_of source_file line_start:int line_end:int", extra_text=True)
+                "turn_id conference_id turn_index:int speaker label role role_source role_evidence position outlet kind "
+                "question_turn_id n_paragraphs:int n_words:int duplicate_of source_file line_start:int line_end:int",
+                extra_text=True)
 PARAGRAPHS = _schema("paragraphs", ("paragraph_id",),
                      "paragraph_id turn_id conference_id date year:Int64 speaker role kind paragraph_index:int "
                      "text lang n_words:int source_file line_start:int line_end:int duplicate_of", extra_text=True)

@@ -255,10 +255,10 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
     for _ in range(len(unresolved) + 1):
         changed = False
         for indices in unresolved.values():
-            role, rule = _structural_role(turns, indices, rules)
+            role, rule, evidence = _structural_role(turns, indices, rules)
             changed |= turns[indices[0]].role != role
             for index in indices:
-                turns[index].role, turns[index].role_source = role, rule
+                turns[index].role, turns[index].role_source, turns[index].role_evidence = role, rule, evidence
         if not changed:
             break
     _moderators_by_structure(turns, directory, rules)
@@ -301,14 +301,29 @@ def _names(text: str, label: str | None) -> bool:
     return bool(surname) and len(surname[0]) > 2 and re.search(rf"(?i)\b{re.escape(surname[0])}\b", text) is not None
 
 
-def _structural_role(turns: list[Turn], indices: list[int], rules: ProceduralRules) -> tuple[str, str]:
-    """The role one unregistered label's turns show on the page, and the rule that says so.
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
 
-    A turn answers when it follows a journalist's turn or a turn that names the label
-    ("... over to you, Dr. Fauci."); it asks when it ends in a question that does not name
-    the next speaker ("Dr. Walensky?" hands over), or has one and an official speaks next; it
-    manages the floor when a journalist or the speaker it names speaks next, it is procedural,
-    or it is short ("Last one.") and does neither.
+
+def _only_questions(text: str) -> bool:
+    """No sentence of four words or more that is not a question ("Next? You, sir?"); an answer
+    that closes with "Is that clear?" has statements before it."""
+    return not any(len(s.split()) >= 4 and not s.rstrip().endswith("?") for s in _SENTENCES.split(text.strip()))
+
+
+def _structural_role(turns: list[Turn], indices: list[int], rules: ProceduralRules) -> tuple[str, str, str]:
+    """The role one unregistered label's turns show on the page, the rule that says so, and
+    the evidence: how many of its turns answered, asked and handed over.
+
+    A turn answers when the turn before it, another label's, asks (a journalist's turn, a
+    question, or a turn that names this label: "... over to you, Dr. Fauci.") and it asks
+    nothing back, or only closes with a question nobody takes up at length (a president's "Is
+    that clear?"); it asks when it ends in a question that the next speaker answers at length
+    or an official takes up, and that does not name the next speaker ("Dr. Walensky?" hands
+    over); it manages the floor when a journalist or the speaker it names speaks next, it is
+    procedural, or it is short ("Last one.", a chairman's "Next? You, sir?", which asks only
+    questions) and does neither.
+    None of this rests on the neighbours' roles alone, so a long page cannot tip a whole
+    exchange over (tests/test_label_forms.py).
     """
     answers = asks = hands_over = 0
     for index in indices:
@@ -318,21 +333,26 @@ def _structural_role(turns: list[Turn], indices: list[int], rules: ProceduralRul
         # "Dr. Fauci?" to the next speaker hands over; it asks nothing.
         hands_to_next = after is not None and after.label not in (None, turn.label) and _names(turn.text, after.label)
         asked = is_question(turn.paragraphs[-1].text) and not hands_to_next
-        if before is not None and before.label != turn.label and not asked and (
-                before.role == "journalist" or _names(before.text, turn.label)):
+        short = turn.n_words <= rules.max_words
+        taken_up = after is not None and after.label != turn.label and (
+            after.n_words > rules.max_words or after.role == "official")
+        before_asks = before is not None and before.label != turn.label and (
+            before.role == "journalist" or is_question(before.paragraphs[-1].text) or _names(before.text, turn.label))
+        if before_asks and (not asked or not (taken_up or _only_questions(turn.text))):
             answers += 1
-        elif asked or ("?" in turn.text and not hands_to_next and after is not None and after.role == "official"):
+        elif asked and taken_up or ("?" in turn.text and not hands_to_next and after is not None
+                                    and after.role == "official"):
             asks += 1
-        elif (after is not None and after.role == "journalist" or hands_to_next or rules.matches(turn)
-              or turn.n_words <= rules.max_words):
+        elif after is not None and after.role == "journalist" or hands_to_next or rules.matches(turn) or short:
             hands_over += 1
+    evidence = f"{answers} answers, {asks} questions, {hands_over} hand-overs in {len(indices)} turns"
     if answers > asks:
-        return "official", "inferred: answers questions"
+        return "official", "inferred: answers questions", evidence
     if asks:
-        return "journalist", "inferred: asks questions"
+        return "journalist", "inferred: asks questions", evidence
     if hands_over:
-        return "moderator", "inferred: gives the floor"
-    return "unknown", ""
+        return "moderator", "inferred: gives the floor", evidence
+    return "unknown", "", evidence
 
 
 UNANSWERED = "answer whose question is not on this page"

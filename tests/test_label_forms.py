@@ -188,3 +188,32 @@ def test_the_host_who_opens_and_gives_the_floor_is_the_moderator_whatever_the_li
                      ("Xiao Yaqing", "official", "registry")}
     # The minister also says "Welcome to today's press conference", but answers questions.
     assert [t.kind for t in page.turns if t.speaker == "Xiao Yaqing"] == ["statement", "answer", "answer"]
+
+
+def _long_press_conference() -> str:
+    """A president's press conference of 12 exchanges: reporters named only by their names
+    ask, the president answers at length and often closes with a question of his own ("Is
+    that clear?"), and a chairman keeps the floor with short questions ("Next? You, sir?")."""
+    lines = ["Press Conference of the President", "June 4, 2019", ""]
+    reporters = ["Maria Santos", "Jose Cruz", "Ana Reyes"]
+    for n in range(12):
+        lines += [f"CHAIRMAN NOGRALES: Next? You, sir?", "",
+                  f"{reporters[n % 3]}: Mr. President, what will you do about the problem number {n + 1}?", ""]
+        closing = "Is that clear?" if n % 2 == 0 else "What else can I do?"
+        lines += [f"DUTERTE: We have studied problem number {n + 1} for months with the cabinet, and we "
+                  f"will act on it this year with the money the Congress gave us, province by province, until "
+                  f"every family that needs help gets it. {closing}", ""]
+    return "\n".join(lines)
+
+
+def test_roles_from_behaviour_hold_over_a_long_page_and_say_how_sure_they_are(context):  # noqa: F811
+    page = page_of(context, "presser.md", _long_press_conference())
+    roles = {}
+    for turn in page.turns:
+        roles.setdefault(turn.speaker, set()).add((turn.role, turn.role_source, turn.role_evidence))
+    assert roles["Duterte"] == {("official", "inferred: answers questions",
+                                           "12 answers, 0 questions, 0 hand-overs in 12 turns")}
+    assert roles["Chairman Nograles"] == {("moderator", "inferred: gives the floor",
+                                           "0 answers, 0 questions, 12 hand-overs in 12 turns")}
+    assert {role for speaker in ("Maria Santos", "Jose Cruz", "Ana Reyes") for role, *_ in roles[speaker]} == {
+        "journalist"}
