@@ -217,3 +217,35 @@ def test_roles_from_behaviour_hold_over_a_long_page_and_say_how_sure_they_are(co
                                            "0 answers, 0 questions, 12 hand-overs in 12 turns")}
     assert {role for speaker in ("Maria Santos", "Jose Cruz", "Ana Reyes") for role, *_ in roles[speaker]} == {
         "journalist"}
+
+
+GAGGLE = """\
+URL: https://www.whitehouse.gov/briefing-room/press-briefings/2021/02/19/press-gaggle/
+Home
+Briefing Room
+English | Español
+Press Gaggle by Press Secretary Jen Psaki Aboard Air Force One
+February 19, 2021
+
+MS. PSAKI:  Hi, everyone. We are on our way to Michigan, where the President will visit a plant.
+
+Q    Will he announce the new vaccine deal there today?
+
+MS. PSAKI:  He will talk about the vaccine supply, and I will let him make the news himself.
+
+Gina McCarthy:  Thank you. I will just add that the plant makes the vials for the vaccines.
+
+**Jeff Zients**:  And the doses will ship next week to every state, as we said on Monday.
+
+Q    Thank you.
+"""
+
+
+def test_a_title_without_title_words_after_a_menu_and_labels_used_once(context):  # noqa: F811
+    page = page_of(context, "gaggle.txt", GAGGLE)
+    accounted(page, GAGGLE)
+    # "Press Gaggle ..." has none of the title words; the line above its date line is the title.
+    assert page.title == "Press Gaggle by Press Secretary Jen Psaki Aboard Air Force One"
+    assert (page.date.isoformat(), page.date_source) == ("2021-02-19", "conference_date")
+    assert page.lines[1].rule == "header:before_title"  # the URL line is no speaker "Url"
+    assert [t.speaker for t in page.turns] == ["Psaki", "Q", "Psaki", "Gina McCarthy", "Jeff Zients", "Q"]

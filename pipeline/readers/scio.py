@@ -121,7 +121,7 @@ _DATELINE = re.compile(r"(?i)\d{1,2}(?::\d\d)?\s*[ap]\.m\.")
 _HEADER_LABEL = re.compile(
     r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date|guests?|attendees|participants)\s*:?\s*$")
 # "Date: 2020-05-06", "Source: MFA": a header field with its value on the same line.
-_FIELD_LINE = re.compile(r"(?i)^\s*(date|time|source|editor|author|updated|published|released)\s*[:：]\s*\S")
+_FIELD_LINE = re.compile(r"(?i)^\s*(date|time|source|editor|author|updated|published|released|url|link)\s*[:：]\s*\S")
 # Site navigation ("Home > Press Room > Briefings"): never a title, never a conference's name.
 _BREADCRUMB = re.compile(r"\S\s+[>»›]\s+\S|^\s*Home\s*[>»›|/]")
 _NAME_WORD = r"[A-Z][A-Za-z'’-]+"
@@ -144,7 +144,8 @@ _EMPHASISED_LABEL = re.compile(
 _CLOSING = {"**": "**", "__": "__", "*": "*", "_": "_", "<b>": "</b>", "<strong>": "</strong>"}
 # "Pia Ranada (Rappler)", "Mr. Wang (through interpreter)": a name and what the brackets add.
 _AFFILIATED = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
-_FIELD_NAMES = re.compile(r"(?i)^(speakers?|chairperson|chair|date|time|venue|location|source|editor|tags?)$")
+_FIELD_NAMES = re.compile(r"(?i)^(speakers?|chairperson|chair|date|time|venue|location|source|editor|tags?|url|link|"
+                          r"https?)$")
 # The official a title names: "Foreign Ministry Spokesperson Zhao Lijian's Regular Press
 # Conference on May 6, 2020", "Press Briefing by Press Secretary Jen Psaki".
 _TITLE_OFFICIAL = re.compile(
@@ -375,13 +376,18 @@ def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, director
         name = found[0] if found else speaker_label(line, max_words)
         if name:
             seen.setdefault(name_key(name), []).append(name)
-        if found and len(found[0].split()) <= 4 and is_question(found[1]):
-            asking.add(name_key(found[0]))
+        if found and (len(found[0].split()) <= 4 and is_question(found[1]) or _EMPHASISED_LABEL.match(line)):
+            asking.add(name_key(found[0]))  # a question's label, or one set in bold: a label
     taken = set(asking)
     for key, names in seen.items():
         if (key in {"q", "a"} or key in listed or directory.lookup(names[0]) or outlet_like(names[0])
                 or names_a_role(names[0]) or in_capitals(names[0]) or len(names) >= 2):
             taken.add(key)
+    # On a page of inline labels (three or more taken), a person's name used once is a label too:
+    # two to four capitalised words, none a connector ("Gina McCarthy: Thank you.").
+    if len(taken) >= 3:
+        taken |= {key for key, names in seen.items() if 2 <= len(names[0].split()) <= 4
+                  and all(word[0].isupper() and word.lower() not in _LABEL_CONNECTORS for word in names[0].split())}
     return taken
 
 
@@ -496,7 +502,7 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
         if _is_title(line, title_pattern) and not _HELD.search(line):  # "SCIO held a press conference ..." is the intro
             candidates.append(index)
     if not candidates:
-        return 0
+        return _dated_line_start(content, cfg, text_lines)
 
     def dated(index: int) -> bool:
         """A date on the title line, or on the next lines before another title-like line."""
@@ -507,6 +513,23 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
                    for line in [content[index][1], *following[:cut]])
 
     return next((i for i in candidates if dated(i)), candidates[-1])
+
+
+def _dated_line_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int:
+    """Where the header starts when no line above the body looks like a title by its words
+    ("Press Gaggle by ...", "Background Press Call ..."): the first line of at least three
+    words, not a URL, a field or a breadcrumb, that carries a full date or whose next line of
+    the page is a date line. None of these: the first line, as before."""
+    for index, (number, line, _) in enumerate(content):
+        if speaker_label(line, cfg.max_label_words) or is_question(line) or len(line.split()) > _PREAMBLE_WORDS:
+            break
+        if len(line.split()) < 3 or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line):
+            continue
+        following = next((other.strip() for other in text_lines[number:] if other.strip()), "")
+        if _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(following) or (
+                (match := _FULL_DATE.match(following)) and match.end() >= len(following.rstrip(". "))):
+            return index
+    return 0
 
 
 def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: set[str], by_structure: bool) -> int:
