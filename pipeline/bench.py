@@ -94,27 +94,36 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def scale_slices(scale: Path, sizes: list[str]) -> dict[str, list[str]]:
+    """The scale corpus's JSONL lines in each slice, or ``InputError`` naming what is wrong."""
+    try:
+        scale_text = gzip.decompress(scale.read_bytes()).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(f"bench: --scale {scale} is not a gzip file of UTF-8 JSONL ({exc})") from None
+    try:
+        return slices(scale_text.splitlines(), sizes)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"bench: --scale {scale}: every line must be a JSON object with a briefing_id "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
 def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict[str, Any]]:
     """Times every stage of a full run on the bundled corpus and on slices of the scale corpus."""
     root = project_root(config)
     scale = scale_file or root.parent / "shared" / "bench" / "wh_briefings_turns.jsonl.gz"
-    if not scale.is_file():
-        raise InputError(f"bench: scale corpus not found: {scale} (pass --scale PATH)")
     sizes = ["1%", "10%"] + (["100%"] if full else [])
+    if scale_file is not None and not scale.is_file():
+        raise InputError(f"bench: scale corpus not found: {scale}")
+    if not scale.is_file():
+        log.warning("bench: no scale corpus at %s (a clone outside the project's folder): timing the bundled "
+                    "corpus only; pass --scale PATH for the scale slices", scale)
+        sizes = []
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         work = Path(tmp)
         jobs = [("bundled", "bundled", [str(config), "--set", f"run.output_dir={work / 'outputs'}",
                                         "--set", "run.name=bundled"])]
-        try:
-            scale_text = gzip.decompress(scale.read_bytes()).decode("utf-8")
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            raise InputError(f"bench: --scale {scale} is not a gzip file of UTF-8 JSONL ({exc})") from None
-        try:
-            sliced_lines = slices(scale_text.splitlines(), sizes)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"bench: --scale {scale}: every line must be a JSON object with a briefing_id "
-                             f"({type(exc).__name__}: {exc})") from None
+        sliced_lines = scale_slices(scale, sizes) if sizes else {}
         for size in sizes:
             name = "scale-" + size.rstrip("%")
             sliced = work / f"{name}.jsonl"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import glob
+import logging
 import re
 from pathlib import Path
 
 from pipeline.config import LoadedConfig, read_yaml, utf8_text
 from pipeline.errors import ConfigError, InputError
 from pipeline.speakers import Person, registry_from_records
+
+log = logging.getLogger("pipeline")
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -61,12 +64,30 @@ def read_sources(files: list[Path], root: Path) -> list[tuple[str, bytes]]:
     return sources
 
 
+# The project this package was installed from: its configs/ hold the registry and stopword
+# lists that a config copied elsewhere still names.
+PROJECT_FOLDER = Path(__file__).resolve().parents[1]
+
+
+def supporting_file(loaded: LoadedConfig, name: str, key: str) -> Path | None:
+    """A file the config names (a registry, a stopword list) beside the config's project, else
+    the installed project's own copy (said in the log), else None."""
+    path = loaded.resolve(name)
+    if path.is_file() or Path(name).is_absolute():
+        return path if path.is_file() else None
+    own = PROJECT_FOLDER / name
+    if own.is_file():
+        log.info("%s: %s is not in %s; using the pipeline's own %s", key, name, loaded.root, own)
+        return own
+    return None
+
+
 def read_registry(loaded: LoadedConfig) -> dict[str, Person]:
     speakers = loaded.config.corpus.speakers
     if speakers is None:
         return {}
-    path = loaded.resolve(speakers)
-    if not path.is_file():
+    path = supporting_file(loaded, speakers, "corpus.speakers")
+    if path is None:
         raise ConfigError(f"corpus.speakers: speaker registry not found: {speakers}")
     data = read_yaml(path.read_bytes(), f"corpus.speakers: {speakers}") or {}
     try:
@@ -80,8 +101,8 @@ def read_registry(loaded: LoadedConfig) -> dict[str, Person]:
 def read_stopword_files(loaded: LoadedConfig) -> list[str]:
     words: list[str] = []
     for name in loaded.config.normalize.stopwords.files:
-        path = loaded.resolve(name)
-        if not path.is_file():
+        path = supporting_file(loaded, name, "normalize.stopwords.files")
+        if path is None:
             raise ConfigError(f"normalize.stopwords.files: stopword file not found: {name}")
         words.extend(utf8_text(path.read_bytes(), f"normalize.stopwords.files: {name}").splitlines())
     return words

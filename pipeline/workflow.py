@@ -620,8 +620,11 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
     rundir.check_writable(target.parent)
     rundir.recover(target)
     if not with_models and (target / "models").is_dir():
-        raise ConfigError(f"run.name: {inputs.display_path(target, loaded.root)} holds a complete run, which "
-                          "`ingest` would replace with corpus tables only; choose another run.name")
+        beside = target.with_name(f"{target.name}-ingest")
+        log.warning("%s holds a complete run, which `ingest` leaves as it is: its tables go to %s",
+                 inputs.display_path(target, loaded.root), inputs.display_path(beside, loaded.root))
+        target = beside
+        rundir.recover(target)
     timer = StageTimer()
     with cluster.local_workers_starting() if with_models else contextlib.nullcontext():
         sources, corpus = ingested(loaded, timer)

@@ -38,3 +38,19 @@ def test_the_notebook_runs_on_a_runs_paragraphs_and_gives_the_ratio(default_runs
     assert row["seconds"] > 0 and row["ratio_pipeline_to_notebook"] == pytest.approx(
         row["pipeline_seconds"] / row["seconds"], rel=0.01)
     assert "notebook" in table([row]) and "pipeline" in table([row])
+
+
+def test_a_clone_without_the_scale_corpus_benches_the_bundled_corpus_and_says_so(project, caplog):
+    import yaml
+
+    from pipeline.bench import run_bench
+
+    config = project / "configs" / "default.yaml"
+    quick = yaml.safe_load(config.read_text())
+    quick["evaluate"].update(stability_seeds=2, resamples=2, coherence_bootstrap=2)
+    quick["figures"]["draw"] = False
+    config.write_text(yaml.safe_dump(quick))
+    with caplog.at_level("WARNING", logger="pipeline"):
+        results = run_bench(config, full=False, scale_file=None)
+    assert {row["size"] for row in results} == {"bundled"}
+    assert "no scale corpus at" in caplog.text and "timing the bundled corpus only" in caplog.text

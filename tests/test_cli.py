@@ -131,3 +131,17 @@ def test_cli_process_reports_config_errors_in_one_line_without_traceback(project
                             text=True, cwd=ROOT)
     assert result.returncode == 2
     assert result.stderr == "error: config error: corpus.unit: unknown key\n"
+
+
+def test_a_config_copied_out_of_the_project_still_finds_the_registry_and_stopwords(tmp_path, capsys):
+    # A researcher's own folder: their config, their transcripts, no configs/ beside them.
+    import shutil
+
+    from tests.conftest import ROOT, TRANSCRIPTS
+
+    shutil.copytree(TRANSCRIPTS, tmp_path / "pages")
+    shutil.copy(ROOT / "configs" / "default.yaml", tmp_path / "mine.yaml")
+    code = main(["validate", str(tmp_path / "mine.yaml"), "--set", "corpus.inputs=[pages/*.txt]"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"corpus.speakers: configs/speakers.yaml is not in {tmp_path}; using the pipeline's own" in err

@@ -304,10 +304,13 @@ def test_a_malformed_labels_file_is_one_line(with_previous, capsys):
 
 
 def test_ingest_never_replaces_a_complete_run(with_previous, capsys):
+    # As the README says to, right after `make run`: the run stays, the corpus tables go beside it.
     before = digest(with_previous / "outputs" / "a")
     code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a")
-    assert code == 2 and "holds a complete run" in one_error_line(err)
+    assert code == 0 and "outputs/a holds a complete run, which `ingest` leaves as it is: its tables go to " \
+        "outputs/a-ingest" in err
     assert digest(with_previous / "outputs" / "a") == before
+    assert (with_previous / "outputs" / "a-ingest" / "corpus" / "turns.csv").is_file()
 
 
 # --- Units too short for what a stage does with them --------------------------------------------
@@ -553,7 +556,7 @@ def test_a_swap_cut_by_sigkill_is_restored_at_the_next_start(with_previous, caps
     (outputs / f".a.partial-{dead.stdout.strip()}").mkdir()
     code, err = run_cli(capsys, "ingest", str(with_previous / "configs" / "default.yaml"), "--set", "run.name=a")
     # Restored before anything else looks at it: ingest then finds a complete run and keeps it.
-    assert code == 2 and "holds a complete run" in one_error_line(err)
+    assert code == 0 and "holds a complete run" in err
     assert digest(outputs / "a") == before
     assert not list(outputs.glob(".a.*"))
 
