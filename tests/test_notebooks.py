@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import ROOT
+from pipeline.cli import main
+from tests.conftest import NO_FIGURES, QUICK_FITS, ROOT, make_project
 
 NOTEBOOKS = ["01_corpus.ipynb", "02_topics.ipynb", "03_emphasis.ipynb"]
 
@@ -23,9 +26,9 @@ def test_notebooks_are_stored_without_outputs():
                    for cell in notebook.cells if cell.cell_type == "code")
 
 
-def test_notebooks_run_against_the_default_run(default_runs, monkeypatch):
-    run = default_runs / "a"
-    (default_runs.parent / "notebooks").mkdir(exist_ok=True)  # they run from <project>/notebooks
+def execute_notebooks(run: Path, project: Path, monkeypatch) -> None:
+    """Runs the three notebooks on ``run`` from ``project``/notebooks; any error fails."""
+    (project / "notebooks").mkdir(exist_ok=True)  # they run from <project>/notebooks
     monkeypatch.setenv("PIPELINE_RUN", str(run))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     # ipykernel's spec starts a bare "python": make it this interpreter, as `make test` does not activate .venv.
@@ -34,7 +37,7 @@ def test_notebooks_run_against_the_default_run(default_runs, monkeypatch):
     notebooks = [nbformat.read(ROOT / "notebooks" / name, as_version=4) for name in NOTEBOOKS]
     # Cells read source files relative to the project; the run's project is the test's copy.
     clients = [NotebookClient(notebook, timeout=120, kernel_name="python3",
-                              resources={"metadata": {"path": str(default_runs.parent / "notebooks")}})
+                              resources={"metadata": {"path": str(project / "notebooks")}})
                for notebook in notebooks]
 
     async def execute_all():  # one kernel per notebook, side by side
@@ -47,3 +50,22 @@ def test_notebooks_run_against_the_default_run(default_runs, monkeypatch):
         assert len(outputs) >= 4
     assert time.perf_counter() - start < 60
 
+
+def test_notebooks_run_against_the_default_run(default_runs, monkeypatch):
+    execute_notebooks(default_runs / "a", default_runs.parent, monkeypatch)
+
+
+@pytest.mark.parametrize("layout", ["csv", "inline"])
+def test_notebooks_run_on_runs_of_other_layouts(tmp_path, monkeypatch, layout):
+    # The CSV example's run, and a run on the White House pages (inline labels, a contrast the
+    # design refuses), given as a path relative to the project.
+    project = make_project(tmp_path)
+    shutil.copytree(ROOT / "data" / "examples", project / "data" / "examples")
+    shutil.copytree(ROOT / "data" / "other_layouts", project / "data" / "other_layouts")
+    arguments = {"csv": ["configs/csv_example.yaml", "--set", "run.name=csv"],
+                 "inline": ["configs/default.yaml", "--set", "run.name=inline", "--set",
+                            "corpus.inputs=[data/other_layouts/whitehouse/*.md]", "--set",
+                            "compare.contrasts={psaki_vs_kirby: {speaker: [Psaki, Kirby]}}"]}[layout]
+    assert main(["run", str(project / arguments[0]), *arguments[1:], "-q", *QUICK_FITS, *NO_FIGURES]) == 0
+    monkeypatch.chdir(project)
+    execute_notebooks(Path("outputs") / layout, project, monkeypatch)
