@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -73,3 +75,58 @@ def test_paths_resolve_from_the_project_root():
     loaded = load_config(ROOT / "configs" / "default.yaml")
     assert loaded.root == ROOT
     assert loaded.resolve("data/transcripts") == ROOT / "data" / "transcripts"
+
+
+def documented_defaults() -> dict[str, str]:
+    """configs/README.md's option rows: dotted key -> the default cell, as written. A row of
+    several keys ("`evaluate.resamples` / `resample_share` | `5` / `0.8`") gives each its own."""
+    rows = {}
+    for line in (ROOT / "configs" / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 3 or not re.fullmatch(r"`[a-z_]+(\.[a-z_0-9]+)+`( / `[a-z_]+`)*", cells[0]):
+            continue
+        first, *others = [k.strip("`") for k in cells[0].split(" / ")]
+        keys = [first] + [f"{first.rsplit('.', 1)[0]}.{other}" for other in others]
+        defaults = cells[1].split(" / ") if others else [cells[1]]
+        for key, default in zip(keys, defaults if len(defaults) == len(keys) else [cells[1]] * len(keys)):
+            rows[key] = default if len(defaults) == len(keys) else ""
+    return rows
+
+
+def code_default(dotted: str):
+    value = Config().model_dump(mode="json")
+    for part in dotted.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def test_every_documented_default_is_the_codes():
+    # A default cell that is one YAML literal in backticks must equal the code's default.
+    checked = 0
+    for key, cell in documented_defaults().items():
+        literal = re.fullmatch(r"`([^`]*)`", cell)
+        if not literal:
+            continue  # prose ("see default.yaml") or several keys in one row
+        actual = code_default(key)
+        # A string (a regex, a path) is compared as written; anything else is read as YAML.
+        documented = literal.group(1) if isinstance(actual, str) else yaml.safe_load(literal.group(1))
+        if isinstance(actual, list):
+            actual = [tuple(v) if isinstance(v, list) else v for v in actual]
+            documented = [tuple(v) if isinstance(v, list) else v for v in (documented or [])]
+        assert documented == actual, f"configs/README.md says {key}: {cell}; the code's default is {actual!r}"
+        checked += 1
+    assert checked > 60
+
+
+def test_every_scalar_option_has_a_documented_row():
+    def leaves(node, prefix=""):
+        for name, value in node.items():
+            dotted = f"{prefix}{name}"
+            if isinstance(value, dict) and value and name not in {"boilerplate", "aliases", "date_overrides",
+                                                                    "contrasts", "params", "k"}:
+                yield from leaves(value, dotted + ".")
+            elif not dotted.startswith("models"):
+                yield dotted
+    documented = documented_defaults()
+    missing = [key for key in leaves(Config().model_dump(mode="json")) if key not in documented]
+    assert not missing, f"configs/README.md has no row for {missing}"

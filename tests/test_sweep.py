@@ -16,6 +16,7 @@ from pipeline.cli import main
 from pipeline.sweep import RESULT_COLUMNS, csv_row, read_results, seed_stability, suggest_k
 
 GRID = ["--set", "sweep.k=[3, 4]", "--set", "sweep.seeds=2", "--set", "sweep.n_jobs=1",
+        "--set", "sweep.backends=[gensim_lda, sklearn_nmf]",
         "--set", "models=[{name: lda, backend: gensim_lda, k: 3, params: {passes: 3, iterations: 50}}]"]
 
 
