@@ -193,6 +193,36 @@ def design_blocks(design: Mapping[str, object], compare: CompareConfig) -> list[
     ]
 
 
+def summary_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]]) -> list[Block]:
+    """What a reader can take away, first: the corpus in one line, each model's gate, and the
+    findings (contrasts at q < significance in models that pass the gate), or why there are none."""
+    design = run.design["summary"]
+    years = sorted({int(y) for y in run.design["cells"].year.dropna()})
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "no dated year")
+    officials = run.design["cells"].speaker.nunique()
+    sentences = [f"{plural(int(design['n_answers']), 'compared answer')} by {plural(officials, 'official')} at "
+                 f"{plural(int(design['n_conferences']), 'conference')} ({span})."]
+    gated = {name: model.metrics.get("exploratory_reason", "") for name, model in run.models.items()}
+    sentences += [f"Model `{name}` is exploratory ({reason})." if reason else
+                  f"Model `{name}` passes the exploratory gate." for name, reason in gated.items()]
+    findings = []
+    for name, model in run.models.items():
+        contrasts = model.emphasis.get("contrasts")
+        if gated[name] or contrasts is None or contrasts.empty:
+            continue
+        for row in contrasts[contrasts.q < cfg.compare.significance].itertuples():
+            findings.append(f"`{name}` {row.contrast}, topic {labels[name].get(int(row.topic), f'T{row.topic}')}: "
+                            f"{row.group_a} minus {row.group_b} {row.estimate:+.3f} (q = {row.q:.3f})")
+    if findings:
+        sentences.append("Findings (q < " + f"{cfg.compare.significance:g}" + "): " + "; ".join(findings) + ".")
+    else:
+        why = ("every model is exploratory, so no comparison is a finding" if run.models and all(gated.values())
+               else "no contrast reaches q < " + f"{cfg.compare.significance:g}" + " in a model that passes the gate"
+               if run.models else "no model was fitted")
+        sentences.append(f"Nothing here is a finding: {why}; the sections below describe this sample.")
+    return [("h2", "Summary"), ("p", " ".join(sentences))]
+
+
 def findings_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]]) -> list[Block]:
     """Every model's contrasts in plain sentences, refused contrasts included: the report's first section."""
     blocks: list[Block] = [("h2", "Findings")]
@@ -318,16 +348,21 @@ def responsiveness_blocks(run: Run, cfg: Config) -> list[Block]:
                                 f"): {others - gain['mean']:.2f} bits from their own question, "
                                 f"{others:.2f} from the others; responsiveness "
                                 f"{gain['mean']:+.2f} bits ({interval(gain)}): {gain_reading(gain)}."))
+        table = []
         for group, rows in summary[summary.by == "speaker"].groupby("group", sort=False):
             row = rows.set_index("measure")
-            js, gain, on_topic = (row.loc[m] for m in ("js_divergence", "js_gain", "share_on_question_topic"))
-            who = group_phrase(group, "speaker", int(js.n_answers), int(js.n_conferences), positions)
-            against = (f"responsiveness {gain['mean']:+.2f} bits against the other questions of the conference "
-                       f"({interval(gain)})" if int(gain.n_answers) else
-                       "no other question at the same conference to compare with")
-            blocks.append(("p", f"{caution}Model `{name}`: {who}: answers diverge from their questions by "
-                                f"{js['mean']:.2f} bits on average ({interval(js)}); {against}; "
-                                f"{on_topic['mean']:.2f} of an answer is on the question's largest topic."))
+            js, others, gain, on_topic = (row.loc[m] for m in ("js_divergence", "js_other_questions", "js_gain",
+                                                               "share_on_question_topic"))
+            table.append({
+                "official": group, "position": positions.get(group, ""), "answers": int(js.n_answers),
+                "conferences": int(js.n_conferences), "from own question (bits)": f"{js['mean']:.2f}",
+                "from other questions (bits)": f"{others['mean']:.2f}" if int(others.n_answers) else "–",
+                "responsiveness (bits)": (f"{gain['mean']:+.2f} ({interval(gain)})" if int(gain.n_answers)
+                                          else "no other question at the conference"),
+                "on question's top topic": f"{on_topic['mean']:.2f}"})
+        blocks += [("p", f"{caution}Model `{name}`, per official (intervals over conferences, none for fewer than "
+                         f"{cfg.compare.min_answers} answers or {cfg.compare.min_conferences} conferences):"),
+                   ("table", pd.DataFrame(table))]
     return blocks
 
 
@@ -351,6 +386,20 @@ def statement_blocks(run: Run, labels: Mapping[str, Mapping[int, str]], compare:
             ("table", pd.DataFrame(rows))]
 
 
+PASSAGES_SHOWN = 2  # per topic in the report; representative_passages.csv has them all
+PASSAGE_CHARACTERS = 300
+
+
+def passages_table(passages: pd.DataFrame, labels: Mapping[int, str]) -> pd.DataFrame:
+    """Each topic's top passages: who, when, the text (cut to ``PASSAGE_CHARACTERS``), file:line."""
+    shown = passages[passages["rank"] <= PASSAGES_SHOWN]
+    return pd.DataFrame({
+        "topic": shown.topic.map(lambda t: labels.get(int(t), f"T{t}")), "share": shown.share.round(2),
+        "speaker": shown.speaker, "date": shown.date, "source": shown.source,
+        "passage": shown.text.map(lambda t: t if len(t) <= PASSAGE_CHARACTERS else t[:PASSAGE_CHARACTERS].rsplit(" ", 1)[0] + " …"),
+    })
+
+
 def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             topics: Mapping[str, pd.DataFrame], figures: Sequence[FigureSpec]) -> list[Block]:
     """Findings first; then the design, statements, the models; the long corpus tables last."""
@@ -362,6 +411,7 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
               f"config.yaml --set run.name={cfg.run.name}-rerun` reproduces every table byte for byte."),
         *([] if cfg.figures.draw else [("p", "No figures: the run was made with `figures.draw: false` (rerun it with "
                                               "`--set figures.draw=true` to draw them).")]),
+        *summary_blocks(run, cfg, labels),
         *findings_blocks(run, cfg, labels),
         *distinctive_blocks(run, cfg),
         *responsiveness_blocks(run, cfg),
@@ -379,6 +429,9 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
             ("p", model_summary(metrics, cfg.evaluate) + " " + coherence_setup(metrics) + " Per topic:"),
             ("long_table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))
              .round(3).drop(columns=["topic"])),
+            ("p", f"Each topic's {PASSAGES_SHOWN} most typical passages (the units with the highest share of it, as "
+                  "stm's findThoughts; all of them in representative_passages.csv), with the source lines to check:"),
+            ("long_table", passages_table(model.representative_passages, labels[name])),
         ]
         blocks += [("figure", f) for f in figures if f.section == name]
     blocks.append(("h2", "Corpus"))

@@ -246,3 +246,26 @@ def test_the_distinctive_count_is_read_against_its_permutation_null():
     assert chance_phrase(chance, "b").endswith("p = 0.01: more than chance")
     assert "chance is not measured" in chance_phrase(chance, "c")
     assert chance_phrase(None, "a") == "no permutation null in this run"
+
+
+def test_the_report_opens_with_what_can_be_taken_away_and_tabulates_what_repeats(default_runs):
+    from pipeline.rundir import load_run
+
+    run = load_run(default_runs / "a")
+    report = (default_runs / "a" / "report.md").read_text(encoding="utf-8")
+    summary = report.split("## Summary")[1].split("\n## ")[0]
+    assert report.index("## Summary") < report.index("## Findings")
+    assert "15 compared answers by 4 officials at 3 conferences (2021-2023)." in summary
+    for name, model in run.models.items():
+        assert f"Model `{name}` is exploratory ({model.metrics['exploratory_reason']})." in summary
+    assert "Nothing here is a finding: every model is exploratory" in summary
+    # Responsiveness: one table per model, a row per official, the baseline beside the divergence.
+    section = report.split("## Responsiveness")[1].split("\n## ")[0]
+    header = ("| official | position | answers | conferences | from own question (bits) | "
+              "from other questions (bits) | responsiveness (bits) | on question's top topic |")
+    assert section.count(header) == len(run.models)
+    assert "| Xiao Yaqing | Minister of Industry and Information Technology | 9 | 1 | " in section
+    # Each topic's top passages with their file:line, as representative_passages.csv ranks them.
+    passages = run.models["nmf"].representative_passages
+    first = passages[(passages.topic == 0) & (passages["rank"] == 1)].iloc[0]
+    assert f"| {first.speaker} | {first.date} | {first.source} | {first.text[:60]}" in report
