@@ -31,9 +31,10 @@ from pipeline.config import LoadedConfig, read_yaml
 from pipeline.errors import InputError
 from pipeline.models import BACKENDS, TopicModelResult
 from pipeline.normalize import Normalized
+from pipeline.paper_tables import paper_latex
 from pipeline.progress import shown
 from pipeline.schemas import Schema, SchemaError
-from pipeline.topic_tables import latex_table, markdown_table, rounded
+from pipeline.topic_tables import markdown_table, rounded
 
 log = logging.getLogger("pipeline")
 
@@ -47,7 +48,8 @@ def write_table(frame: pd.DataFrame, schema: Schema, path: Path, *, copies: bool
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     if copies:
-        path.with_suffix(".tex").write_text(latex_table(frame), encoding="utf-8")
+        path.with_suffix(".tex").write_text(paper_latex(frame, path.stem, schema.name, path.parent.name),
+                                            encoding="utf-8")
         path.with_suffix(".md").write_text(markdown_table(rounded(frame)), encoding="utf-8")
 
 
@@ -231,7 +233,8 @@ def write_distinctive(tables: dict[str, pd.DataFrame], chance: pd.DataFrame, top
         top = pd.concat([overall.nlargest(top_n, "z"), overall.nsmallest(top_n, "z")])
         top = top.assign(side=np.where(top.z > 0, top.group_a, top.group_b))[
             ["side", "term", "count_a", "count_b", "log_odds", "z"]]
-        write_text(latex_table(top, precision=2), into / "distinctive" / f"{name}.tex")
+        write_text(paper_latex(top, "distinctive", schemas.DISTINCTIVE.name, name, precision=2),
+                   into / "distinctive" / f"{name}.tex")
         write_text(markdown_table(rounded(top, precision=2)), into / "distinctive" / f"{name}.md")
 
 

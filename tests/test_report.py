@@ -269,3 +269,31 @@ def test_the_report_opens_with_what_can_be_taken_away_and_tabulates_what_repeats
     passages = run.models["nmf"].representative_passages
     first = passages[(passages.topic == 0) & (passages["rank"] == 1)].iloc[0]
     assert f"| {first.speaker} | {first.date} | {first.source} | {first.text[:60]}" in report
+
+
+def test_every_latex_table_is_a_captioned_float_that_fits_a_page(default_runs):
+    import shutil
+    import subprocess
+
+    tables = sorted((default_runs / "a").rglob("*.tex"))
+    assert len(tables) >= 20
+    for path in tables:
+        text = path.read_text(encoding="utf-8")
+        assert "\\begin{table}" in text and "\\caption{" in text and "\\label{tab:" in text, path
+        spec = re.search(r"\\begin\{tabular\}\{([^}]*(?:\{[^}]*\}[^}]*)*)\}", text).group(1)
+        columns = re.findall(r"p\{[^}]*\}|[lrc]", spec)
+        assert len(columns) <= 8, (path, len(columns))
+        rows = [line.removesuffix("\\\\").split(" & ") for line in text.splitlines() if line.endswith("\\\\")]
+        # Width at \small (about 4.5 pt a character) plus 12 pt between columns; a wrapping column is its width.
+        width = sum(102 if column.startswith("p") else 4.5 * max(len(row[i].replace("\\", "")) for row in rows)
+                    for i, column in enumerate(columns)) + 12 * len(columns)
+        assert width <= 468, (path, width)  # 6.5 in, a page's text width with one-inch margins
+        assert not re.search(r"(?<![\d.])\d+\.0+ /|& \d+\.00 \\\\", text), path  # counts are integers
+    if shutil.which("pdflatex"):  # compile them all in one document where a TeX engine is installed
+        document = default_runs / "tables.tex"
+        document.write_text("\\documentclass{article}\\usepackage[margin=1in]{geometry}\\usepackage{booktabs,"
+                            "threeparttable}\\begin{document}" + "".join(p.read_text() for p in tables)
+                            + "\\end{document}")
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", document.name], cwd=default_runs,
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "Overfull \\hbox" not in done.stdout, done.stdout[-2000:]
