@@ -100,7 +100,7 @@ def compact(frame: pd.DataFrame, spec: PaperTable, precision: int) -> pd.DataFra
             integer = pd.api.types.is_integer_dtype(values) or column.startswith(("n_", "count", "seeds")) and (
                 values.dropna() == values.dropna().round()).all()
             columns[header] = [_cell(v, 0 if integer else precision) for v in values.astype(object)]
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, dtype=object)
 
 
 def paper_latex(frame: pd.DataFrame, stem: str, schema_name: str, model: str, precision: int = 3) -> str:
@@ -108,7 +108,7 @@ def paper_latex(frame: pd.DataFrame, stem: str, schema_name: str, model: str, pr
     spec = spec_for(stem, schema_name)
     table = compact(frame, spec, precision)
     wrapped = {header for column, header in spec.columns if column in spec.wrap}
-    alignment = "".join(WRAP if header in wrapped else "r" if table[header].str.match(r"^[-−+\[\d.]").all()
+    alignment = "".join(WRAP if header in wrapped else "r" if table[header].astype(str).str.match(r"^[-+\[\d.]").all()
                         else "l" for header in table.columns)
     tabular = latex_table(table, precision=precision).replace(
         "\\begin{tabular}{" + "l" * len(table.columns) + "}", "\\begin{tabular}{" + alignment + "}", 1)
