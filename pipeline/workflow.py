@@ -52,7 +52,7 @@ from pipeline.progress import Progress, shown, within
 from pipeline.provenance import StageTimer, manifest, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
 from pipeline.responsiveness import answer_responsiveness, inference_noise, summaries
-from pipeline.seeds import derive_seed, rng_for
+from pipeline.seeds import derive_seed
 from pipeline.term_measures import top_terms
 from pipeline.units import select_units
 from pipeline.vectorize import Matrices, over_vocabulary, vectorize

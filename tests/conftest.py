@@ -40,6 +40,17 @@ def bundled_corpus(default_loaded, registry) -> Corpus:
     return ingest(inputs.read_sources(files, ROOT), default_loaded.config.corpus, registry)
 
 
+@pytest.fixture(scope="session")
+def context(default_loaded, registry):
+    """What a reader gets: the default corpus config, the registry, the procedural rules."""
+    from pipeline.readers import ReaderContext
+    from pipeline.speakers import ProceduralRules
+
+    cfg = default_loaded.config.corpus
+    return ReaderContext(cfg, SpeakerDirectory(registry, cfg.scio.outlets),
+                         ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words))
+
+
 @pytest.fixture
 def parse(directory):
     def _parse(text: str, name: str = "page.txt") -> Page:

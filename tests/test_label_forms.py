@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.readers.scio import inline_label, unwrap_label
 from pipeline.speakers import split_affiliation, unified_names, variant_key
-from tests.test_layouts import accounted, context, page_of  # noqa: F401  (the module's reader context)
+from tests.test_layouts import accounted, page_of
 
 SENATE_BRIEFING = """\
 Press Briefing of Senate President Aquilino Pimentel III
@@ -75,7 +75,7 @@ def test_an_affiliation_is_an_outlet_unless_it_is_a_note():
     assert split_affiliation("Xiao Yaqing") == ("Xiao Yaqing", "")
 
 
-def test_a_senate_briefing_of_these_labels_gives_each_question_its_asker(context):  # noqa: F811
+def test_a_senate_briefing_of_these_labels_gives_each_question_its_asker(context):
     page = page_of(context, "senate.md", SENATE_BRIEFING)
     accounted(page, SENATE_BRIEFING)
     official = ("SP Pimentel", "official", "answer", "")  # the opening too: the page lists no one
@@ -131,7 +131,7 @@ PRESIDENT DUTERTE: It is signed.
 }
 
 
-def test_variants_across_pages_are_one_speaker_with_the_labels_kept(context):  # noqa: F811
+def test_variants_across_pages_are_one_speaker_with_the_labels_kept(context):
     from pipeline.ingest import build_corpus
 
     corpus = build_corpus([page_of(context, name, text) for name, text in DUTERTE_PAGES.items()])
@@ -181,7 +181,7 @@ new supply agreements between chipmakers and vehicle manufacturers that the mini
 """
 
 
-def test_the_host_who_opens_and_gives_the_floor_is_the_moderator_whatever_the_list_says(context):  # noqa: F811
+def test_the_host_who_opens_and_gives_the_floor_is_the_moderator_whatever_the_list_says(context):
     page = page_of(context, "host.txt", HOST_LISTED_AS_SPEAKER)
     roles = {(t.speaker, t.role, t.role_source) for t in page.turns if t.role != "journalist"}
     assert roles == {("Chen Wenjun", "moderator", "inferred: opens the conference and gives the floor"),
@@ -197,7 +197,7 @@ def _long_press_conference() -> str:
     lines = ["Press Conference of the President", "June 4, 2019", ""]
     reporters = ["Maria Santos", "Jose Cruz", "Ana Reyes"]
     for n in range(12):
-        lines += [f"CHAIRMAN NOGRALES: Next? You, sir?", "",
+        lines += ["CHAIRMAN NOGRALES: Next? You, sir?", "",
                   f"{reporters[n % 3]}: Mr. President, what will you do about the problem number {n + 1}?", ""]
         closing = "Is that clear?" if n % 2 == 0 else "What else can I do?"
         lines += [f"DUTERTE: We have studied problem number {n + 1} for months with the cabinet, and we "
@@ -206,7 +206,7 @@ def _long_press_conference() -> str:
     return "\n".join(lines)
 
 
-def test_roles_from_behaviour_hold_over_a_long_page_and_say_how_sure_they_are(context):  # noqa: F811
+def test_roles_from_behaviour_hold_over_a_long_page_and_say_how_sure_they_are(context):
     page = page_of(context, "presser.md", _long_press_conference())
     roles = {}
     for turn in page.turns:
@@ -241,7 +241,7 @@ Q    Thank you.
 """
 
 
-def test_a_title_without_title_words_after_a_menu_and_labels_used_once(context):  # noqa: F811
+def test_a_title_without_title_words_after_a_menu_and_labels_used_once(context):
     page = page_of(context, "gaggle.txt", GAGGLE)
     accounted(page, GAGGLE)
     # "Press Gaggle ..." has none of the title words; the line above its date line is the title.

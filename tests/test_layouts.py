@@ -9,14 +9,13 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pandas as pd
-import pytest
 
 from pipeline.cli import main
 from pipeline.ingest import build_corpus, conference_groups, share_speaker_lists
-from pipeline.readers import ReaderContext
 from pipeline.readers.scio import read
 from pipeline.records import SkippedFile
 from tests.conftest import ROOT, make_project
+
 
 def run_cli(capsys, *args: str) -> SimpleNamespace:
     """The command run in this process (logging to stderr as from a terminal)."""
@@ -103,15 +102,6 @@ Three vaccines are now authorised for adults.</p>
 <p>MS. PSAKI:&nbsp; Schools should reopen safely, with the funding the plan provides.</p>
 </main><footer>Privacy policy</footer></body></html>
 """
-
-
-@pytest.fixture(scope="module")
-def context(default_loaded, registry):
-    from pipeline.speakers import ProceduralRules, SpeakerDirectory
-
-    cfg = default_loaded.config.corpus
-    return ReaderContext(cfg, SpeakerDirectory(registry, cfg.scio.outlets),
-                         ProceduralRules.compile(cfg.scio.procedural_patterns, cfg.scio.procedural_max_words))
 
 
 def page_of(context, name: str, text: str):
