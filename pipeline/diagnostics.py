@@ -87,8 +87,9 @@ def coherence_bootstrap_sd(top_terms: list[list[str]], texts: list[list[str]], d
         return float("nan")
     means = []
     for _ in range(draws):
-        scores = coherence(top_terms, [texts[i] for i in rng.integers(len(texts), size=len(texts))], dictionary,
-                           measure)
+        with np.errstate(divide="ignore", invalid="ignore"):  # gensim's log(0) for a word the resample lacks
+            scores = coherence(top_terms, [texts[i] for i in rng.integers(len(texts), size=len(texts))], dictionary,
+                               measure)
         means.append(scores[np.isfinite(scores)].mean())
     return float(np.std(means, ddof=1))
 
