@@ -193,7 +193,13 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
                                             else "between conferences"))
     _topic_axis(ax, labels, topics)
     a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], rows.within.iloc[0]
-    ax.set_xlabel(f"Difference in topic share: {a} minus {b}, within {within}")
+    # Bare points say why, on the figure itself: it travels without its caption.
+    why = [f"no interval: {reason.removeprefix('none: ')}" for reason in dict.fromkeys(rows.interval.fillna(""))
+           if reason.startswith("none")]
+    if effects is not None and not effects.empty and effects.ci_low.isna().all():
+        why.append("joint model " + effects.method.iloc[0].split(";")[0].split(" (")[0])
+    ax.set_xlabel(f"Difference in topic share: {a} minus {b}, within {within}"
+                  + (f"\n({_wrap('; '.join(why), 95)})" if why else ""))
     ax.set_title(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])}), "
                  f"within {plural(int(rows.n_strata.iloc[0]), within + ' value')} holding both", loc="left")
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
