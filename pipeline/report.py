@@ -119,15 +119,15 @@ def gate_sentence(metrics: Mapping[str, object]) -> str:
 def heldout_sentence(metrics: Mapping[str, object]) -> str:
     """Document completion against the unigram baseline, with the gain's clustered error and what it allows."""
     gain, se = metrics["heldout_gain_over_unigram"], metrics["heldout_gain_se"]
-    error = f"SE {se:.3f} clustered by conference, df {metrics['heldout_gain_df']:.1f}"
-    if not math.isfinite(se):
-        error = "no standard error from one conference"
-        verdict = "nothing says whether the model predicts better than the unigram model"
-    elif metrics["heldout_gain_distinguishable"]:
-        verdict = ("the model predicts held-out words better than the unigram model" if gain > 0 else
-                   "the model predicts held-out words worse than the unigram model")
+    if se is None or not math.isfinite(se):  # one held-out conference (null; NaN in older runs)
+        error, verdict = ("no standard error from one conference",
+                          "nothing says whether the model predicts better than the unigram model")
     else:
-        verdict = "the model is not distinguishable from the unigram model"
+        error = f"SE {se:.3f} clustered by conference, df {metrics['heldout_gain_df']:.1f}"
+        verdict = ("the model is not distinguishable from the unigram model"
+                   if not metrics["heldout_gain_distinguishable"] else
+                   "the model predicts held-out words better than the unigram model" if gain > 0 else
+                   "the model predicts held-out words worse than the unigram model")
     return (f"held-out log perplexity per word {metrics['heldout_log_perplexity']:.3f} by document completion on "
             f"{metrics['heldout_units']} held-out units of {metrics['heldout_conferences']} conferences "
             f"({metrics['heldout_words']} words scored from the other half of each unit, the half's mixture "

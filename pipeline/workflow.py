@@ -563,7 +563,9 @@ def heldout_scores(fits: Fits, matrices: Matrices, conferences: np.ndarray, leve
         "heldout_log_perplexity": completion.log_perplexity,
         "heldout_unigram_log_perplexity": float(-unigram.sum() / words.sum()),
         "heldout_uniform_log_perplexity": float(np.log(len(matrices.vocabulary))),
-        "heldout_gain_over_unigram": gain.per_word, "heldout_gain_se": gain.se, "heldout_gain_df": gain.df,
+        # JSON has no NaN: with one held-out conference the error is null.
+        "heldout_gain_over_unigram": gain.per_word, "heldout_gain_se": gain.se if np.isfinite(gain.se) else None,
+        "heldout_gain_df": gain.df if np.isfinite(gain.df) else None,
         "heldout_gain_distinguishable": gain.distinguishable(level),
         "heldout_units": len(fits.heldout_units), "heldout_conferences": gain.conferences,
         "heldout_words": int(words.sum()),

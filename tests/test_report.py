@@ -297,3 +297,16 @@ def test_every_latex_table_is_a_captioned_float_that_fits_a_page(default_runs):
         done = subprocess.run(["pdflatex", "-interaction=nonstopmode", document.name], cwd=default_runs,
                               capture_output=True, text=True)
         assert done.returncode == 0 and "Overfull \\hbox" not in done.stdout, done.stdout[-2000:]
+
+
+def test_one_held_out_conference_gives_no_error_and_no_nan_in_the_json(default_runs):
+    from pipeline.report import heldout_sentence
+
+    metrics = {"heldout_gain_over_unigram": 0.2, "heldout_gain_se": None, "heldout_gain_df": None,
+               "heldout_gain_distinguishable": False, "heldout_log_perplexity": 6.1, "heldout_units": 3,
+               "heldout_conferences": 1, "heldout_words": 40, "heldout_unigram_log_perplexity": 6.3,
+               "heldout_uniform_log_perplexity": 6.5}
+    sentence = heldout_sentence(metrics)
+    assert "(no standard error from one conference): nothing says whether the model predicts better" in sentence
+    for path in (default_runs / "a").rglob("*.json"):
+        assert "NaN" not in path.read_text(encoding="utf-8"), path  # JSON has no NaN; null says "none"
