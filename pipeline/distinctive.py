@@ -99,12 +99,12 @@ def shuffled_labels(units: pd.DataFrame, design: ContrastDesign, count: int,
     unit_column = units.answer_id if design.unit == "answer" else units.conference_id
     unit_keys = unit_column.astype(str).to_numpy()
     in_groups = in_a[0] | in_b[0]
+    strata = units[design.contrast.within].map(key).to_numpy() if design.unit == "conference" else None
     for block in design.blocks:
         shuffled = rng.permuted(np.tile(np.array(block.in_a, bool), (count, 1)), axis=1)
         index_of = {unit: i for i, unit in enumerate(block.units)}
         rows = np.flatnonzero(in_groups & np.isin(unit_keys, block.units))
-        if design.unit == "conference":
-            strata = units[design.contrast.within].map(key).to_numpy()
+        if strata is not None:  # a conference moves in the strata of its block only
             rows = rows[np.isin(strata[rows], block.strata)]
         columns = shuffled[:, [index_of[u] for u in unit_keys[rows]]]
         in_a[:, rows], in_b[:, rows] = columns, ~columns

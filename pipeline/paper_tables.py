@@ -27,34 +27,34 @@ class PaperTable:
     wrap: tuple[str, ...] = ("topic_label",)
 
 
-_SHARE = PaperTable(
-    "Topic shares by {group}, model {model}",
-    (("group", "Group"), ("topic_label", "Topic"), ("share", "Share"), ("ci", "Interval"),
-     ("n_answers", "Answers"), ("n_conferences", "Conferences")), ("estimand", "interval"))
-SPECS = {
+SPECS = {  # by the table's schema
+    "group_shares": PaperTable(
+        "Topic shares by {group}, model {owner}",
+        (("group", "Group"), ("topic_label", "Topic"), ("share", "Share"), ("ci", "Interval"),
+         ("n_answers", "Answers"), ("n_conferences", "Conferences")), ("estimand", "interval")),
     "contrasts": PaperTable(
-        "Contrasts, model {model}",
+        "Contrasts, model {owner}",
         (("contrast", "Contrast"), ("topic_label", "Topic"), ("estimate", "A - B"), ("ci", "Interval"), ("p", "p"),
          ("q", "q"), ("n_answers", "Answers A / B"), ("n_conferences", "Conf. A / B")),
         ("estimand", "interval", "p_method")),
     "effects": PaperTable(
-        "Joint speaker + year model, model {model}",
+        "Joint speaker + year model, model {owner}",
         (("contrast", "Contrast"), ("topic_label", "Topic"), ("estimate", "Effect"), ("ci", "Interval"),
          ("p", "p"), ("q", "q"), ("n_answers", "Answers"), ("n_conferences", "Conferences")),
         ("estimand", "formula", "method")),
     "robustness": PaperTable(
-        "Contrasts across seeds, model {model}",
+        "Contrasts across seeds, model {owner}",
         (("contrast", "Contrast"), ("topic_label", "Topic"), ("estimate", "A - B"), ("p", "p"),
          ("seeds_holding", "Seeds holding"), ("seeds", "Seeds"))),
-    "summary": PaperTable(
-        "Responsiveness, model {model}",
+    "responsiveness_summary": PaperTable(
+        "Responsiveness, model {owner}",
         (("by", "By"), ("group", "Group"), ("measure", "Measure"), ("mean", "Mean"), ("ci", "Interval"),
          ("n_answers", "Answers"), ("n_conferences", "Conferences")), ("interval",), ("group",)),
     "topic_diagnostics": PaperTable(
-        "Topic diagnostics, model {model}",
+        "Topic diagnostics, model {owner}",
         (("topic_label", "Topic"), ("coherence_c_npmi", "NPMI"), ("size", "Size"), ("exclusivity", "Exclusivity"),
          ("stability", "Seed stab."), ("resample_stability", "Resample stab."))),
-    "cells": PaperTable(
+    "design_cells": PaperTable(
         "Answers by official, year and conference",
         (("speaker", "Official"), ("year", "Year"), ("conference_id", "Conference"), ("n_answers", "Answers"),
          ("n_statements", "Statements")), wrap=("conference_id",)),
@@ -64,17 +64,15 @@ SPECS = {
          ("n_answers", "Answers A / B"), ("n_conferences", "Conf. A / B"), ("smallest_q", "Smallest q")),
         ("refused", "untestable"), ()),
     "distinctive": PaperTable(
-        "Distinctive words, contrast {model}",
+        "Distinctive words, contrast {owner}",
         (("side", "Side"), ("term", "Word"), ("count_a", "Count A"), ("count_b", "Count B"),
          ("log_odds", "Log-odds"), ("z", "z")), wrap=()),
 }
 
 
 def spec_for(stem: str, schema_name: str) -> PaperTable:
-    if schema_name == "design_contrasts":
-        return SPECS["design_contrasts"]
-    return SPECS.get(stem, _SHARE if stem.startswith("by_") else None) or PaperTable(
-        stem.replace("_", " ").capitalize(), ())
+    """The compact form of a table of this schema (a table without one keeps all its columns)."""
+    return SPECS.get(schema_name) or PaperTable(stem.replace("_", " ").capitalize(), ())
 
 
 def _cell(value, precision: int) -> str:
@@ -103,8 +101,9 @@ def compact(frame: pd.DataFrame, spec: PaperTable, precision: int) -> pd.DataFra
     return pd.DataFrame(columns, dtype=object)
 
 
-def paper_latex(frame: pd.DataFrame, stem: str, schema_name: str, model: str, precision: int = 3) -> str:
-    """The ``table`` float: caption, label, the compact tabular, and the note."""
+def paper_latex(frame: pd.DataFrame, stem: str, schema_name: str, owner: str, precision: int = 3) -> str:
+    """The ``table`` float: caption, label, the compact tabular, and the note. ``owner`` is what
+    the table belongs to (a model, a contrast, "design"), named in the caption and the label."""
     spec = spec_for(stem, schema_name)
     table = compact(frame, spec, precision)
     wrapped = {header for column, header in spec.columns if column in spec.wrap}
@@ -114,9 +113,9 @@ def paper_latex(frame: pd.DataFrame, stem: str, schema_name: str, model: str, pr
         "\\begin{tabular}{" + "l" * len(table.columns) + "}", "\\begin{tabular}{" + alignment + "}", 1)
     notes = [f"{column.replace('_', ' ').capitalize()}: {value}." for column in spec.notes if column in frame
              for value in sorted({str(v) for v in frame[column].dropna() if str(v)})]
-    label = f"tab:{model}-{stem}".replace("_", "-")
+    label = f"tab:{owner}-{stem}".replace("_", "-")
     lines = ["% needs \\usepackage{booktabs, threeparttable}", "\\begin{table}[htbp]", "\\centering", "\\small",
-             f"\\caption{{{_escape(spec.caption.format(model=model, group=stem.removeprefix('by_').replace('_', ' and ')))}}}",
+             f"\\caption{{{_escape(spec.caption.format(owner=owner, group=stem.removeprefix('by_').replace('_', ' and ')))}}}",
              f"\\label{{{label}}}", "\\begin{threeparttable}", tabular.rstrip("\n")]
     if notes:
         lines += ["\\begin{tablenotes}\\footnotesize", *(f"\\item {_escape(note)}" for note in notes),

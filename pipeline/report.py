@@ -214,10 +214,10 @@ def summary_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]
             findings.append(f"`{name}` {row.contrast}, topic {labels[name].get(int(row.topic), f'T{row.topic}')}: "
                             f"{row.group_a} minus {row.group_b} {row.estimate:+.3f} (q = {row.q:.3f})")
     if findings:
-        sentences.append("Findings (q < " + f"{cfg.compare.significance:g}" + "): " + "; ".join(findings) + ".")
+        sentences.append(f"Findings (q < {cfg.compare.significance:g}): {'; '.join(findings)}.")
     else:
         why = ("every model is exploratory, so no comparison is a finding" if run.models and all(gated.values())
-               else "no contrast reaches q < " + f"{cfg.compare.significance:g}" + " in a model that passes the gate"
+               else f"no contrast reaches q < {cfg.compare.significance:g} in a model that passes the gate"
                if run.models else "no model was fitted")
         sentences.append(f"Nothing here is a finding: {why}; the sections below describe this sample.")
     return [("h2", "Summary"), ("p", " ".join(sentences))]

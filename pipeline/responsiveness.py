@@ -119,6 +119,6 @@ def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, progre
 
 def inference_noise(table: pd.DataFrame) -> float:
     """Mean absolute change of an answer's divergence when its question is inferred again (NaN
-    without a second inference; 0 for a deterministic one)."""
+    without a second inference: the backend's inference is not sampled)."""
     change = (table.js_reinferred - table.js_divergence).abs().dropna()
     return float(change.mean()) if len(change) else float("nan")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ def in_capitals(label: str) -> bool:
 
 
 # "Pia Ranada (Rappler)": a person and their outlet or office; "(through interpreter)" is a note.
-_AFFILIATED = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
+AFFILIATED_LABEL = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
 _NOT_AN_AFFILIATION = re.compile(r"(?i)interpret|translat|inaudible|unintelligible|crosstalk|off[- ]mic|via\b|video|"
                                  r"phone|audio|remote|continu|in (english|chinese|mandarin|filipino|tagalog)")
 
@@ -52,7 +53,7 @@ _NOT_AN_AFFILIATION = re.compile(r"(?i)interpret|translat|inaudible|unintelligib
 def split_affiliation(label: str) -> tuple[str, str]:
     """A label's person and the affiliation in brackets after it ("" when there is none, or
     the brackets hold a note such as "through interpreter")."""
-    match = _AFFILIATED.match(clean_name(label))
+    match = AFFILIATED_LABEL.match(clean_name(label))
     if not match:
         return label, ""
     affiliation = match.group("affiliation").strip()
@@ -89,22 +90,26 @@ def unified_names(names: Iterable[str]) -> dict[str, str]:
     Yi", whose surname comes first) is that person. Each group takes its fullest written form
     (most words, then the most frequent, then the first in order). Titles alone stay apart."""
     names = list(names)
+    counts = Counter(names)
+    first_seen = {name: index for index, name in reversed(list(enumerate(names)))}
     by_key: dict[tuple[str, ...], list[str]] = {}
-    for name in names:
+    for name in counts:
         if key := variant_key(name):
             by_key.setdefault(key, []).append(name)
+    by_surname: dict[str, list[tuple[str, ...]]] = {}
+    for key in by_key:
+        by_surname.setdefault(key[-1], []).append(key)
     parent = {key: key for key in by_key}
     for key in by_key:
-        longer = [other for other in by_key if len(other) > len(key) and other[-len(key):] == key]
+        longer = [other for other in by_surname[key[-1]] if len(other) > len(key) and other[-len(key):] == key]
         if longer and all((fullest := max(longer, key=len))[-len(other):] == other for other in longer):
             parent[key] = fullest  # every longer name ending so is one person's
     groups: dict[tuple[str, ...], list[str]] = {}
     for key, written in by_key.items():
         groups.setdefault(parent[key], []).extend(written)
-    counts = {name: names.count(name) for name in set(names)}
     chosen = {}
     for written in groups.values():
-        fullest = max(written, key=lambda n: (len(variant_key(n)), counts[n], -names.index(n)))
+        fullest = max(written, key=lambda n: (len(variant_key(n)), counts[n], -first_seen[n]))
         chosen.update({name: fullest for name in written})
     return chosen
 
@@ -236,8 +241,9 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
         if turn.label is None:
             continue
         person_label, affiliations[index] = split_affiliation(turn.label)
-        known = turn.label if directory.lookup(turn.label) else person_label
-        person = directory.lookup(known)
+        person = directory.lookup(turn.label)
+        known = turn.label if person else person_label
+        person = person or directory.lookup(person_label)
         turn.speaker = person.name if person else display_name(person_label)
         if person:
             turn.role, turn.position, turn.role_source = person.role, person.position, directory.source(known)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from pydantic import Field, field_validator
@@ -26,6 +27,7 @@ from pipeline.readers.html_text import html_date, html_text
 from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
 from pipeline.sections import Regex, Section, check_regex
 from pipeline.speakers import (
+    AFFILIATED_LABEL,
     Person,
     ProceduralRules,
     SpeakerDirectory,
@@ -142,8 +144,6 @@ _EMPHASISED_LABEL = re.compile(
     r"(?:(?P<close_first>\*\*|__|\*|_|</b>|</strong>)\s*(?P<colon_after>[:：])|(?P<colon_in>[:：])\s*"
     r"(?P<close_after>\*\*|__|\*|_|</b>|</strong>))")
 _CLOSING = {"**": "**", "__": "__", "*": "*", "_": "_", "<b>": "</b>", "<strong>": "</strong>"}
-# "Pia Ranada (Rappler)", "Mr. Wang (through interpreter)": a name and what the brackets add.
-_AFFILIATED = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
 _FIELD_NAMES = re.compile(r"(?i)^(speakers?|chairperson|chair|date|time|venue|location|source|editor|tags?|url|link|"
                           r"https?)$")
 # The official a title names: "Foreign Ministry Spokesperson Zhao Lijian's Regular Press
@@ -184,7 +184,7 @@ def _label_name(name: str, max_words: int) -> str | None:
     capitalised (or a connector such as "of", or in a script without case), and there are
     at most ``max_words``. "The Paper" and "THE PRESIDENT" are labels; "the figures" is not.
     A name may carry its affiliation in brackets ("Pia Ranada (Rappler)"), kept in the label."""
-    if affiliated := _AFFILIATED.match(name.strip()):
+    if affiliated := AFFILIATED_LABEL.match(name.strip()):
         return clean_name(name) if _label_name(affiliated.group("person"), max_words) else None
     words = name.split()
     if not words or len(words) > max_words:
@@ -496,9 +496,7 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     line: a menu's items ("Regular Press Conference") come before the page's own title."""
     title_pattern = re.compile(cfg.title_pattern)
     candidates = []
-    for index, (_, line, _) in enumerate(content):
-        if speaker_label(line, cfg.max_label_words) or is_question(line) or len(line.split()) > _PREAMBLE_WORDS:
-            break
+    for index, _, line in _above_body(content, cfg):
         if _is_title(line, title_pattern) and not _HELD.search(line):  # "SCIO held a press conference ..." is the intro
             candidates.append(index)
     if not candidates:
@@ -515,14 +513,21 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     return next((i for i in candidates if dated(i)), candidates[-1])
 
 
+def _above_body(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> Iterator[tuple[int, int, str]]:
+    """(index, line number, text) of the lines above the first line of the body: a speaker
+    label, a question or a line of prose ends the search for a header."""
+    for index, (number, line, _) in enumerate(content):
+        if speaker_label(line, cfg.max_label_words) or is_question(line) or len(line.split()) > _PREAMBLE_WORDS:
+            return
+        yield index, number, line
+
+
 def _dated_line_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int:
     """Where the header starts when no line above the body looks like a title by its words
     ("Press Gaggle by ...", "Background Press Call ..."): the first line of at least three
     words, not a URL, a field or a breadcrumb, that carries a full date or whose next line of
     the page is a date line. None of these: the first line, as before."""
-    for index, (number, line, _) in enumerate(content):
-        if speaker_label(line, cfg.max_label_words) or is_question(line) or len(line.split()) > _PREAMBLE_WORDS:
-            break
+    for index, number, line in _above_body(content, cfg):
         if len(line.split()) < 3 or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line):
             continue
         following = next((other.strip() for other in text_lines[number:] if other.strip()), "")
