@@ -110,7 +110,9 @@ def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, progre
                     interval_of = clustered_difference_interval if measure == "js_gain" else clustered_mean_interval
                     lows, highs, _ = interval_of(values[:, None], np.ones(n), conferences, cfg.level)
                     low, high = float(lows[0]), float(highs[0])
-                    interval = interval_label(cfg)
+                    # A divergence is a share-like value in [0, 1]; the gain is a difference.
+                    interval = (f"{cfg.level:.0%} interval over conferences (CR2, Satterthwaite t)"
+                                if measure == "js_gain" else interval_label(cfg))
                 rows.append({"by": column, "group": group, "measure": measure,
                              "mean": values.mean() if n else np.nan, "ci_low": low, "ci_high": high,
                              "interval": interval, "n_answers": n, "n_conferences": len(set(conferences))})

@@ -51,3 +51,17 @@ def test_the_gain_interval_covers_over_conferences(conferences, answers_each):
         hits += low[0] <= 0.05 <= high[0]
     # Measured 0.933 (3 x 10), 0.952 (5 x 8), 0.950 (8 x 4) (binomial sd 0.009).
     assert 0.92 <= hits / 600 <= 0.97, hits / 600
+
+
+def test_the_gain_interval_is_named_as_a_difference_not_on_the_logit_scale():
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"all": "all", "conference_id": np.repeat([f"c{i}" for i in range(4)], 6),
+                          "js_divergence": rng.uniform(0.1, 0.3, 24), "js_other_questions": rng.uniform(0.2, 0.4, 24),
+                          "share_on_question_topic": rng.uniform(0.2, 0.6, 24)})
+    table["js_gain"] = table.js_other_questions - table.js_divergence
+    rows = summaries(table, ("all",), CompareConfig()).set_index("measure")
+    assert rows.loc["js_gain", "interval"] == "95% interval over conferences (CR2, Satterthwaite t)"
+    assert rows.loc["js_divergence", "interval"].endswith("logit scale)")
+    low, high, _ = clustered_difference_interval(table[["js_gain"]].to_numpy(), np.ones(24),
+                                                 table.conference_id.to_numpy(), 0.95)
+    assert (rows.loc["js_gain", "ci_low"], rows.loc["js_gain", "ci_high"]) == pytest.approx((low[0], high[0]))
