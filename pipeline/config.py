@@ -229,8 +229,16 @@ class DistinctiveConfig(Section):
 
 
 class FiguresConfig(Section):
+    # Every figure is drawn at one width, text at 8-9 pt at that print size: "page" (the full
+    # text width) or "column" (one column of a two-column paper; topic grids get two columns).
+    width: Literal["page", "column"] = "page"
     column_width: float = Field(3.5, gt=1, le=20)  # inches, one paper column
     page_width: float = Field(7.0, gt=2, le=40)  # inches, full text width
+
+    @property
+    def inches(self) -> float:
+        """The width every figure is drawn at."""
+        return self.column_width if self.width == "column" else self.page_width
     dpi: int = Field(200, ge=72, le=1200)
     pdf: bool = False  # a vector PDF beside each PNG, for papers (a third more drawing time)
     draw: bool = True  # false: tables and reports without figures (for runs whose tables are all that is needed)

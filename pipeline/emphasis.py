@@ -42,7 +42,7 @@ import pandas as pd
 
 from pipeline.clustered import clustered_mean_interval
 from pipeline.config import CompareConfig
-from pipeline.design import ContrastDesign, DesignReport, count, key
+from pipeline.design import ContrastDesign, DesignReport, count, key, plural
 from pipeline.progress import Progress, silent
 from pipeline.schemas import CONTRASTS, GROUP_SHARES, ROBUSTNESS, topic_columns
 from pipeline.seeds import rng_for
@@ -337,7 +337,7 @@ def contrasts(answers: pd.DataFrame, k: int, design: DesignReport, cfg: CompareC
             interval = contrast_interval_label(cfg, unit)
         else:
             low = high = np.full(k, np.nan)
-            interval = (f"none: {min(units_a, units_b)} {unit}s on the smaller side, fewer than {cfg.min_answers}"
+            interval = (f"none: {plural(min(units_a, units_b), unit)} on the smaller side, fewer than {cfg.min_answers}"
                         if min(units_a, units_b) < cfg.min_answers else
                         f"none: {count(contrast_design.arrangements)} arrangements, too few for a "
                         f"{cfg.level:.0%} interval")

@@ -71,6 +71,8 @@ def test_relabelling_redraws_figures_and_reports(relabelled):
         ("bert: {0: x}\n", "error: labels: no model 'bert' in this run (models: lda, nmf)\n"),
         ("nmf: {8: x}\n", "error: labels.nmf.8: topic ids are 0 to 7\n"),
         ("nmf: {0: ''}\n", "error: labels.nmf.0: a label must be non-empty text\n"),
+        ("nmf: {0: Chips, 3: ' Chips'}\n", "error: labels.nmf: topics 0 and 3 have the same label 'Chips'; tables "
+         "and figures could not tell them apart (give each topic its own label)\n"),
     ],
 )
 def test_bad_labels_exit_2_and_change_nothing(default_runs, tmp_path, capsys, labels, message):
@@ -137,7 +139,7 @@ def figure_texts(figure) -> str:
     import matplotlib.pyplot as plt
     import matplotlib.text
 
-    texts = " ".join(t.get_text() for t in figure.findobj(matplotlib.text.Text))
+    texts = " ".join(" ".join(t.get_text().split()) for t in figure.findobj(matplotlib.text.Text))  # unwrapped
     plt.close(figure)
     return texts
 
