@@ -52,7 +52,7 @@ FORMULA_COLUMNS = ("speaker", "year", "position", "conference_id", "question_out
 CONFERENCE_EFFECTS = "C(conference_id)"
 # Columns of an answer table that are its own measurements, not covariates.
 ANSWER_OWN = {"answer_id", "date", "kind", "question_turn_id", "question_text", "n_units", "n_tokens", "answer_start",
-              "dominant_topic"}
+              "answer_text", "source", "dominant_topic"}
 
 
 def answer_draws(unit_draws: np.ndarray, unit_answers: pd.Series, unit_tokens: np.ndarray,

@@ -27,7 +27,7 @@ from pipeline.config import NormalizeConfig
 from pipeline.errors import ConfigError
 
 # Part of the token cache key: bump it when a change here changes the tokens of the same text.
-NORMALIZER_VERSION = "3"
+NORMALIZER_VERSION = "4"
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _SENTENCE_END = frozenset('.!?:;"“”')
@@ -97,11 +97,9 @@ class Normalized:
     report: dict[str, Any]
 
 
-def normalize_texts(
-    texts: Iterable[str], cfg: NormalizeConfig, stopwords: frozenset[str], lemmatize: Lemmatizer
-) -> Normalized:
-    from gensim.corpora import Dictionary
-    from gensim.models.phrases import Phrases
+def _lemmatized(texts: Iterable[str], cfg: NormalizeConfig, lemmatize: Lemmatizer) -> tuple[list[list[str]], set[str], int]:
+    """Each text's terms after tokenising, case, aliases, lemmas and configured expressions; the
+    configured expressions as named; and the count of raw tokens."""
     from nltk.tokenize import MWETokenizer, RegexpTokenizer
 
     tokenizer = RegexpTokenizer(cfg.token_pattern)
@@ -128,7 +126,39 @@ def normalize_texts(
     spelled = {"_".join(lemmatize(w) for w in words): "_".join(words) for words in expressions}
     mwe = MWETokenizer([tuple(joined.split("_")) for joined in spelled], separator="_")
     units = [[spelled.get(t, t) for t in mwe.tokenize([lemmas[t] for t in tokens])] for tokens in raw]
-    configured = set(spelled.values())
+    return units, set(spelled.values()), sum(map(len, raw))
+
+
+def _phrased(units: list[list[str]], configured: set[str], phrases: Any) -> list[list[str]]:
+    """Units with ``phrases`` (a gensim ``FrozenPhrases``) applied between configured expressions."""
+    return [[t for stretch in _stretches(unit, configured) for t in
+             (stretch if stretch[0] in configured else phrases[stretch])] for unit in units]
+
+
+def _trimmer(configured: set[str], stopwords: frozenset[str]) -> Callable[[str], str]:
+    @functools.cache
+    def trimmed(token: str) -> str:
+        """A learned phrase without stopwords at its edges ("above_designate" -> "designate")."""
+        if "_" not in token or token in configured:
+            return token
+        parts = token.split("_")
+        while parts and parts[0] in stopwords:
+            parts.pop(0)
+        while parts and parts[-1] in stopwords:
+            parts.pop()
+        return "_".join(parts) or token.split("_")[0]
+
+    return trimmed
+
+
+def normalize_texts(
+    texts: Iterable[str], cfg: NormalizeConfig, stopwords: frozenset[str], lemmatize: Lemmatizer
+) -> Normalized:
+    from gensim.corpora import Dictionary
+    from gensim.models.phrases import Phrases
+
+    units, configured, tokens_raw = _lemmatized(texts, cfg, lemmatize)
+    trimmed = _trimmer(configured, stopwords)
     dropped: Counter[str] = Counter()
     learned: list[dict[str, Any]] = []
     if cfg.phrases.enabled:
@@ -142,23 +172,10 @@ def normalize_texts(
         phrases = Phrases(stretches, min_count=cfg.phrases.min_count, threshold=cfg.phrases.threshold,
                           scoring="npmi", delimiter="_", connector_words=frozenset()).freeze()
         before = sum(map(len, units))
-        units = [[t for stretch in _stretches(unit, configured) for t in
-                  (stretch if stretch[0] in configured else phrases[stretch])] for unit in units]
+        units = _phrased(units, configured, phrases)
         dropped["merged_into_phrases"] = before - sum(map(len, units))
-        learned = [{"phrase": p, "npmi": round(float(s), 4)}
+        learned = [{"phrase": p, "npmi": round(float(s), 4), "term": trimmed(p)}
                    for p, s in sorted(phrases.phrasegrams.items(), key=lambda item: (-item[1], item[0]))]
-
-    @functools.cache
-    def trimmed(token: str) -> str:
-        """A learned phrase without stopwords at its edges ("above_designate" -> "designate")."""
-        if "_" not in token or token in configured:
-            return token
-        parts = token.split("_")
-        while parts and parts[0] in stopwords:
-            parts.pop(0)
-        while parts and parts[-1] in stopwords:
-            parts.pop()
-        return "_".join(parts) or token.split("_")[0]
 
     @functools.cache
     def dropped_as(token: str) -> str | None:
@@ -195,7 +212,7 @@ def normalize_texts(
     report = {
         "units": len(tokens),
         "units_empty": sum(1 for unit in tokens if not unit),
-        "tokens_raw": sum(map(len, raw)),
+        "tokens_raw": tokens_raw,
         "pruned_too_common": pruned_common,
         "tokens_kept": sum(counts.values()),
         "tokens_dropped": dict(sorted(dropped.items())),
@@ -206,6 +223,27 @@ def normalize_texts(
         "top_terms": [{"term": t, "count": c} for t, c in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:30]],
     }
     return Normalized(tokens, report)
+
+
+def normalize_as_learned(texts: Iterable[str], cfg: NormalizeConfig, lemmatize: Lemmatizer,
+                         learned_phrases: list[dict[str, Any]], vocabulary: set[str]) -> list[list[str]]:
+    """New texts normalised as a run's units were: the same steps and settings, the run's learned
+    phrases (``learned_phrases`` of its normalisation report) instead of phrases learned anew,
+    and the run's vocabulary instead of pruning. On the run's own units it gives their tokens:
+    every stopword, number and short token is outside the vocabulary, so keeping the vocabulary's
+    terms drops them as the run did."""
+    from gensim.models.phrases import Phrases
+
+    units, configured, _ = _lemmatized(texts, cfg, lemmatize)
+    if learned_phrases:
+        phrases = Phrases(min_count=1, threshold=cfg.phrases.threshold, scoring="npmi", delimiter="_",
+                          connector_words=frozenset()).freeze()
+        # Only a phrase's presence decides (gensim merges the first pair it finds, left to right),
+        # so the reported npmi, rounded, is not needed.
+        phrases.phrasegrams = {entry["phrase"]: float("inf") for entry in learned_phrases}
+        units = _phrased(units, configured, phrases)
+    as_term = {entry["phrase"]: entry["term"] for entry in learned_phrases}
+    return [[term for term in (as_term.get(t, t) for t in unit) if term in vocabulary] for unit in units]
 
 
 def _stretches(unit: list[str], configured: set[str]) -> list[list[str]]:

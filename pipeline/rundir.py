@@ -16,9 +16,9 @@ import os
 import pickle
 import shutil
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cluster, schemas
-from pipeline.config import LoadedConfig, read_yaml
+from pipeline.config import LoadedConfig, read_yaml, validate
 from pipeline.errors import InputError
-from pipeline.models import BACKENDS, TopicModelResult
-from pipeline.normalize import Normalized
+from pipeline.models import BACKENDS, TopicModelResult, mixtures_under
+from pipeline.normalize import Normalized, make_lemmatizer, normalize_as_learned
 from pipeline.paper_tables import paper_latex
 from pipeline.progress import shown
 from pipeline.schemas import Schema, SchemaError
 from pipeline.topic_tables import markdown_table, rounded
+from pipeline.vectorize import Matrices, counted
 
 log = logging.getLogger("pipeline")
 
@@ -238,22 +239,23 @@ def write_distinctive(tables: dict[str, pd.DataFrame], chance: pd.DataFrame, top
         write_text(markdown_table(rounded(top, precision=2)), into / "distinctive" / f"{name}.md")
 
 
-def write_model(into: Path, result: TopicModelResult, term_counts: np.ndarray, tables: dict[str, pd.DataFrame],
+def write_model(into: Path, result: TopicModelResult, matrices: Matrices, tables: dict[str, pd.DataFrame],
                 metrics: dict[str, Any], emphasis: dict[str, pd.DataFrame],
                 responsiveness: dict[str, pd.DataFrame]) -> None:
-    """One model's tables, metrics, topic-term matrix, vocabulary with counts, native model,
-    emphasis and responsiveness tables.
+    """One model's tables, metrics, topic-term matrix, vocabulary with counts and idf, native
+    model, emphasis and responsiveness tables.
 
     ``topic_term.npy`` and ``vocabulary.csv`` are what re-rendering needs, so it never loads
-    the native model.
+    the native model; ``idf.npy`` is what ``ModelTables.transform`` weights new texts' counts by.
     """
     folder = into / "models" / result.name
     for name, frame in tables.items():
         write_table(frame, schemas.MODEL_TABLES[name], folder / f"{name}.csv")
     write_json(metrics, folder / "metrics.json")
     np.save(folder / "topic_term.npy", result.topic_term, allow_pickle=False)
-    write_table(pd.DataFrame({"term": result.vocabulary, "count": term_counts.astype(int)}), schemas.VOCABULARY,
-                folder / "vocabulary.csv")
+    np.save(folder / "idf.npy", matrices.idf, allow_pickle=False)
+    write_table(pd.DataFrame({"term": result.vocabulary, "count": matrices.term_counts.astype(int)}),
+                schemas.VOCABULARY, folder / "vocabulary.csv")
     BACKENDS[result.backend].save(result.native, folder)
     for name, frame in emphasis.items():
         write_table(frame, schemas.emphasis_schema(name), into / "emphasis" / result.name / f"{name}.csv")
@@ -333,14 +335,53 @@ class ModelTables:
     topic_diagnostics: pd.DataFrame
     emphasis: dict[str, pd.DataFrame]
     responsiveness: dict[str, pd.DataFrame]  # "answers" and "summary" (empty without questions)
+    run_config: dict[str, Any] = field(repr=False)  # the run's config.yaml, as written
+    learned_phrases: list[dict[str, Any]] = field(repr=False)  # the run's, from its manifest
 
     @property
     def k(self) -> int:
         return int(self.metrics["k"])
 
     def fitted(self) -> Any:
-        """The native model, as its backend saved it (e.g. gensim ``LdaModel``, an sklearn estimator)."""
+        """The native model as its backend's fit gives it: an sklearn estimator, a gensim
+        ``LdaModel``, tomotopy's saved bytes with its inference sweeps."""
         return BACKENDS[self.metrics["backend"]].load(self.folder)
+
+    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
+        """Topic mixtures of any texts under this model, its topics held fixed (stm's
+        ``fitNewDocuments``, BERTopic's ``transform``).
+
+        Each text is normalised with the run's own settings, learned phrases and vocabulary,
+        then inferred as the run infers unseen units: LDA by its inference (a Gibbs or
+        variational posterior, so within sampling noise of the run's own mixtures), NMF by W
+        with H fixed (the run's own mixtures exactly). Columns ``n_tokens`` (the text's tokens
+        in the vocabulary) and ``topic_0`` ... ``topic_{k-1}``; a text with no known word has
+        the prior's mean under LDA and NaN under NMF.
+        """
+        matrices = self.matrices_of(texts)
+        backend = BACKENDS[self.metrics["backend"]]
+        frame = pd.DataFrame(mixtures_under(backend, self.fitted(), matrices, self.metrics["params"]),
+                             columns=schemas.topic_columns(self.k))
+        frame.insert(0, "n_tokens", matrices.unit_lengths.astype(int))
+        return frame
+
+    def matrices_of(self, texts: Iterable[str]) -> Matrices:
+        """Texts' counts and tf-idf over this model's vocabulary, as ``transform`` sees them."""
+        config = validate(self.run_config).normalize
+        vocabulary = self.vocabulary.term.tolist()
+        tokens = normalize_as_learned(texts, config, make_lemmatizer(config.lemmatizer), self.learned_phrases,
+                                      set(vocabulary))
+        return counted(vocabulary, self._idf(len(vocabulary)), tokens)
+
+    def _idf(self, n_terms: int) -> np.ndarray:
+        try:
+            idf = np.load(self.folder / "idf.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise SchemaError(f"model {self.name}: idf.npy is missing or damaged ({' '.join(str(exc).split())}); "
+                              "rerun the config to rebuild the run") from None
+        if idf.shape != (n_terms,):
+            raise SchemaError(f"model {self.name}: idf.npy has {idf.shape} entries, vocabulary.csv {n_terms} terms")
+        return idf
 
     @cached_property
     def vocabulary(self) -> pd.DataFrame:
@@ -378,6 +419,12 @@ class Run:
     distinctive: dict[str, pd.DataFrame]  # contrast -> Fightin' Words table
     distinctive_chance: pd.DataFrame | None  # each contrast's count beyond |z| = 3 and its permutation null
 
+    def model(self, name: str) -> ModelTables:
+        """One model's tables and ``transform``; ``InputError`` naming the run's models if it has no such model."""
+        if name not in self.models:
+            raise InputError(f"{self.path}: no model {name!r} in this run (it has {', '.join(self.models) or 'none'})")
+        return self.models[name]
+
 
 def _read_json(path: Path, root: Path) -> Any:
     try:
@@ -405,6 +452,11 @@ def _table(schema: Schema, path: Path, root: Path) -> pd.DataFrame:
 def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
     """A run directory's tables, checked against their schemas (``manifest`` given by the caller)."""
     corpus = path / "corpus"
+    config = path / "config.yaml"
+    if not config.is_file():
+        raise SchemaError(f"{path}: config.yaml is missing")
+    run_config = read_yaml(config.read_bytes(), f"{path}/config.yaml")
+    learned_phrases = (manifest.get("normalization") or {}).get("learned_phrases", [])
     models = {}
     for folder in sorted((path / "models").glob("*")) if (path / "models").is_dir() else []:
         emphasis_folder = path / "emphasis" / folder.name
@@ -421,13 +473,11 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
                       for p in sorted({*emphasis_folder.glob("*.csv"), emphasis_folder / "contrasts.csv"})},
             responsiveness={p.stem: _table(schemas.RESPONSIVENESS_TABLES[p.stem], p, path)
                             for p in sorted((path / "responsiveness" / folder.name).glob("*.csv"))},
+            run_config=run_config, learned_phrases=learned_phrases,
         )
-    config = path / "config.yaml"
-    if not config.is_file():
-        raise SchemaError(f"{path}: config.yaml is missing")
     return Run(
         path=path,
-        config=read_yaml(config.read_bytes(), f"{path}/config.yaml"),
+        config=run_config,
         manifest=manifest,
         conferences=_table(schemas.CONFERENCES, corpus / "conferences.csv", path),
         turns=_table(schemas.TURNS, corpus / "turns.csv", path),

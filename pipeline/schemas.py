@@ -108,7 +108,8 @@ UNIT_TOPICS = _schema("unit_topics", ("unit_id",),
                       "n_tokens:int dominant_topic:Int64", patterns=TOPIC_SHARES)
 ANSWER_TOPICS = _schema("answer_topics", ("answer_id",),
                         "answer_id conference_id date year:Int64 speaker position kind question_turn_id "
-                        "question_outlet question_text n_units:int n_tokens:int answer_start dominant_topic:Int64 "
+                        "question_outlet question_text n_units:int n_tokens:int answer_start answer_text source "
+                        "dominant_topic:Int64 "
                         "question_divergence:float",
                         patterns=TOPIC_SHARES)
 REPRESENTATIVE_PASSAGES = _schema("representative_passages", ("topic", "rank"),

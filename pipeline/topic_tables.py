@@ -117,9 +117,10 @@ def _dominant(doc_topic: np.ndarray) -> pd.Series:
 
 
 def answer_topics(unit_table: pd.DataFrame, units: pd.DataFrame, k: int) -> pd.DataFrame:
-    """One row per answer: the token-weighted mean of its units' mixtures.
+    """One row per answer: the token-weighted mean of its units' mixtures, beside the text of
+    those units (joined by blank lines) and their ``source`` (``file:first-last`` line).
 
-    Units whose mixture is undefined (NMF zero rows) are left out of the mean.
+    Units whose mixture is undefined (NMF zero rows) are left out of the mean and the text.
     """
     columns = topic_columns(k)
     table = unit_table.dropna(subset=columns)
@@ -134,6 +135,13 @@ def answer_topics(unit_table: pd.DataFrame, units: pd.DataFrame, k: int) -> pd.D
     meta.insert(len(ANSWER_META), "n_units", table.groupby("answer_id", sort=False).size().loc[sums.index].to_numpy())
     meta.insert(len(ANSWER_META) + 1, "n_tokens", sums.n_tokens.astype(int).to_numpy())
     meta.insert(len(ANSWER_META) + 2, "answer_start", [_first_words(t) for t in first_unit.loc[sums.index, "text"]])
+    averaged = units.set_index("unit_id").loc[table.unit_id]
+    spans = averaged.groupby("answer_id", sort=False).agg(
+        answer_text=("text", "\n\n".join), source_file=("source_file", "first"), first_line=("line_start", "min"),
+        last_line=("line_end", "max")).loc[sums.index]
+    meta.insert(len(ANSWER_META) + 3, "answer_text", spans.answer_text.to_numpy())
+    meta.insert(len(ANSWER_META) + 4, "source", (spans.source_file + ":" + spans.first_line.astype(str) + "-"
+                                                  + spans.last_line.astype(str)).to_numpy())
     result = pd.concat([meta, pd.DataFrame(mixtures, columns=columns)], axis=1)
     result["dominant_topic"] = _dominant(mixtures)
     return result

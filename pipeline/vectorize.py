@@ -66,6 +66,18 @@ def over_vocabulary(matrices: Matrices, tokens: list[list[str]]) -> Matrices:
     return matrices.with_counts(counts)
 
 
+def counted(vocabulary: list[str], idf: np.ndarray, tokens: list[list[str]]) -> Matrices:
+    """Token lists, every token in ``vocabulary``, counted over it and weighted by its ``idf``:
+    new texts as a loaded run's matrices (which keep no gensim dictionary) see them."""
+    position = {term: i for i, term in enumerate(vocabulary)}
+    rows = [i for i, unit in enumerate(tokens) for _ in unit]
+    columns = [position[term] for unit in tokens for term in unit]
+    counts = sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(tokens), len(vocabulary)))
+    counts.sum_duplicates()
+    empty = sp.csr_matrix((0, len(vocabulary)))
+    return Matrices(vocabulary, None, [], empty, empty, idf).with_counts(counts)
+
+
 def vectorize(tokens: list[list[str]], progress: Progress = silent) -> Matrices:
     """The units' dictionary, bags of words, counts and tf-idf. One pass: each unit's bag of
     words is counted while its new words are added (the ids and bags ``Dictionary(tokens)``

@@ -64,6 +64,17 @@ def test_passages_quote_their_source_lines(runs):
         assert " ".join(" ".join(source).split()) == row.text
 
 
+def test_answers_carry_their_modelled_text_and_source(runs):
+    answers = read(runs / "a" / "models" / "lda" / "answer_topics.csv")
+    units = read(runs / "a" / "models" / "lda" / "unit_topics.csv")
+    paragraphs = read(runs / "a" / "corpus" / "paragraphs.csv").set_index("paragraph_id")
+    for answer in answers.itertuples():
+        own = paragraphs.loc[units.unit_id[units.answer_id == answer.answer_id]]
+        assert answer.answer_text == "\n\n".join(own.text)
+        assert answer.source == f"{own.source_file.iloc[0]}:{own.line_start.min()}-{own.line_end.max()}"
+        assert answer.answer_text.startswith(answer.answer_start.removesuffix(" ..."))
+
+
 def test_reruns_are_byte_identical(runs):
     """Run b reran run a's own config.yaml: tables and figures are byte-identical."""
     for figure in (runs / "a" / "figures").iterdir():
@@ -196,3 +207,38 @@ def test_unstable_models_are_labelled_exploratory_everywhere(runs):
     readings = [line for line in report.split("## Findings")[1].split("\n## ")[0].splitlines()
                 if " vs " in line or " gives topic '" in line]
     assert readings and all(line.startswith("(Exploratory model, not a finding.)") for line in readings)
+
+
+
+def test_transform_reproduces_the_runs_own_mixtures(runs):
+    """``transform`` on the run's own units: their tokens exactly; NMF's mixtures exactly (as
+    rounded in the table), LDA's within the noise of its inference (two inferences of the same
+    units differ by as much)."""
+    from pipeline.models.tomotopy_lda import infer, reinfer
+    from pipeline.topic_tables import round_rows
+
+    run = load_run(runs / "a")
+    texts = run.paragraphs.set_index("paragraph_id").text
+    columns = [f"topic_{t}" for t in range(8)]
+    nmf = run.model("nmf")
+    mixtures = nmf.transform(texts.loc[nmf.unit_topics.unit_id])
+    assert (mixtures.n_tokens.to_numpy() == nmf.unit_topics.n_tokens.to_numpy()).all()
+    assert np.array_equal(round_rows(mixtures[columns].to_numpy()), nmf.unit_topics[columns].to_numpy())
+
+    lda = run.model("lda")
+    own = texts.loc[lda.unit_topics.unit_id]
+    mixtures = lda.transform(own)
+    assert (mixtures.n_tokens.to_numpy() == lda.unit_topics.n_tokens.to_numpy()).all()
+    gap = np.abs(mixtures[columns].to_numpy() - lda.unit_topics[columns].to_numpy()).mean()
+    native, matrices = lda.fitted(), lda.matrices_of(own)
+    noise = np.abs(infer(native, matrices) - reinfer(native, matrices)).mean()
+    assert 0 < gap <= 1.5 * noise
+    agree = (mixtures[columns].to_numpy().argmax(axis=1) == lda.unit_topics.dominant_topic.to_numpy()).mean()
+    assert agree >= 0.85
+
+    unknown = nmf.transform(["zzzz qqqq"])
+    assert unknown.n_tokens.tolist() == [0] and unknown[columns].isna().all(axis=None)
+    prior = lda.transform(["zzzz qqqq"])[columns].to_numpy()
+    assert np.isclose(prior.sum(), 1) and (prior > 0).all()
+    with pytest.raises(Exception, match="no model 'stm'.*lda, nmf"):
+        run.model("stm")

@@ -158,3 +158,17 @@ def fit_model(cfg: Any, seed: int, matrices: Matrices, unit_ids: list[str],
         iterations=fit.iterations, metrics=fit.metrics, zero_rows=zero_rows, native=fit.native,
         doc_topic_posterior=fit.doc_topic_posterior,
     )
+
+
+def mixtures_under(backend: Backend, native: Any, matrices: Matrices, params: dict[str, Any]) -> np.ndarray:
+    """Units' topic mixtures under a fitted model, its topics held fixed: the backend's
+    inference where it has one (LDA), else its transform (NMF). Rows sum to 1; a unit with no
+    weight on any topic (an NMF unit with no known word) is NaN."""
+    if backend.infer is not None:
+        mixtures = backend.infer(native, matrices)
+    elif backend.transform is not None:
+        mixtures = backend.transform(native, matrices, params)
+    else:
+        raise ConfigError(f"backend {backend.name} has neither an inference nor a transform for new units")
+    return _rows_to_simplex(np.asarray(mixtures, dtype=np.float64))[0]
+

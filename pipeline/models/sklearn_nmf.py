@@ -48,16 +48,20 @@ def fit(cfg: SklearnNmfModelConfig, seed: int, matrices: Matrices) -> Fit:
         beta_loss=p.beta_loss, max_iter=p.max_iter, tol=p.tol, alpha_W=p.alpha_W, alpha_H=p.alpha_H,
         l1_ratio=p.l1_ratio, random_state=seed,
     )
-    weights = model.fit_transform(matrices.tfidf if p.matrix == "tfidf" else matrices.counts)
-    # X ~ W H: unit d's mass on topic k is W_dk times the mass of H's row k, so its share of
-    # the unit is that product normalised (W alone depends on how H's rows happen to be scaled).
-    doc_topic = weights * model.components_.sum(axis=1)[None, :]
-    return Fit(model.components_, doc_topic, model, int(model.n_iter_),
+    model.fit(matrices.tfidf if p.matrix == "tfidf" else matrices.counts)
+    # The units' mixtures are solved with H held fixed, as any other text's are (``transform``),
+    # so a loaded run reproduces them exactly; the W of the joint fit differs from it within
+    # the solver's tolerance.
+    return Fit(model.components_, transform(model, matrices, p.model_dump()), model, int(model.n_iter_),
                {"reconstruction_error": float(model.reconstruction_err_)})
 
 
 def transform(model, matrices: Matrices, params: dict) -> np.ndarray:
-    """Mixtures of any units under a fitted NMF (W of X ~ W H, H held fixed), as ``fit`` makes them."""
+    """Mixtures of any units under a fitted NMF: W of X ~ W H solved with H held fixed.
+
+    Unit d's mass on topic k is W_dk times the mass of H's row k, so its share of the unit is
+    that product normalised (W alone depends on how H's rows happen to be scaled).
+    """
     matrix = matrices.tfidf if params["matrix"] == "tfidf" else matrices.counts
     return model.transform(matrix) * model.components_.sum(axis=1)[None, :]
 

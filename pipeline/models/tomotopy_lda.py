@@ -13,6 +13,7 @@ asymmetric: its saved model holds it (``alpha``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -127,13 +128,17 @@ def score(metrics: dict[str, float]) -> float:
 
 
 def save(native, folder: Path) -> None:
+    """The model as tomotopy saves it, and the sweeps its inference runs (``inference.json``)."""
     (folder / "model.tomotopy").write_bytes(native["model"])
+    (folder / "inference.json").write_text(json.dumps({"infer_iterations": native["infer_iterations"]}) + "\n",
+                                           encoding="utf-8")
 
 
-def load(folder: Path):
-    import tomotopy
-
-    return tomotopy.LDAModel.load(str(folder / "model.tomotopy"))
+def load(folder: Path) -> dict:
+    """The native model as ``fit`` gives it: ``{"model": bytes, "infer_iterations": n}``
+    (``tomotopy.LDAModel.loads(native["model"])`` is the tomotopy object)."""
+    inference = json.loads((folder / "inference.json").read_text(encoding="utf-8"))
+    return {"model": (folder / "model.tomotopy").read_bytes(), "infer_iterations": inference["infer_iterations"]}
 
 
 BACKEND = register(Backend(name="tomotopy_lda", family="lda", config=TomotopyLdaModelConfig, fit=fit,
