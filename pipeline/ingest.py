@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import textwrap
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -337,7 +338,8 @@ def warning_summary(report: Mapping[str, Any], max_kinds: int = 8) -> list[str]:
     total = sum(k["count"] for k in kinds)
     lines = [f"{total} ingest warning{'s' if total != 1 else ''} of {len(kinds)} kind{'s' if len(kinds) != 1 else ''} "
              "(every one in corpus/ingest_report.json):"]
-    lines += [f"  {k['count']} x {k['kind']} (e.g. {k['examples'][0][:160]})" for k in kinds[:max_kinds]]
+    lines += [f"  {k['count']} x {k['kind']} (e.g. {textwrap.shorten(k['examples'][0], 160, placeholder=' ...')})"
+              for k in kinds[:max_kinds]]
     if len(kinds) > max_kinds:
         rest = kinds[max_kinds:]
         lines.append(f"  and {sum(k['count'] for k in rest)} more of {len(rest)} other kinds")

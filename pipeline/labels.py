@@ -34,5 +34,9 @@ def validate_labels(data: object, models: Mapping[str, int]) -> dict[str, dict[i
                 raise ConfigError(f"labels.{model}.{topic}: topic ids are 0 to {models[model] - 1}")
             if not isinstance(label, str) or not label.strip():
                 raise ConfigError(f"labels.{model}.{topic}: a label must be non-empty text")
+            named = next((other for other, given in checked[model].items() if given == label.strip()), None)
+            if named is not None:
+                raise ConfigError(f"labels.{model}: topics {named} and {topic} have the same label {label.strip()!r}; "
+                                  "tables and figures could not tell them apart (give each topic its own label)")
             checked[model][topic] = label.strip()
     return checked

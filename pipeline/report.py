@@ -306,6 +306,15 @@ def gain_reading(gain: pd.Series) -> str:
     return "not distinguishable from the chance baseline"
 
 
+def left_out_phrase(left_out: list[dict[str, str]]) -> str:
+    """Which compared answers responsiveness leaves out and why ("" when none is)."""
+    if not left_out:
+        return ""
+    groups = pd.DataFrame(left_out).groupby(["reason", "speaker"], sort=True).size()
+    parts = [f"{plural(int(n), 'answer')} of {speaker} ({reason})" for (reason, speaker), n in groups.items()]
+    return f"; left out, so fewer than in the emphasis tables: {'; '.join(parts)}"
+
+
 def responsiveness_blocks(run: Run, cfg: Config) -> list[Block]:
     """How closely answers follow their questions, against the other questions of their
     conference, overall and per official, for each model."""
@@ -361,7 +370,8 @@ def responsiveness_blocks(run: Run, cfg: Config) -> list[Block]:
                                           else "no other question at the conference"),
                 "on question's top topic": f"{on_topic['mean']:.2f}"})
         blocks += [("p", f"{caution}Model `{name}`, per official (intervals over conferences, none for fewer than "
-                         f"{cfg.compare.min_answers} answers or {cfg.compare.min_conferences} conferences):"),
+                         f"{cfg.compare.min_answers} answers or {cfg.compare.min_conferences} conferences)"
+                         f"{left_out_phrase(metrics.get('responsiveness_left_out', []))}:"),
                    ("table", pd.DataFrame(table))]
     return blocks
 

@@ -91,6 +91,19 @@ def answer_responsiveness(answers: pd.DataFrame, question_mixtures: pd.DataFrame
     }, columns=list(RESPONSIVENESS.columns))
 
 
+NO_QUESTION = "no question is linked to it (corpus/turns.csv)"
+UNKNOWN_QUESTION = "its question has no word in the model's vocabulary (or no weight on any topic)"
+
+
+def left_out(answers: pd.DataFrame, question_mixtures: pd.DataFrame) -> pd.DataFrame:
+    """The compared answers ``answer_responsiveness`` has no row for, each with its speaker and why."""
+    asked = answers.question_turn_id.fillna("") != ""
+    known = answers.question_turn_id.isin(question_mixtures.index)
+    out = answers[~known]
+    return pd.DataFrame({"answer_id": out.answer_id, "speaker": out.speaker,
+                         "reason": np.where(asked[~known], UNKNOWN_QUESTION, NO_QUESTION)}).reset_index(drop=True)
+
+
 def summaries(table: pd.DataFrame, by: Sequence[str], cfg: CompareConfig, progress: Progress = silent) -> pd.DataFrame:
     """Mean of each measure over a group's answers, with its interval over conferences (none
     below ``min_answers`` answers or ``min_conferences`` conferences)."""

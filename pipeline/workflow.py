@@ -51,7 +51,7 @@ from pipeline.normalize import Lemmatizer, Normalized, cache_key, make_lemmatize
 from pipeline.progress import Progress, shown, within
 from pipeline.provenance import StageTimer, manifest, sha256_bytes
 from pipeline.report import outline, to_html, to_markdown
-from pipeline.responsiveness import answer_responsiveness, inference_noise, summaries
+from pipeline.responsiveness import answer_responsiveness, inference_noise, left_out, summaries
 from pipeline.seeds import derive_seed
 from pipeline.term_measures import top_terms
 from pipeline.units import select_units
@@ -395,6 +395,11 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                     responsiveness[["answer_id", "js_divergence"]].rename(
                         columns={"js_divergence": "question_divergence"}),
                     on="answer_id", how="left")
+                unanswered = left_out(answers, asked)
+                if len(unanswered):
+                    log.info("responsiveness %s: %d of %d compared answers left out (%s)", result.name,
+                             len(unanswered), len(answers), "; ".join(
+                                 f"{n}: {reason}" for reason, n in unanswered.reason.value_counts().sort_index().items()))
                 responsive = {"answers": responsiveness, "summary": summaries(
                     responsiveness.assign(all="all answers"), ("all", "speaker", "year", "question_outlet"), cfg.compare,
                     within(shown, f"responsiveness {result.name}"))}
@@ -407,6 +412,8 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 "restart_scores": [round(score, 6) for score in fits.scores],
                 "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
                 **question_summary(data.questions, responsiveness),
+                "responsiveness_left_out": [{"answer_id": row.answer_id, "speaker": row.speaker, "reason": row.reason}
+                                            for row in unanswered.itertuples(index=False)],
             }
             if result.zero_rows:
                 log.warning("model %s: %d units have no weight on any topic (flagged, mixtures left empty)",
@@ -655,7 +662,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
                 partial(rundir.write_corpus, corpus.conferences, corpus.turns, corpus.paragraphs, corpus.report,
                         staging),
                 partial(rundir.write_design, design.cells, design.table(), design.summary_fields(), staging),
-                *(partial(rundir.write_model, staging, run.result, data.matrices.term_counts, run.tables, run.metrics,
+                *(partial(rundir.write_model, staging, run.result, data.matrices, run.tables, run.metrics,
                           run.emphasis, run.responsiveness) for run in model_runs),
                 *([partial(rundir.write_table, aligned, schemas.ALIGNMENT, staging / "alignment.csv")]
                   if aligned is not None else []),

@@ -225,3 +225,14 @@ def test_corpus_merge_chooses_which_pages_are_one_conference(directory):
              for merge in ("auto", "same_day", "never")}
     assert files == {"auto": ["a.txt;b.txt;c.txt;d.txt"], "same_day": ["a.txt;b.txt", "c.txt", "d.txt"],
                      "never": ["a.txt", "b.txt", "c.txt", "d.txt"]}
+
+
+def test_warning_summary_shortens_an_example_at_a_word_boundary():
+    from pipeline.ingest import warning_summary
+
+    note = "conference 2023-03-02 is undated, so its 12 answers are modelled but left out of comparisons by year " * 3
+    report = {"warnings_by_kind": [{"kind": "undated", "count": 1, "examples": [note.strip()]}]}
+    line = warning_summary(report)[1]
+    example = line.split("(e.g. ", 1)[1].removesuffix(")")
+    assert example.endswith(" ...") and len(example) <= 160
+    assert note.startswith(example.removesuffix(" ...")) and note[len(example) - 4] == " "  # cut between words

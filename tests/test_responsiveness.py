@@ -65,3 +65,20 @@ def test_the_gain_interval_is_named_as_a_difference_not_on_the_logit_scale():
     low, high, _ = clustered_difference_interval(table[["js_gain"]].to_numpy(), np.ones(24),
                                                  table.conference_id.to_numpy(), 0.95)
     assert (rows.loc["js_gain", "ci_low"], rows.loc["js_gain", "ci_high"]) == pytest.approx((low[0], high[0]))
+
+
+def test_answers_without_a_known_question_are_left_out_with_their_reason():
+    from pipeline.report import left_out_phrase
+    from pipeline.responsiveness import NO_QUESTION, UNKNOWN_QUESTION, left_out
+
+    questions = pd.DataFrame([[1.0, 0.0]], index=["q1"], columns=["topic_0", "topic_1"])
+    answers = pd.DataFrame({
+        "answer_id": ["a1", "a2", "a3"], "question_turn_id": ["q1", "q9", ""], "speaker": ["S", "S", "T"],
+        "year": 2021, "conference_id": "c1", "question_outlet": "", "topic_0": 0.5, "topic_1": 0.5})
+    assert answer_responsiveness(answers, questions, 2).answer_id.tolist() == ["a1"]
+    out = left_out(answers, questions)
+    assert out.to_dict("records") == [{"answer_id": "a2", "speaker": "S", "reason": UNKNOWN_QUESTION},
+                                      {"answer_id": "a3", "speaker": "T", "reason": NO_QUESTION}]
+    phrase = left_out_phrase(out.to_dict("records"))
+    assert f"1 answer of S ({UNKNOWN_QUESTION})" in phrase and f"1 answer of T ({NO_QUESTION})" in phrase
+    assert left_out_phrase([]) == ""

@@ -177,6 +177,20 @@ def test_unlabelled_header_honorifics_unregistered_chair_and_unlisted_outlet(par
     assert page.unknown_speakers == []
 
 
+def test_day_first_dates_in_the_title_and_the_held_line(parse):
+    """"2 March 2023" (day first, as British and Commonwealth sites write it) is a date."""
+    titled = UNLABELLED_HEADER.replace("SCIO press conference on the industrial internet",
+                                       "SCIO press conference on the industrial internet, 2 March 2023")
+    titled = titled.replace(" on June 8 to brief the media.\u00a0 June 10, 2021", " to brief the media.")
+    page = parse(titled)
+    assert (page.date, page.date_source) == (dt.date(2023, 3, 2), "conference_date")
+    held = UNLABELLED_HEADER.replace("on June 8 to brief the media.\u00a0 June 10, 2021",
+                                     "on 8th June to brief the media.\u00a0 10 June 2021")
+    page = parse(held)
+    assert (page.date, page.date_source) == (dt.date(2021, 6, 8), "conference_day_with_publication_year")
+    assert len(page.turns) == 4
+
+
 def test_unlabelled_header_puts_the_chairperson_last(parse):
     text = UNLABELLED_HEADER.replace(
         "deputy director general of the Press Bureau of the State Council Information Office (SCIO) and SCIO spokesperson",

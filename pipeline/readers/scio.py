@@ -116,8 +116,14 @@ _MONTH = (
     r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
-_FULL_DATE = re.compile(_MONTH + r"\s+(?P<day>\d{1,2}),?\s+(?P<year>(?:19|20)\d\d)\b")
-_DAY_ONLY = re.compile(r"\bon\s+(?:\w+day,?\s+)?" + _MONTH + r"\s+(?P<day>\d{1,2})\b(?!,?\s*\d{4})")
+# Both orders: "March 2, 2023" (month first) and "2 March 2023" or "2nd March, 2023" (day first,
+# whose groups are prefixed "d_"; ``_date`` reads either).
+_DAY_FIRST_MONTH = _MONTH.replace("?P<month>", "?P<d_month>")
+_DAY_FIRST = r"\b(?P<d_day>\d{1,2})(?:st|nd|rd|th)?\s+" + _DAY_FIRST_MONTH
+_FULL_DATE = re.compile(
+    rf"(?:{_MONTH}\s+(?P<day>\d{{1,2}}),?\s+(?P<year>(?:19|20)\d\d)\b)"
+    rf"|(?:{_DAY_FIRST},?\s+(?P<d_year>(?:19|20)\d\d)\b)")
+_DAY_ONLY = re.compile(rf"\bon\s+(?:\w+day,?\s+)?(?:{_MONTH}\s+(?P<day>\d{{1,2}})\b|{_DAY_FIRST}\b)(?!,?\s*\d{{4}})")
 _HELD = re.compile(r"(?i)\bheld\b.*\b(press conference|briefing)\b|\b(press conference|briefing)\b.*\bheld\b")
 _DATELINE = re.compile(r"(?i)\d{1,2}(?::\d\d)?\s*[ap]\.m\.")
 _HEADER_LABEL = re.compile(
@@ -231,9 +237,11 @@ def inline_label(line: str, max_words: int) -> tuple[str, str] | None:
 
 
 def _date(match: re.Match[str]) -> dt.date | None:
+    """The date a ``_FULL_DATE`` or ``_DAY_ONLY`` match states, in either order (year 1 when it has none)."""
+    groups = match.groupdict()
+    part = lambda name: groups.get(name) or groups.get(f"d_{name}")  # noqa: E731
     try:
-        year = int(match.group("year")) if "year" in match.groupdict() else 1
-        return dt.date(year, _MONTHS[match.group("month")[:3].lower()], int(match.group("day")))
+        return dt.date(int(part("year") or 1), _MONTHS[part("month")[:3].lower()], int(part("day")))
     except ValueError:
         return None
 
