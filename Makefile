@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/default.yaml
 
-.PHONY: run test bench lock clean
+.PHONY: run test bench notebooks lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python -m pipeline bench
+
+# JupyterLab on the notebooks, which read outputs/default (made first if it is missing).
+notebooks: $(VENV)/.installed-run
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebooks]'
+	test -f outputs/default/manifest.json || $(BIN)/python -m pipeline run $(CONFIG)
+	$(BIN)/jupyter lab notebooks/
 
 # Re-pin constraints.txt to what is installed in .venv (after a deliberate upgrade).
 lock: $(VENV)/.installed-dev

@@ -244,6 +244,8 @@ class FiguresConfig(Section):
     draw: bool = True  # false: tables and reports without figures (for runs whose tables are all that is needed)
     top_terms: int = Field(8, ge=3, le=50)
     max_groups: int = Field(10, ge=2, le=50)
+    browser: bool = True  # topics.html, the offline topic browser (drawn with the figures)
+    browser_passages: int = Field(20, ge=1, le=1000)  # passages per topic the browser can show
 
 
 class EvaluateConfig(Section):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -421,6 +422,10 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
               f"config.yaml --set run.name={cfg.run.name}-rerun` reproduces every table byte for byte."),
         *([] if cfg.figures.draw else [("p", "No figures: the run was made with `figures.draw: false` (rerun it with "
                                               "`--set figures.draw=true` to draw them).")]),
+        *([("p", "Read the topics in the [topic browser](topics.html) (`topics.html`, offline): each model's "
+                 "intertopic map, its topics' terms re-ranked by a relevance slider, their passages with "
+                 "`file:line`, their emphasis by speaker and year.")] if cfg.figures.draw and cfg.figures.browser
+          else []),
         *summary_blocks(run, cfg, labels),
         *findings_blocks(run, cfg, labels),
         *distinctive_blocks(run, cfg),
@@ -503,7 +508,11 @@ def to_html(blocks: list[Block], png: Mapping[str, bytes], title: str) -> str:
             f"<style>{style}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
 def _inline(text: str) -> str:
-    """Escapes text and renders `code` spans, the only inline markup the outline uses."""
+    """Escapes text and renders `code` spans and [links](to.html), the only inline markup the outline uses."""
     pieces = html.escape(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+    return "".join(f"<code>{p}</code>" if i % 2 else _LINK.sub(r'<a href="\2">\1</a>', p)
+                   for i, p in enumerate(pieces))

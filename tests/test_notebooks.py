@@ -48,6 +48,10 @@ def execute_notebooks(run: Path, project: Path, monkeypatch) -> None:
         outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
         assert not [o for o in outputs if o.output_type == "error"]
         assert len(outputs) >= 4
+    browser = [o for cell in notebooks[1].cells if cell.get("id") == "topic-browser-inline" for o in cell.outputs]
+    shown = "".join(o.get("data", {}).get("text/html", "") + o.get("text", "") for o in browser)
+    # The browser inline where the run has one (its own page, escaped into the frame), else why not.
+    assert ("<iframe srcdoc=" in shown) == (Path(os.environ["PIPELINE_RUN"]) / "topics.html").is_file()
     assert time.perf_counter() - start < 60
 
 

@@ -79,6 +79,7 @@ def test_reruns_are_byte_identical(runs):
     """Run b reran run a's own config.yaml: tables and figures are byte-identical."""
     for figure in (runs / "a" / "figures").iterdir():
         assert figure.read_bytes() == (runs / "b" / "figures" / figure.name).read_bytes(), figure.name
+    assert (runs / "a" / "topics.html").read_bytes() == (runs / "b" / "topics.html").read_bytes()
     for model in MODELS:
         for name in ("topic_terms.csv", "unit_topics.csv", "answer_topics.csv", "representative_passages.csv"):
             a = (runs / "a" / "models" / model / name).read_bytes()
