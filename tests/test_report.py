@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,9 @@ def test_relabelling_redraws_figures_and_reports(relabelled):
     html = (run / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 18 and "Supply-chain resilience" in html
     assert "src=\"figures/" not in html  # self-contained
+    assert 'href="topics.html"' in html
+    browser = (run / "topics.html").read_text()  # redrawn with the labels: the map's markers name them
+    assert browser != before[Path("topics.html")].decode() and '"0: Supply-chain resilience"' in browser
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["labels"]["sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()
     assert manifest["config_sha256"] == json.loads(before[(run / "manifest.json").relative_to(run)])["config_sha256"]
