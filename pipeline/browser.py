@@ -218,9 +218,6 @@ def model_view(name: str, data: Mapping[str, pd.DataFrame], relevance_lambda: fl
 def topics_html(models: Mapping[str, Any], paragraphs: pd.DataFrame, alignment: pd.DataFrame | None,
                 labels: Mapping[str, Mapping[int, str]], relevance_lambda: float, per_topic: int) -> str:
     """The whole page: every model's view, one below the other, as self-contained HTML."""
-    import altair as alt
-    import vl_convert
-
     views = []
     for name, model in models.items():
         vocabulary, topic_term = model.topic_term()
@@ -233,6 +230,20 @@ def topics_html(models: Mapping[str, Any], paragraphs: pd.DataFrame, alignment: 
                 "alignment": alignment_lines(alignment, name, labels)}
         banner = (f"Exploratory model ({model.metrics['exploratory_reason']}): not a finding"
                   if model.metrics.get("exploratory") else "")
-        views.append(model_view(name, data, relevance_lambda, banner, per_topic))
-    spec = alt.vconcat(*views, spacing=60).configure_view(stroke=None).to_dict()
+        views.append(data | {"name": name, "banner": banner})
+    return page(views, relevance_lambda, per_topic)
+
+
+def page(views: list[dict[str, Any]], relevance_lambda: float, per_topic: int) -> str:
+    """Self-contained HTML of the models' views (each: ``model_view``'s data, ``name`` and ``banner``).
+
+    Altair refuses data of more than 5,000 rows unless told otherwise; a run's terms and
+    passages have tens of thousands, all inlined on purpose (the page is offline).
+    """
+    import altair as alt
+    import vl_convert
+
+    with alt.data_transformers.disable_max_rows():
+        charts = [model_view(view["name"], view, relevance_lambda, view["banner"], per_topic) for view in views]
+        spec = alt.vconcat(*charts, spacing=60).configure_view(stroke=None).to_dict()
     return vl_convert.vegalite_to_html(json.dumps(spec, sort_keys=True), bundle=True)

@@ -131,3 +131,21 @@ def test_topics_html_in_a_browser_with_the_network_blocked(default_runs, tmp_pat
         finally:
             browser.close()
     assert blocked == [] and requests == [page_file.as_uri()]  # no request left the page
+
+
+def test_a_page_of_50_topics_and_10000_passages_is_built(default_runs):
+    """Altair's default refuses more than 5,000 rows of data; a large run's page has far more."""
+    from pipeline.browser import page
+
+    rows = 10_000
+    view = {"name": "big", "banner": "",
+            "map": pd.DataFrame({"topic": range(50), "label": "x", "marker": "x", "x": 0.0, "y": 0.0, "share": 0.02}),
+            "terms": pd.DataFrame({"topic": np.repeat(range(50), 120), "term": [f"w{i}" for i in range(6000)],
+                                   "p": 0.01, "pw": 0.001, "corpus": 5, "in_topic": 1.0}),
+            "passages": pd.DataFrame({"topic": np.arange(rows) % 50, "rank": np.arange(rows) // 50 + 1,
+                                      "line": [f"{i:05d}.000" for i in range(rows)], "text": "a passage", "header": True}),
+            "emphasis": pd.DataFrame({"by": "speaker", "group": "A", "topic": range(50), "share": 0.02, "ci_low": 0.01,
+                                      "ci_high": 0.03, "no_interval": False, "n_answers": 9}),
+            "alignment": pd.DataFrame(columns=["topic", "text"])}
+    html = page([view], 0.6, 200)
+    assert html.count('"a passage"') == rows and '"big_lambda"' in html
