@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cluster, inputs, rundir, schemas, sweep, topic_tables
+from pipeline.browser import topics_html
 from pipeline.config import CompareConfig, Config, EvaluateConfig, LoadedConfig, read_yaml, validate
 from pipeline.diagnostics import (
     COMPLETION_MIN_TOKENS,
@@ -37,7 +38,6 @@ from pipeline.diagnostics import (
     resamples,
     unigram_log_likelihoods,
 )
-from pipeline.browser import topics_html
 from pipeline.design import DesignReport, answers_of, check_contrasts, contrast_problems, design_report
 from pipeline.distinctive import chance_of_distinctive, distinctive_words
 from pipeline.effects import MixtureDraws, answer_draws, check_formula, joint_effects
@@ -708,10 +708,11 @@ def render(folder: Path, run_manifest: dict[str, Any], cfg: Config, custom_label
                                    folder / "emphasis" / name / f"{table_name}.csv", copies=True)
             rundir.write_table(model.topic_diagnostics, schemas.TOPIC_DIAGNOSTICS,
                                model.folder / "topic_diagnostics.csv", copies=True)
+        if cfg.figures.draw and cfg.figures.browser:  # built here while the workers draw
+            rundir.write_text(topics_html(labelled, run.paragraphs, run.alignment, labels,
+                                          cfg.tables.relevance_lambda, cfg.figures.browser_passages),
+                              folder / "topics.html")
         png = drawn()
-    if cfg.figures.draw and cfg.figures.browser:
-        rundir.write_text(topics_html(labelled, run.paragraphs, run.alignment, labels, cfg.tables.relevance_lambda,
-                                      cfg.figures.browser_passages), folder / "topics.html")
     blocks = outline(dataclasses.replace(run, models=labelled), cfg, labels, topics, figures)
     rundir.write_text(to_markdown(blocks, cfg.figures.pdf), folder / "report.md")
     rundir.write_text(to_html(blocks, png, f"Topic report: {cfg.run.name}"), folder / "report.html")
