@@ -45,6 +45,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def column_words(column: str) -> str:
+    """A design column as readers say it: conference_id -> conference, question_outlet -> outlet."""
+    return {"conference_id": "conference", "question_outlet": "outlet"}.get(column, column.replace("_", " "))
+
+
 def count(n: int) -> str:
     """A count as text: exact up to a million, then three significant digits."""
     return f"{n}" if n < 10 ** 6 else f"{n:.3g}"
@@ -377,7 +382,7 @@ class DesignReport:
                 result.append(f"contrast {name} not testable at this level: {c.untestable} ({support})")
             else:
                 units = "" if c.unit == "answer" else f", permuted as {c.n_units_a} vs {c.n_units_b} whole conferences"
-                result.append(f"contrast {name}: {support}; compared within {plural(len(c.strata), within + ' value')} "
+                result.append(f"contrast {name}: {support}; compared within {plural(len(c.strata), column_words(within))} "
                               f"holding both ({c.n_stratified_a} vs {c.n_stratified_b} answers{units}, "
                               f"{count(c.arrangements)} arrangements; smallest q {c.best_q:.2g})")
         return result

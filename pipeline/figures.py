@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from pipeline.config import Config, FiguresConfig  # noqa: E402
-from pipeline.design import plural  # noqa: E402
+from pipeline.design import column_words, plural  # noqa: E402
 from pipeline.emphasis import contrast_interval_label, estimand_label, interval_label  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -84,11 +84,6 @@ def _share(value: float) -> str:
     """A share in a heatmap cell, as short as it reads: .42, 1 (the leading zero costs a column)."""
     text = f"{value:.2f}"
     return "1" if text == "1.00" else text.removeprefix("0")
-
-
-def _plain(column: str) -> str:
-    """A design column as words: conference_id -> conference, question_outlet -> outlet."""
-    return {"conference_id": "conference", "question_outlet": "outlet"}.get(column, column.replace("_", " "))
 
 
 def largest_groups(table: pd.DataFrame, limit: int) -> list[str]:
@@ -257,7 +252,7 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
                    label="joint model, " + ("conference held fixed" if joint.within_conferences.iloc[0]
                                             else "between conferences"))
     _topic_axis(ax, labels, topics, cfg)
-    a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], _plain(rows.within.iloc[0])
+    a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], column_words(rows.within.iloc[0])
     # Bare points say why, on the figure itself: it travels without its caption.
     why = [f"no interval: {reason.removeprefix('none: ')}" for reason in dict.fromkeys(rows.interval.fillna(""))
            if reason.startswith("none")]

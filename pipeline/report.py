@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from pipeline.config import CompareConfig, Config, EvaluateConfig, VocabularyConfig
-from pipeline.design import plural
+from pipeline.design import column_words, plural
 from pipeline.emphasis import estimand_label
 from pipeline.figures import FigureSpec
 from pipeline.ingest import warning_summary
@@ -41,7 +41,7 @@ def contrast_sentences(rows: pd.DataFrame, column: str, labels: Mapping[int, str
     first = rows.iloc[0]
     a = group_phrase(first.group_a, column, int(first.n_answers_a), int(first.n_conferences_a), positions)
     b = group_phrase(first.group_b, column, int(first.n_answers_b), int(first.n_conferences_b), positions)
-    where = f"compared within {plural(int(first.n_strata), first.within + ' value')} they share"
+    where = f"compared within {plural(int(first.n_strata), column_words(first.within))} they share"
     level = compare.significance
     scale = f"q < {level:g} ({compare.multiplicity.upper()} over the run's tests)"
     if not bool(first.testable):
@@ -280,7 +280,7 @@ def distinctive_blocks(run: Run, cfg: Config) -> list[Block]:
     for name, table in run.distinctive.items():
         overall = table[table.scope == "overall"]
         row = design.loc[name]
-        where = (f"compared within {plural(int(row.n_strata), row.within + ' value')} they share: "
+        where = (f"compared within {plural(int(row.n_strata), column_words(row.within))} they share: "
                  f"{row.group_a} {plural(int(row.n_stratified_a), 'answer')}, {row.group_b} "
                  f"{plural(int(row.n_stratified_b), 'answer')}" if int(row.n_strata) else
                  f"{row.group_a} {plural(int(row.n_answers_a), 'answer')} in "

@@ -120,7 +120,7 @@ def test_a_finding_names_positions_answers_conferences_interval_and_test():
     assert topic == 0 and sentence == (
         "Jin Zhuanglong (Minister of Industry and Information Technology; 5 answers in 2 conferences) gives topic "
         "'Supply chains' 0.21 more of an answer's content than Xiao Yaqing (Minister of Industry and Information "
-        "Technology; 9 answers in 1 conference), compared within 1 conference_id value they share (95% CI 0.08 to "
+        "Technology; 9 answers in 1 conference), compared within 1 conference they share (95% CI 0.08 to "
         "0.33; permutation p = 0.001, exact, 3003 arrangements within strata; BY q = 0.012).")
 
 
