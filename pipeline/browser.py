@@ -28,6 +28,8 @@ import pandas as pd
 TERMS = 30  # terms shown per topic, as LDAvis' R
 LAMBDA_GRID = np.round(np.arange(0, 101) / 100, 2)
 PASSAGE_WIDTH = 110  # characters per line of a passage
+SLIDERS_CSS = (".vega-bindings{position:fixed;top:8px;right:8px;background:#fff;border:1px solid #ccc;"
+               "padding:6px 10px;font:12px sans-serif;z-index:10}.vega-bind{display:block}")
 
 
 def js_divergence_matrix(topic_term: np.ndarray) -> np.ndarray:
@@ -112,7 +114,9 @@ def passage_lines(unit_topics: pd.DataFrame, paragraphs: pd.DataFrame, answers: 
             question = questions.get(unit.answer_id, "") or ""
             lines = [f"{rank}. share {getattr(unit, column):.2f} · {unit.speaker} · {unit.date or 'undated'} · {source}"]
             if question:
-                lines += ["   Q: " + line for line in textwrap.wrap(question, PASSAGE_WIDTH - 6)[:3]]
+                asked = textwrap.wrap(question, PASSAGE_WIDTH - 6)
+                lines += ["   Q: " + line for line in asked[:2] + ([asked[2] + (" …" if len(asked) > 3 else "")]
+                                                                     if len(asked) > 2 else [])]
             lines += ["   " + line for line in textwrap.wrap(text, PASSAGE_WIDTH - 3)]
             rows += [{"topic": topic, "rank": rank, "line": f"{rank:05d}.{number:03d}", "text": line,
                       "header": number == 0} for number, line in enumerate(lines)]
@@ -201,7 +205,7 @@ def model_view(name: str, data: Mapping[str, pd.DataFrame], relevance_lambda: fl
         chart = alt.Chart(rows).transform_filter(topic)
         rule = chart.mark_rule().encode(y=alt.Y("group:N", title=None), x="ci_low:Q", x2="ci_high:Q")
         dots = chart.mark_point(size=50, filled=True).encode(
-            y="group:N", x=alt.X("share:Q", title="topic share (hollow: no interval)"),
+            y="group:N", x=alt.X("share:Q", title="topic share (hollow: no interval)", axis=alt.Axis(tickCount=4)),
             fill=alt.condition("datum.no_interval", alt.value("white"), alt.value("#0072B2")),
             stroke=alt.value("#0072B2"), tooltip=["group:N", "share:Q", "ci_low:Q", "ci_high:Q", "n_answers:Q"])
         emphasis_charts.append(alt.layer(rule, dots).properties(width=240, height=alt.Step(18),
@@ -246,4 +250,8 @@ def page(views: list[dict[str, Any]], relevance_lambda: float, per_topic: int) -
     with alt.data_transformers.disable_max_rows():
         charts = [model_view(view["name"], view, relevance_lambda, view["banner"], per_topic) for view in views]
         spec = alt.vconcat(*charts, spacing=60).configure_view(stroke=None).to_dict()
-    return vl_convert.vegalite_to_html(json.dumps(spec, sort_keys=True), bundle=True)
+    html = vl_convert.vegalite_to_html(json.dumps(spec, sort_keys=True), bundle=True)
+    # vega-embed puts the sliders below every view; pinned to the window's corner they stay at hand.
+    # The bundled JavaScript in <head> holds "</head>" in a string of its own: the page's is the last.
+    head, end, body = html.rpartition("</head>")
+    return f"{head}<style>{SLIDERS_CSS}</style>{end}{body}"
