@@ -27,7 +27,7 @@ from pipeline.config import NormalizeConfig
 from pipeline.errors import ConfigError
 
 # Part of the token cache key: bump it when a change here changes the tokens of the same text.
-NORMALIZER_VERSION = "4"
+NORMALIZER_VERSION = "5"
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _SENTENCE_END = frozenset('.!?:;"“”')
@@ -45,9 +45,10 @@ def term_of(token: str, sentence_start: bool) -> tuple[str, bool]:
 
     Acronyms keep their case and are not lemmatised; a hyphenated compound or a capitalised
     word inside a sentence (a name) is lower-cased and not lemmatised ("China-US" -> china-us,
-    not china-we); any other word is lower-cased and lemmatised. A possessive 's goes first.
+    not china-we); any other word is lower-cased and lemmatised. A possessive 's goes first. A
+    curly apostrophe is a straight one (scrapes mix them: "I’m" and "I'm" are one term).
     """
-    token = _POSSESSIVE.sub("", token) or token
+    token = _POSSESSIVE.sub("", token.replace("’", "'")) or token
     if is_acronym(token):
         return token, False
     if "-" in token or (token[:1].isupper() and not sentence_start):

@@ -37,6 +37,7 @@ def tokens_of(text: str, **settings) -> list[str]:
         ("ＦＵＬＬ－ＷＩＤＴＨ chips", ["full-width", "chip"]),  # NFKC
         ("Growth of 9.6% in 2021", ["growth"]),  # numbers dropped, stopword "of"
         ("enterprises' supply chains", ["enterprise", "supply", "chain"]),
+        ("I’m sure; I'm sure", ["i'm", "sure", "i'm", "sure"]),  # curly or straight: one term
     ],
 )
 def test_tokens(text, expected):
