@@ -69,7 +69,8 @@ def relevance_candidates(topic_term: np.ndarray, term_counts: np.ndarray, n_term
         chosen: set[int] = set()
         for lam in LAMBDA_GRID:
             score = lam * log_p[topic] + (1 - lam) * log_lift[topic]
-            chosen.update(np.flatnonzero(score >= np.sort(score)[::-1][min(n_terms, len(score)) - 1]).tolist())
+            last = len(score) - min(n_terms, len(score))  # the n-th largest score, found without a sort
+            chosen.update(np.flatnonzero(score >= np.partition(score, last)[last]).tolist())
         candidates.append(np.array(sorted(chosen)))
     return candidates
 

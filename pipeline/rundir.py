@@ -369,9 +369,10 @@ class ModelTables:
         """Texts' counts and tf-idf over this model's vocabulary, as ``transform`` sees them."""
         config = validate(self.run_config).normalize
         vocabulary = self.vocabulary.term.tolist()
+        idf = self._idf(len(vocabulary))  # first: a run from before transform existed has none, and says so
         tokens = normalize_as_learned(texts, config, make_lemmatizer(config.lemmatizer), self.learned_phrases,
                                       set(vocabulary))
-        return counted(vocabulary, self._idf(len(vocabulary)), tokens)
+        return counted(vocabulary, idf, tokens)
 
     def _idf(self, n_terms: int) -> np.ndarray:
         try:
