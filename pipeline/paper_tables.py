@@ -109,8 +109,7 @@ def paper_latex(frame: pd.DataFrame, stem: str, schema_name: str, owner: str, pr
     wrapped = {header for column, header in spec.columns if column in spec.wrap}
     alignment = "".join(WRAP if header in wrapped else "r" if table[header].astype(str).str.match(r"^[-+\[\d.]").all()
                         else "l" for header in table.columns)
-    tabular = latex_table(table, precision=precision).replace(
-        "\\begin{tabular}{" + "l" * len(table.columns) + "}", "\\begin{tabular}{" + alignment + "}", 1)
+    tabular = latex_table(table, precision=precision, column_format=alignment)
     notes = [f"{column.replace('_', ' ').capitalize()}: {value}." for column in spec.notes if column in frame
              for value in sorted({str(v) for v in frame[column].dropna() if str(v)})]
     label = f"tab:{owner}-{stem}".replace("_", "-")

@@ -78,15 +78,16 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def latex_table(frame: pd.DataFrame, precision: int = 3) -> str:
+def latex_table(frame: pd.DataFrame, precision: int = 3, column_format: str | None = None) -> str:
     """A booktabs table (pandas' Styler; ``\\usepackage{booktabs}``), numbers at ``precision``
-    decimals, missing values as a dash, text escaped for LaTeX.
+    decimals, missing values as a dash, text escaped for LaTeX; ``column_format`` the tabular's
+    column spec (Styler's own: numbers right, text left).
 
     The Styler gets a copy: its ``to_latex`` renames the columns of the frame it holds while it
     finds the numeric ones (pandas 3.1, io/formats/style.py), and the caller's frame may be
     pickled for a figure worker at that moment."""
     styler = frame.copy().style.format(precision=precision, na_rep="--", escape="latex").format_index(escape="latex", axis=1)
-    return styler.hide(axis="index").to_latex(hrules=True)
+    return styler.hide(axis="index").to_latex(hrules=True, column_format=column_format)
 
 
 def rounded(frame: pd.DataFrame, precision: int = 3) -> pd.DataFrame:
