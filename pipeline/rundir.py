@@ -369,20 +369,22 @@ class ModelTables:
         """Texts' counts and tf-idf over this model's vocabulary, as ``transform`` sees them."""
         config = validate(self.run_config).normalize
         vocabulary = self.vocabulary.term.tolist()
-        idf = self._idf(len(vocabulary))  # first: a run from before transform existed has none, and says so
+        # First: a run from before transform existed has no idf.npy, and says so in one line.
+        idf = self._saved_array("idf.npy", (len(vocabulary),), "vocabulary.csv")
         tokens = normalize_as_learned(texts, config, make_lemmatizer(config.lemmatizer), self.learned_phrases,
                                       set(vocabulary))
         return counted(vocabulary, idf, tokens)
 
-    def _idf(self, n_terms: int) -> np.ndarray:
+    def _saved_array(self, name: str, shape: tuple[int, ...], expected_from: str) -> np.ndarray:
+        """``name`` (a ``.npy`` of this model's folder), checked to have ``shape``."""
         try:
-            idf = np.load(self.folder / "idf.npy", allow_pickle=False)
+            array = np.load(self.folder / name, allow_pickle=False)
         except (OSError, ValueError) as exc:
-            raise SchemaError(f"model {self.name}: idf.npy is missing or damaged ({' '.join(str(exc).split())}); "
+            raise SchemaError(f"model {self.name}: {name} is missing or damaged ({' '.join(str(exc).split())}); "
                               "rerun the config to rebuild the run") from None
-        if idf.shape != (n_terms,):
-            raise SchemaError(f"model {self.name}: idf.npy has {idf.shape} entries, vocabulary.csv {n_terms} terms")
-        return idf
+        if array.shape != shape:
+            raise SchemaError(f"model {self.name}: {name} is {array.shape}, expected {shape} from {expected_from}")
+        return array
 
     @cached_property
     def vocabulary(self) -> pd.DataFrame:
@@ -392,15 +394,8 @@ class ModelTables:
     def topic_term(self) -> tuple[list[str], np.ndarray]:
         """The vocabulary and the k x V topic-term matrix (rows sum to 1)."""
         vocabulary = self.vocabulary.term.tolist()
-        try:
-            matrix = np.load(self.folder / "topic_term.npy", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise SchemaError(f"model {self.name}: topic_term.npy is missing or damaged "
-                              f"({' '.join(str(exc).split())}); rerun the config to rebuild the run") from None
-        if matrix.shape != (self.k, len(vocabulary)):
-            raise SchemaError(f"model {self.name}: topic_term.npy is {matrix.shape}, expected ({self.k}, "
-                              f"{len(vocabulary)}) from metrics.json and vocabulary.csv")
-        return vocabulary, matrix
+        return vocabulary, self._saved_array("topic_term.npy", (self.k, len(vocabulary)),
+                                             "metrics.json and vocabulary.csv")
 
 
 @dataclass
