@@ -517,7 +517,7 @@ def gate_criteria(summary: dict[str, Any], evaluate: EvaluateConfig) -> list[dic
             for key, label, threshold in floors if summary.get(key) is not None and np.isfinite(summary[key])]
 
 
-def stability_gate(criteria: list[dict[str, Any]]) -> str:
+def gate_reason(criteria: list[dict[str, Any]]) -> str:
     """Why a model is exploratory ("" when it is not): every criterion it fails, with its value,
     so that its topics, and every comparison built on them, are not read as findings."""
     return "; ".join(f"{c['criterion']} {c['value']:.2f} < {c['threshold']:g}" for c in criteria if not c["passed"])
@@ -541,7 +541,7 @@ def evaluate_model(fits: Fits, data: Prepared, design: DesignReport, reference_c
     if fits.training_fit is not None:
         summary.update(heldout_scores(fits, matrices, units.conference_id.to_numpy(), cfg.compare.level, progress))
     criteria = gate_criteria(summary, evaluate)
-    reason = stability_gate(criteria)
+    reason = gate_reason(criteria)
     summary.update(exploratory=bool(reason), exploratory_reason=reason, gate=criteria)
     table = table.assign(exploratory=bool(reason))
     reference_top = top_of(result)
@@ -632,7 +632,7 @@ def execute(loaded: LoadedConfig, *, with_models: bool = True, strict: bool = Fa
     if not with_models and (target / "models").is_dir():
         beside = target.with_name(f"{target.name}-ingest")
         log.warning("%s holds a complete run, which `ingest` leaves as it is: its tables go to %s",
-                 inputs.display_path(target, loaded.root), inputs.display_path(beside, loaded.root))
+                    inputs.display_path(target, loaded.root), inputs.display_path(beside, loaded.root))
         target = beside
         rundir.recover(target)
     timer = StageTimer()

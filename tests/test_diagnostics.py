@@ -253,7 +253,7 @@ def test_units_too_short_for_document_completion_are_never_held_out():
 
 def test_the_gate_names_every_criterion_a_model_fails():
     from pipeline.config import EvaluateConfig
-    from pipeline.workflow import gate_criteria, stability_gate
+    from pipeline.workflow import gate_criteria, gate_reason
 
     # The case: k = 8 NMF on 11 units of 18.5 tokens, identical restarts, no likelihood.
     summary = {"mean_stability": 1.0, "mean_resample_stability": 0.72, "topic_diversity": 0.30,
@@ -261,8 +261,8 @@ def test_the_gate_names_every_criterion_a_model_fails():
     criteria = gate_criteria(summary, EvaluateConfig())
     assert [c["criterion"] for c in criteria] == ["seed stability", "resampling stability", "topic diversity",
                                                   "tokens per parameter"]  # no likelihood: no held-out criterion
-    assert stability_gate(criteria) == "topic diversity 0.30 < 0.5; tokens per parameter 0.42 < 1.5"
+    assert gate_reason(criteria) == "topic diversity 0.30 < 0.5; tokens per parameter 0.42 < 1.5"
     passing = {**summary, "topic_diversity": 0.9, "tokens_per_parameter": 5.0, "heldout_gain_over_unigram": 0.6}
-    assert stability_gate(gate_criteria(passing, EvaluateConfig())) == ""
-    assert stability_gate(gate_criteria({**passing, "heldout_gain_over_unigram": 0.02}, EvaluateConfig())) == (
+    assert gate_reason(gate_criteria(passing, EvaluateConfig())) == ""
+    assert gate_reason(gate_criteria({**passing, "heldout_gain_over_unigram": 0.02}, EvaluateConfig())) == (
         "held-out gain over the unigram model 0.02 < 0.1")
