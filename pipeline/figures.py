@@ -75,11 +75,6 @@ def _row_height(texts: Sequence[str], least: float) -> float:
     return max(least, 0.14 * lines + 0.16)
 
 
-def _label_chars(cfg: FiguresConfig) -> int:
-    """How wide a topic label on a y axis may run before it wraps: a third of the figure."""
-    return _chars(cfg.inches / 3)
-
-
 def _share(value: float) -> str:
     """A share in a heatmap cell, as short as it reads: .42, 1 (the leading zero costs a column)."""
     text = f"{value:.2f}"
@@ -156,9 +151,14 @@ def top_terms_figure(topic_terms: pd.DataFrame, labels: Mapping[int, str], cfg: 
     return fig
 
 
-def _topic_axis(ax, labels: Mapping[int, str], topics: Sequence[int], cfg: FiguresConfig) -> None:
-    ax.set_yticks(range(len(topics)), [_wrap(labels[t], _label_chars(cfg)) for t in topics])
-    ax.set_ylim(len(topics) - 0.5, -0.5)
+def _topic_names(labels: Mapping[int, str], topics: Sequence[int], cfg: FiguresConfig) -> list[str]:
+    """The topics' labels as a y axis shows them, wrapped to a third of the figure."""
+    return [_wrap(labels[t], _chars(cfg.inches / 3)) for t in topics]
+
+
+def _topic_axis(ax, names: Sequence[str]) -> None:
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
 
 
 @_styled
@@ -169,7 +169,8 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
     topics = sorted(by_group.topic.unique())
     groups = largest_groups(by_group, cfg.max_groups)
     columns = 1 if cfg.width == "column" else min(2, len(groups))
-    row = _row_height([_wrap(labels[t], _label_chars(cfg)) for t in topics], 0.42)
+    names = _topic_names(labels, topics, cfg)
+    row = _row_height(names, 0.42)
     fig = _figure(cfg.inches, row * len(topics) + 0.9 + 0.15 * len(groups) / columns)
     ax = fig.add_subplot()
     offsets = np.linspace(-0.3, 0.3, len(groups)) if len(groups) > 1 else [0.0]
@@ -184,7 +185,7 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
                    label=_wrap(f"{group} ({_answers(rows.n_answers.iloc[0])}, "
                                f"{plural(int(rows.n_conferences.iloc[0]), 'conference')}"
                                f"{'; no interval' if small else ''})", _chars(cfg.inches / columns - 0.4)))
-    _topic_axis(ax, labels, topics, cfg)
+    _topic_axis(ax, names)
     ax.set_xlabel(_wrap(f"Topic share, mean over answers ({level:.0%} interval over conferences; none for hollow "
                         "points)", _chars(cfg.inches * 0.6, 9)))
     ax.set_xlim(left=0)
@@ -229,7 +230,8 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
     joint model's estimate (``effects``) as a diamond beside it, with its interval if it has one."""
     topics = sorted(contrast.topic.unique())
     rows = contrast.set_index("topic").loc[topics]
-    row = _row_height([_wrap(labels[t], _label_chars(cfg)) for t in topics], 0.4)
+    names = _topic_names(labels, topics, cfg)
+    row = _row_height(names, 0.4)
     fig = _figure(cfg.inches, row * len(topics) + (2.2 if cfg.width == "column" else 1.4))
     ax = fig.add_subplot()
     y = np.arange(len(topics))
@@ -251,7 +253,7 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
         ax.scatter(joint.estimate, y + 0.25, marker="D", s=14, color=OKABE_ITO[2], zorder=3,
                    label="joint model, " + ("conference held fixed" if joint.within_conferences.iloc[0]
                                             else "between conferences"))
-    _topic_axis(ax, labels, topics, cfg)
+    _topic_axis(ax, names)
     a, b, within = rows.group_a.iloc[0], rows.group_b.iloc[0], column_words(rows.within.iloc[0])
     # Bare points say why, on the figure itself: it travels without its caption.
     why = [f"no interval: {reason.removeprefix('none: ')}" for reason in dict.fromkeys(rows.interval.fillna(""))
@@ -259,7 +261,7 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
     if effects is not None and not effects.empty and effects.ci_low.isna().all():
         why.append("joint model " + effects.method.iloc[0].split(";")[0].split(" (")[0])
     # The axes span what the topic labels leave; the title starts at the axes' left edge.
-    text_width = _chars(cfg.inches - max(_inches(_wrap(labels[t], _label_chars(cfg))) for t in topics) - 0.3, 9)
+    text_width = _chars(cfg.inches - max(map(_inches, names)) - 0.3, 9)
     ax.set_xlabel(_wrap(f"Difference in topic share: {a} minus {b}, within {within}s", text_width)
                   + (f"\n({_wrap('; '.join(why), text_width)})" if why else ""))
     ax.set_title(_wrap(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])}), "
@@ -276,7 +278,8 @@ def heatmap_figure(by_speaker_year: pd.DataFrame, labels: Mapping[int, str], cfg
     groups = largest_groups(by_speaker_year, min(cfg.max_groups, max(2, int(cells / 0.3))))
     table = by_speaker_year.pivot(index="topic", columns="group", values="share")[groups]
     answers = by_speaker_year.drop_duplicates("group").set_index("group").n_answers
-    row = _row_height([_wrap(labels[t], _label_chars(cfg)) for t in table.index], 0.35)
+    names = _topic_names(labels, table.index, cfg)
+    row = _row_height(names, 0.35)
     fig = _figure(cfg.inches, row * len(table) + 1.6)
     ax = fig.add_subplot()
     values = table.to_numpy()
@@ -288,7 +291,7 @@ def heatmap_figure(by_speaker_year: pd.DataFrame, labels: Mapping[int, str], cfg
         ax.set_xticks(range(len(groups)), [_wrap(g.replace(" | ", " "), 12) + f"\nn = {answers[g]}" for g in groups])
     else:  # narrow ones: each label one upright line
         ax.set_xticks(range(len(groups)), [f"{g.replace(' | ', ' ')} (n = {answers[g]})" for g in groups], rotation=90)
-    ax.set_yticks(range(len(table)), [_wrap(labels[t], _label_chars(cfg)) for t in table.index])
+    ax.set_yticks(range(len(table)), names)
     ax.spines[:].set_visible(False)
     fig.colorbar(image, ax=ax, label="Topic share, mean over answers", shrink=0.8)
     return fig
@@ -300,7 +303,8 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
     """Cosine similarity of two models' topics; Hungarian matches at or above ``threshold`` boxed."""
     model_a, model_b = pairs.model_a.iloc[0], pairs.model_b.iloc[0]
     matrix = pairs.pivot(index="topic_a", columns="topic_b", values="cosine")
-    row = _row_height([_wrap(labels_a[t], _label_chars(cfg)) for t in matrix.index], 0.38)
+    names = _topic_names(labels_a, matrix.index, cfg)
+    row = _row_height(names, 0.38)
     fig = _figure(cfg.inches, row * len(matrix) + 2.4)
     ax = fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
@@ -311,7 +315,7 @@ def alignment_figure(pairs: pd.DataFrame, labels_a: Mapping[int, str], labels_b:
                                                   linewidth=2 if strong else 1, linestyle="-" if strong else ":"))
         ax.text(row.topic_b, row.topic_a, _share(row.cosine), ha="center", va="center", fontsize=MIN_FONT,
                 color="black" if row.cosine > 0.6 else "white")
-    ax.set_yticks(range(len(matrix)), [_wrap(labels_a[t], _label_chars(cfg)) for t in matrix.index])
+    ax.set_yticks(range(len(matrix)), names)
     # Upright, one line each: a column is a line of text wide.
     ax.set_xticks(range(matrix.shape[1]), [labels_b[t] for t in matrix.columns], rotation=90)
     ax.set_ylabel(f"{model_a} topics")
