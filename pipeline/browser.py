@@ -103,34 +103,30 @@ def term_table(topic_term: np.ndarray, vocabulary: list[str], term_counts: np.nd
 def passage_lines(unit_topics: pd.DataFrame, paragraphs: pd.DataFrame, answers: pd.DataFrame, k: int,
                   per_topic: int) -> pd.DataFrame:
     """The ``per_topic`` units with the largest share of each topic, as display lines: a
-    header (rank, share, speaker, date, ``file:line``), the question asked, the text wrapped."""
+    header (rank, share, speaker, date, ``file:line``), the question asked, the text wrapped.
+    A unit's text and source are its paragraph's, or (answer-level units) its answer's from
+    ``answer_topics.csv``."""
     located = paragraphs.set_index("paragraph_id")
-    questions = answers.set_index("answer_id").question_text
+    by_answer = answers.set_index("answer_id")
     rows = []
     for topic in range(k):
         column = f"topic_{topic}"
         best = unit_topics.dropna(subset=[column]).sort_values([column, "unit_id"], ascending=[False, True])
         for rank, unit in enumerate(best.head(per_topic).itertuples(index=False), 1):
-            text, source = _unit_text(unit.unit_id, unit.answer_id, located)
-            question = questions.get(unit.answer_id, "") or ""
+            if unit.unit_id in located.index:
+                paragraph = located.loc[unit.unit_id]
+                text, source = paragraph.text, f"{paragraph.source_file}:{paragraph.line_start}-{paragraph.line_end}"
+            else:
+                text, source = by_answer.at[unit.answer_id, "answer_text"], by_answer.at[unit.answer_id, "source"]
             lines = [f"{rank}. share {getattr(unit, column):.2f} · {unit.speaker} · {unit.date or 'undated'} · {source}"]
-            if question:
-                asked = textwrap.wrap(question, PASSAGE_WIDTH - 6)
-                lines += ["   Q: " + line for line in asked[:2] + ([asked[2] + (" …" if len(asked) > 3 else "")]
-                                                                     if len(asked) > 2 else [])]
-            lines += ["   " + line for line in textwrap.wrap(text, PASSAGE_WIDTH - 3)]
+            asked = textwrap.wrap(by_answer.at[unit.answer_id, "question_text"] or "", PASSAGE_WIDTH - 6)
+            if len(asked) > 3:
+                asked = [*asked[:2], asked[2] + " …"]
+            lines += ["   Q: " + line for line in asked]
+            lines += ["   " + line for line in textwrap.wrap(" ".join(text.split()), PASSAGE_WIDTH - 3)]
             rows += [{"topic": topic, "rank": rank, "line": f"{rank:05d}.{number:03d}", "text": line,
                       "header": number == 0} for number, line in enumerate(lines)]
     return pd.DataFrame(rows, columns=["topic", "rank", "line", "text", "header"])
-
-
-def _unit_text(unit_id: str, answer_id: str, located: pd.DataFrame) -> tuple[str, str]:
-    """A unit's text and source: the paragraph itself, or (turn-level units) the turn's paragraphs."""
-    if unit_id in located.index:
-        row = located.loc[unit_id]
-        return row.text, f"{row.source_file}:{row.line_start}-{row.line_end}"
-    parts = located[located.turn_id == answer_id]
-    return " ".join(parts.text), f"{parts.source_file.iloc[0]}:{parts.line_start.min()}-{parts.line_end.max()}"
 
 
 def emphasis_table(emphasis: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
