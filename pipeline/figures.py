@@ -111,10 +111,6 @@ def _topic_grid(topics: Sequence[int], labels: Mapping[int, str], cfg: FiguresCo
     return fig, panels
 
 
-def _answers(n: int) -> str:
-    return f"{n} answer" + ("" if n == 1 else "s")
-
-
 def _figure(width: float, height: float) -> Figure:
     return plt.figure(figsize=(width, height), layout="constrained")
 
@@ -182,7 +178,7 @@ def emphasis_dot_figure(by_group: pd.DataFrame, labels: Mapping[int, str], cfg: 
         ax.errorbar(rows.share, y, xerr=[rows.share - rows.ci_low, rows.ci_high - rows.share], fmt="none",
                     ecolor=colour, elinewidth=1, capsize=0)
         ax.scatter(rows.share, y, s=18, facecolors="white" if small else colour, edgecolors=colour, zorder=3,
-                   label=_wrap(f"{group} ({_answers(rows.n_answers.iloc[0])}, "
+                   label=_wrap(f"{group} ({plural(int(rows.n_answers.iloc[0]), 'answer')}, "
                                f"{plural(int(rows.n_conferences.iloc[0]), 'conference')}"
                                f"{'; no interval' if small else ''})", _chars(cfg.inches / columns - 0.4)))
     _topic_axis(ax, names)
@@ -264,7 +260,8 @@ def contrast_figure(contrast: pd.DataFrame, labels: Mapping[int, str], cfg: Figu
     text_width = _chars(cfg.inches - max(map(_inches, names)) - 0.3, 9)
     ax.set_xlabel(_wrap(f"Difference in topic share: {a} minus {b}, within {within}s", text_width)
                   + (f"\n({_wrap('; '.join(why), text_width)})" if why else ""))
-    ax.set_title(_wrap(f"{a} ({_answers(rows.n_answers_a.iloc[0])}) vs {b} ({_answers(rows.n_answers_b.iloc[0])}), "
+    ax.set_title(_wrap(f"{a} ({plural(int(rows.n_answers_a.iloc[0]), 'answer')}) vs "
+                       f"{b} ({plural(int(rows.n_answers_b.iloc[0]), 'answer')}), "
                        f"within {plural(int(rows.n_strata.iloc[0]), within)} holding both", text_width), loc="left")
     fig.legend(loc="outside lower center", ncols=1 if cfg.width == "column" else 2, frameon=False)
     return fig
@@ -354,7 +351,7 @@ def responsiveness_figure(summary: pd.DataFrame, cfg: FiguresConfig, level: floa
         ax.set_xlabel(_wrap(title, _chars(cfg.inches * (0.55 if column else 0.3), 9)))
         ax.set_xlim(0, 1)
     for ax in panels[: 2 if column else 1]:
-        ax.set_yticks(range(len(groups)), [f"{g} ({_answers(int(n))})" for g, n in zip(
+        ax.set_yticks(range(len(groups)), [f"{g} ({plural(int(n), 'answer')})" for g, n in zip(
             groups, by_speaker.drop_duplicates("group").set_index("group").n_answers.loc[groups])])
         ax.invert_yaxis()
     return fig
