@@ -32,12 +32,7 @@ class Matrices:
 
     def with_counts(self, counts: sp.csr_matrix) -> "Matrices":
         """Other units (e.g. the observed halves of held-out units) over this vocabulary and idf."""
-        from sklearn.preprocessing import normalize
-
-        counts = sp.csr_matrix(counts, dtype=np.float64)
-        bow = [list(zip(row.indices.tolist(), row.data.astype(int).tolist())) for row in counts]
-        return Matrices(self.vocabulary, self.dictionary, bow, counts,
-                        normalize(counts.multiply(self.idf[None, :]).tocsr()), self.idf)
+        return _from_counts(self.vocabulary, self.dictionary, counts, self.idf)
 
     @property
     def term_counts(self) -> np.ndarray:
@@ -68,14 +63,23 @@ def over_vocabulary(matrices: Matrices, tokens: list[list[str]]) -> Matrices:
 
 def counted(vocabulary: list[str], idf: np.ndarray, tokens: list[list[str]]) -> Matrices:
     """Token lists, every token in ``vocabulary``, counted over it and weighted by its ``idf``:
-    new texts as a loaded run's matrices (which keep no gensim dictionary) see them."""
+    new texts as a loaded run's matrices (which keep no gensim dictionary, so ``dictionary``
+    is None) see them."""
     position = {term: i for i, term in enumerate(vocabulary)}
     rows = [i for i, unit in enumerate(tokens) for _ in unit]
     columns = [position[term] for unit in tokens for term in unit]
     counts = sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(tokens), len(vocabulary)))
     counts.sum_duplicates()
-    empty = sp.csr_matrix((0, len(vocabulary)))
-    return Matrices(vocabulary, None, [], empty, empty, idf).with_counts(counts)
+    return _from_counts(vocabulary, None, counts, idf)
+
+
+def _from_counts(vocabulary: list[str], dictionary: object, counts: sp.csr_matrix, idf: np.ndarray) -> Matrices:
+    """Matrices of units given by their counts: bags of words, and tf-idf by ``idf`` (L2-normed rows)."""
+    from sklearn.preprocessing import normalize
+
+    counts = sp.csr_matrix(counts, dtype=np.float64)
+    bow = [list(zip(row.indices.tolist(), row.data.astype(int).tolist())) for row in counts]
+    return Matrices(vocabulary, dictionary, bow, counts, normalize(counts.multiply(idf[None, :]).tocsr()), idf)
 
 
 def vectorize(tokens: list[list[str]], progress: Progress = silent) -> Matrices:
