@@ -221,7 +221,7 @@ def document_completion(infer: Callable[[Any, Matrices], np.ndarray], native: An
     if not len(unseen):
         return Completion(unseen, sp.csr_matrix((0, matrices.counts.shape[1])), np.zeros(0))
     observed, held = completion_halves(matrices.counts[unseen], seed)
-    theta = infer_in_chunks(infer, native, matrices.with_counts(observed), progress, "held-out units")
+    theta = infer_in_chunks(infer, native, matrices.subset(unseen).with_counts(observed), progress, "held-out units")
     return Completion(unseen, held, completion_log_likelihoods(theta, topic_term, held))
 
 

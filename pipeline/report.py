@@ -174,6 +174,34 @@ def exploratory_note(metrics: Mapping[str, object]) -> str:
             "its comparisons below are descriptions of this fit, not findings.")
 
 
+def prior_caution(name: str, column: str, models: Mapping[str, Mapping[str, object]]) -> str:
+    """What a contrast estimates in a model whose prior holds the contrast's own covariate."""
+    covariates = ", ".join(models[name]["prior_covariates"])
+    blind = [f"`{other}`" for other, metrics in models.items() if column not in metrics.get("prior_covariates", [])]
+    return (f"Model `{name}` was fitted with {column} in its prior (covariates {covariates}): each answer's "
+            f"mixture is drawn toward the prior its {column} was given, which that {column}'s own answers fitted. "
+            f"So the estimand here is the difference in the mixtures of a model told each answer's {column}, not "
+            "of one blind to it: the prior can pull the groups apart (a group's words set its prior) or together "
+            "(a small group's coefficients shrink toward zero and its prior toward the intercept). stm's "
+            "`estimateEffect` asks for exactly this (the topic model should contain every covariate of the "
+            "regression), and on planted corpora it recovers differences a blind model attenuates (docs/DESIGN.md)"
+            + (f"; read it beside {' and '.join(blind)}, fitted without {column}." if blind else "."))
+
+
+def prior_coefficient_blocks(name: str, coefficients: pd.DataFrame, labels: Mapping[int, str]) -> list[Block]:
+    """A covariate model's lambdas, one row per covariate level, one column per topic."""
+    table = coefficients.assign(topic=coefficients.topic.map(lambda t: labels.get(int(t), f"T{t}")))
+    wide = table.pivot_table(index=["covariate", "level", "n_units"], columns="topic", values="lambda",
+                             sort=False).round(2).reset_index()
+    return [("p", f"Prior coefficients of `{name}` (lambda, Dirichlet-multinomial regression, Mimno & McCallum "
+                  "2008): a unit's prior weight on topic t is exp(intercept_t + the lambdas of its levels), so "
+                  "lambdas are log prior weights, not shares. A level's +0.7 doubles its units' prior weight on "
+                  "the topic before any word is read; the words outweigh the prior as a unit grows. Each lambda "
+                  "has a normal prior of mean 0, so a level with few units stays near 0. All of them in "
+                  f"`models/{name}/prior_coefficients.csv`:"),
+            ("long_table", wide)]
+
+
 def design_blocks(design: Mapping[str, object], compare: CompareConfig) -> list[Block]:
     """The design before any estimate: the joint model's rank and df, who answers when, and each
     contrast refused, untestable or supported."""
@@ -239,8 +267,12 @@ def findings_blocks(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str
             continue
         blocks.append(("h3", f"Contrasts, model `{name}`"))
         held = model.emphasis.get("robustness")
+        cautioned: set[str] = set()
         for contrast_name, rows in contrasts.groupby("contrast", sort=False):
             column = next(c.column for c in cfg.compare.contrast_list() if c.name == contrast_name)
+            if column in model.metrics.get("prior_covariates", []) and column not in cautioned:
+                cautioned.add(column)
+                blocks.append(("p", prior_caution(name, column, {n: m.metrics for n, m in run.models.items()})))
             for topic, sentence in contrast_sentences(rows, column, labels[name], cfg.compare, positions):
                 if model.metrics.get("exploratory"):
                     sentence = "(Exploratory model, not a finding.) " + sentence
@@ -440,6 +472,8 @@ def outline(run: Run, cfg: Config, labels: Mapping[str, Mapping[int, str]],
         blocks += [
             ("h2", f"Model `{name}` ({metrics['backend']}, k = {metrics['k']}, seed {metrics['seed']})"),
             ("table", topics[name]),
+            *(prior_coefficient_blocks(name, model.backend_tables["prior_coefficients"], labels[name])
+              if "prior_coefficients" in model.backend_tables else []),
             *([("p", exploratory_note(metrics))] if metrics.get("exploratory") else []),
             ("p", model_summary(metrics, cfg.evaluate) + " " + coherence_setup(metrics) + " Per topic:"),
             ("long_table", model.topic_diagnostics.assign(topic_label=model.topic_diagnostics.topic.map(labels[name]))

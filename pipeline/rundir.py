@@ -250,7 +250,7 @@ def write_model(into: Path, result: TopicModelResult, matrices: Matrices, tables
     """
     folder = into / "models" / result.name
     for name, frame in tables.items():
-        write_table(frame, schemas.MODEL_TABLES[name], folder / f"{name}.csv")
+        write_table(frame, {**schemas.MODEL_TABLES, **schemas.BACKEND_TABLES}[name], folder / f"{name}.csv")
     write_json(metrics, folder / "metrics.json")
     np.save(folder / "topic_term.npy", result.topic_term, allow_pickle=False)
     np.save(folder / "idf.npy", matrices.idf, allow_pickle=False)
@@ -335,6 +335,7 @@ class ModelTables:
     topic_diagnostics: pd.DataFrame
     emphasis: dict[str, pd.DataFrame]
     responsiveness: dict[str, pd.DataFrame]  # "answers" and "summary" (empty without questions)
+    backend_tables: dict[str, pd.DataFrame]  # the backend's own (schemas.BACKEND_TABLES), e.g. prior_coefficients
     run_config: dict[str, Any] = field(repr=False)  # the run's config.yaml, as written
     learned_phrases: list[dict[str, Any]] = field(repr=False)  # the run's, from its manifest
 
@@ -469,6 +470,8 @@ def load_tables(path: Path, manifest: dict[str, Any]) -> Run:
                       for p in sorted({*emphasis_folder.glob("*.csv"), emphasis_folder / "contrasts.csv"})},
             responsiveness={p.stem: _table(schemas.RESPONSIVENESS_TABLES[p.stem], p, path)
                             for p in sorted((path / "responsiveness" / folder.name).glob("*.csv"))},
+            backend_tables={name: _table(schema, folder / f"{name}.csv", path)
+                            for name, schema in schemas.BACKEND_TABLES.items() if (folder / f"{name}.csv").is_file()},
             run_config=run_config, learned_phrases=learned_phrases,
         )
     return Run(

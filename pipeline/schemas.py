@@ -160,8 +160,13 @@ SWEEP_SUMMARY = _schema("sweep_summary", ("backend", "k"), "backend k:int seeds:
 
 VOCABULARY = _schema("vocabulary", ("term",), "term count:int")
 
+PRIOR_COEFFICIENTS = _schema("prior_coefficients", ("covariate", "level", "topic"),
+                             "covariate level topic:int n_units:int lambda:float")
+
 MODEL_TABLES = {s.name: s for s in (TOPIC_TERMS, UNIT_TOPICS, ANSWER_TOPICS, REPRESENTATIVE_PASSAGES,
                                     TOPIC_DIAGNOSTICS)}
+# A backend's own tables of its reported fit (``Backend.tables``), written only by the backends that have them.
+BACKEND_TABLES = {s.name: s for s in (PRIOR_COEFFICIENTS,)}
 EMPHASIS_TABLES = {"contrasts": CONTRASTS, "effects": EFFECTS, "robustness": ROBUSTNESS}
 RESPONSIVENESS_TABLES = {"answers": RESPONSIVENESS, "summary": RESPONSIVENESS_SUMMARY}
 DESIGN_TABLES = {"cells": DESIGN_CELLS, "contrasts": DESIGN_CONTRASTS}

@@ -26,6 +26,11 @@ class ModelSection(Section):
     k: int = Field(ge=2)
     seed: int | None = Field(None, ge=0, le=2**32 - 1)
 
+    @property
+    def prior_covariates(self) -> tuple[str, ...]:
+        """The unit metadata the model's prior depends on (none: a model blind to who speaks)."""
+        return ()
+
 
 def check_regex(pattern: str) -> str:
     """The pattern unchanged, or ``ValueError`` saying why it does not compile."""

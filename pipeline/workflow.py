@@ -189,6 +189,9 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer, ca
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
         matrices = vectorize(tokens, within(shown, "vectorize"))
+    prior_covariates = sorted({c for model in loaded.config.models for c in model.prior_covariates})
+    if prior_covariates:  # a model whose prior depends on who speaks (and when) is given it per unit
+        matrices = matrices.with_covariates(units[prior_covariates])
     with timer.stage("normalize questions and reference"):
         questions = _questions(units, cfg, stopwords, lemmatize, matrices)
         reference = _coherence_reference(loaded, stopwords, lemmatize)
@@ -380,6 +383,9 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                     "representative_passages": topic_tables.representative_passages(
                         unit_table, units, result.k, cfg.tables.representative_n),
                 }
+                own_tables = BACKENDS[result.backend].tables
+                if own_tables is not None:
+                    frames.update(own_tables(result.native, matrices))
             with timer.stage(f"emphasis {model_cfg.name}"):
                 emphasis_progress = within(shown, f"emphasis {model_cfg.name}")
                 asked = question_mixtures(result, data.questions, emphasis_progress)
@@ -410,6 +416,7 @@ def fit_models(cfg: Config, data: Prepared, design: DesignReport, covariates: pd
                 "model": result.name, "backend": result.backend, "k": result.k, "seed": result.seed,
                 "params": result.params, "fit_seconds": result.fit_seconds, "iterations": result.iterations,
                 "n_units": len(units), "vocabulary_size": len(result.vocabulary),
+                "prior_covariates": list(model_cfg.prior_covariates),
                 "restart_scores": [round(score, 6) for score in fits.scores],
                 "zero_mixture_rows": [result.unit_ids[i] for i in result.zero_rows], **result.metrics, **evaluation,
                 **question_summary(data.questions, responsiveness),

@@ -39,11 +39,29 @@ def invented_words(rng: np.random.Generator, n: int) -> list[str]:
     return sorted(words)
 
 
+def official_names(n: int, seed: int) -> tuple[str, ...]:
+    """``SPEAKERS`` and, beyond them, invented names ("Bako Tivu"), from their own stream."""
+    rng = np.random.default_rng([seed, 1])
+    invented = [" ".join("".join(rng.choice(SYLLABLES, 2)).capitalize() for _ in range(2))
+                for _ in range(max(0, n - len(SPEAKERS)))]
+    return (SPEAKERS + tuple(invented))[:n]
+
+
+def _dealt(names: tuple[str, ...], quota: tuple[int, int], conferences: int, answers: int,
+           seed: int) -> list[list[str]]:
+    """Who answers at each conference: every official between quota[0] and quota[1] times,
+    in a shuffled order, ``answers`` to a conference and the rest to the last."""
+    rng = np.random.default_rng([seed, 2])
+    turns = [name for name in names for _ in range(int(rng.integers(quota[0], quota[1] + 1)))]
+    rng.shuffle(turns)
+    return [turns[c * answers:(c + 1) * answers] for c in range(conferences - 1)] + [turns[(conferences - 1) * answers:]]
+
+
 def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, answers: int = 12,
                          paragraphs: int = 3, words: tuple[int, int] = (35, 60),
                          speakers_by_year: dict[int, tuple[str, ...]] | None = None,
                          year_boost: tuple[int, int] | None = None, questions: str = "word",
-                         topical: bool = True) -> Planted:
+                         topical: bool = True, small_groups: tuple[int, int, int] | None = None) -> Planted:
     """Writes ``conferences`` pages into ``folder`` and returns the planted truth.
 
     Each topic has 20 core words (most of its mass) and shares 40 background words; each
@@ -57,30 +75,36 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
     without looking at the question (the same topic one time in K). ``topical`` False writes a
     corpus with no topics: every paragraph's words come from the same mixture (1/K of each
     topic), so the words' frequencies are those of a topical corpus but nothing co-occurs.
+    ``small_groups`` = (officials, fewest, most): that many officials, each answering between
+    ``fewest`` and ``most`` times in the whole corpus, their answers dealt over the conferences
+    in a shuffled order (``answers`` is then each conference's share of them, the last takes
+    the rest).
     """
     rng = np.random.default_rng(seed)
+    names = official_names(small_groups[0], seed) if small_groups else SPEAKERS
+    schedule = _dealt(names, small_groups[1:], conferences, answers, seed) if small_groups else []
     vocabulary = invented_words(rng, K * 20 + 40)
     topics = np.zeros((K, len(vocabulary)))
     for t in range(K):
         topics[t, t * 20:(t + 1) * 20] = 0.85 * rng.dirichlet(np.full(20, 1.0))
         topics[t, K * 20:] = 0.15 * rng.dirichlet(np.full(40, 1.0))
-    preference = np.full((len(SPEAKERS), K), 0.5 if speakers_by_year else 0.1)
-    for s in range(len(SPEAKERS)):
+    preference = np.full((len(names), K), 0.5 if speakers_by_year else 0.1)
+    for s in range(len(names)):
         if not speakers_by_year:
             preference[s, [s % K, (s + 2) % K]] = 2.0
-    drawn: dict[str, list[np.ndarray]] = {s: [] for s in SPEAKERS}
+    drawn: dict[str, list[np.ndarray]] = {s: [] for s in names}
     folder.mkdir(parents=True, exist_ok=True)
     for c in range(conferences):
         lines = [f"SCIO press conference on planted topics number {c + 1}", "",
                  f"March {c + 1}, {2020 + c % 3}", ""]
-        lines += [f"Mr. {name}, vice minister of industry and information technology" for name in SPEAKERS] + [""]
+        lines += [f"Mr. {name}, vice minister of industry and information technology" for name in names] + [""]
         lines += [f"Ms. {MODERATOR}, deputy director general of the Press Bureau of the State Council "
                   "Information Office (SCIO) and SCIO spokesperson", ""]
         lines += [f"{MODERATOR}:", "Good morning. The floor is open for questions.", ""]
         year = 2020 + c % 3
         answering = speakers_by_year[year] if speakers_by_year else SPEAKERS
-        for a in range(answers):
-            speaker = answering[rng.integers(len(answering))]
+        for a in range(len(schedule[c]) if small_groups else answers):
+            speaker = schedule[c][a] if small_groups else answering[rng.integers(len(answering))]
             outlet = OUTLETS[a % len(OUTLETS)]
             asked = int(rng.integers(K))
             if questions == "word":
@@ -91,7 +115,7 @@ def write_planted_corpus(folder: Path, *, seed: int = 0, conferences: int = 10, 
             answered = {"copied": asked, "ignored": int(rng.integers(K))}.get(
                 questions, (asked + 1 + int(rng.integers(K - 1))) % K)
             for _ in range(paragraphs):
-                prior = preference[SPEAKERS.index(speaker)].copy()
+                prior = preference[names.index(speaker)].copy()
                 if year_boost and year == year_boost[0]:
                     prior[year_boost[1]] = 3.0
                 theta = rng.dirichlet(prior)

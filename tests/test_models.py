@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 from joblib import Parallel, delayed
 
@@ -31,10 +32,15 @@ def lda_corpus(seed: int = 0, alpha: float = 0.1, beta: float = 0.05):
     return topics, tokens
 
 
+def unit_covariates(n: int) -> pd.DataFrame:
+    """Speakers and years for the contract tests' units (no effect planted: the prior may learn none)."""
+    return pd.DataFrame({"speaker": [f"s{i % 4}" for i in range(n)], "year": [2020 + i % 3 for i in range(n)]})
+
+
 @pytest.fixture(scope="module")
 def planted():
     topics, tokens = lda_corpus()
-    return topics, vectorize(tokens)
+    return topics, vectorize(tokens).with_covariates(unit_covariates(D))
 
 
 def best_match_cosines(true_topics: np.ndarray, vocabulary: list[str], topic_term: np.ndarray) -> np.ndarray:
@@ -64,7 +70,7 @@ def fitted(planted):
 # a fit stuck in a local optimum that merges two topics scores about 0.7 on one of them,
 # and the same fitted rows shuffled against the vocabulary score <= 0.45. The thresholds
 # sit between: a broken or shuffled implementation cannot pass them.
-THRESHOLD = {"gensim_lda": 0.9, "sklearn_lda": 0.9, "sklearn_nmf": 0.85, "tomotopy_lda": 0.9}
+THRESHOLD = {"gensim_lda": 0.9, "sklearn_lda": 0.9, "sklearn_nmf": 0.85, "tomotopy_lda": 0.9, "tomotopy_dmr": 0.9}
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
@@ -106,7 +112,8 @@ def test_same_seed_same_result(planted, backend):
     _, matrices = planted
     ids = [f"u{i}" for i in range(D)]
     cfg = model_config(backend)
-    quick = {"gensim_lda": {"passes": 2}, "sklearn_lda": {"max_iter": 5}, "tomotopy_lda": {"iterations": 50}}
+    quick = {"gensim_lda": {"passes": 2}, "sklearn_lda": {"max_iter": 5}, "tomotopy_lda": {"iterations": 50},
+             "tomotopy_dmr": {"iterations": 50}}
     if backend in quick:
         cfg = cfg.model_copy(update={"params": cfg.params.model_copy(update=quick[backend])})
     first, second = (fit_model(cfg, 123, matrices, ids) for _ in range(2))
@@ -165,12 +172,14 @@ def test_tomotopy_inference_on_every_core_gives_the_mixtures_of_one_worker(plant
     assert np.array_equal(BACKENDS["tomotopy_lda"].infer(native, matrices), np.array([np.asarray(m) for m in one]))
 
 
-def prior_mean(backend: str, native) -> np.ndarray:
-    """The mean of a fitted model's document-topic prior."""
+def prior_mean(backend: str, native, unit: pd.Series) -> np.ndarray:
+    """The mean of a fitted model's document-topic prior (DMR's: that of the ``unit``'s covariates)."""
     import tomotopy
 
     alpha = {"gensim_lda": lambda: native.alpha, "sklearn_lda": lambda: np.full(K, native.doc_topic_prior_),
-             "tomotopy_lda": lambda: tomotopy.LDAModel.loads(native["model"]).alpha}[backend]()
+             "tomotopy_lda": lambda: tomotopy.LDAModel.loads(native["model"]).alpha,
+             "tomotopy_dmr": lambda: tomotopy.DMRModel.loads(native["model"]).get_topic_prior(
+                 "", [f"speaker={unit.speaker}", f"year={unit.year}"])}[backend]()
     return np.asarray(alpha, dtype=float) / np.sum(alpha)
 
 
@@ -183,8 +192,9 @@ def test_a_unit_with_no_word_the_model_knows_gets_the_prior_mean(planted, fitted
     _, matrices = planted
     one_token = sp.csr_matrix(([1.0], ([0], [3])), shape=(2, len(matrices.vocabulary)))
     native = fitted[backend].native
-    mixtures = BACKENDS[backend].infer(copy.deepcopy(native), matrices.with_counts(one_token))
-    assert mixtures[1] == pytest.approx(prior_mean(backend, native), abs=1e-6)
+    two_units = matrices.subset(np.arange(2))
+    mixtures = BACKENDS[backend].infer(copy.deepcopy(native), two_units.with_counts(one_token))
+    assert mixtures[1] == pytest.approx(prior_mean(backend, native, two_units.covariates.iloc[1]), abs=1e-6)
     assert mixtures[0].sum() == pytest.approx(1) and np.abs(mixtures[0] - mixtures[1]).max() > 0.05
 
 

@@ -215,8 +215,10 @@ def test_transform_reproduces_the_runs_own_mixtures(runs):
     """``transform`` on the run's own units: their tokens exactly; NMF's mixtures exactly (as
     rounded in the table), LDA's within the noise of its inference (two inferences of the same
     units differ by as much)."""
-    from pipeline.models.tomotopy_lda import infer, reinfer
+    from pipeline.models import BACKENDS
     from pipeline.topic_tables import round_rows
+
+    infer, reinfer = BACKENDS["tomotopy_lda"].infer, BACKENDS["tomotopy_lda"].reinfer
 
     run = load_run(runs / "a")
     texts = run.paragraphs.set_index("paragraph_id").text

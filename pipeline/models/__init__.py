@@ -4,7 +4,7 @@ Adding a backend: a module here that builds a ``Backend`` record and ``register`
 import below (or, outside the package, ``register`` called before the config is loaded).
 """
 
-from pipeline.models import gensim_lda, sklearn_lda, sklearn_nmf, tomotopy_lda  # noqa: F401  (each registers itself)
+from pipeline.models import gensim_lda, sklearn_lda, sklearn_nmf, tomotopy_dmr, tomotopy_lda  # noqa: F401  (each registers itself)
 from pipeline.models.base import BACKENDS, Backend, Fit, TopicModelResult, check_k, fit_model, mixtures_under, register
 
 # The models of a config that lists none, and the backends a sweep compares by default.

@@ -65,7 +65,9 @@ class Backend:
     effects instead; ``reinfer(native, matrices)`` is ``infer`` run again as another Monte Carlo
     sample, which measures the noise of a sampling inference (None: inference is not sampled);
     ``save(native,
-    folder)`` and ``load(folder)`` keep the native model in a run directory. ``family`` says
+    folder)`` and ``load(folder)`` keep the native model in a run directory; ``tables(native,
+    matrices)`` gives the backend's own tables of the reported fit (``schemas.BACKEND_TABLES``,
+    written beside the model's: a covariate model's prior coefficients). ``family`` says
     which comparisons apply (LDA-NMF alignment pairs an ``lda`` with an ``nmf``).
     """
 
@@ -79,6 +81,7 @@ class Backend:
     infer: Callable[[Any, Matrices], np.ndarray] | None = None
     transform: Callable[[Any, Matrices, dict], np.ndarray] | None = None
     reinfer: Callable[[Any, Matrices], np.ndarray] | None = None
+    tables: Callable[[Any, Matrices], dict[str, Any]] | None = None
 
 
 BACKENDS: dict[str, Backend] = {}

@@ -25,12 +25,11 @@ from pipeline.sections import ModelSection, Section
 from pipeline.vectorize import Matrices
 
 
-class TomotopyLdaParams(Section):
-    """tomotopy ``LDAModel`` trained by collapsed Gibbs sampling."""
+class GibbsParams(Section):
+    """What every tomotopy model trained by collapsed Gibbs sampling is configured by."""
 
     iterations: int | Literal["auto"] = "auto"  # Gibbs sweeps over every token
     burn_in: int = Field(100, ge=0)
-    alpha: float = Field(0.1, gt=0)  # document-topic prior per topic at the start (then re-estimated)
     eta: float = Field(0.01, gt=0)  # symmetric topic-word prior
     infer_iterations: int = Field(200, ge=10)  # Gibbs sweeps to infer mixtures of unseen units
 
@@ -55,18 +54,24 @@ class TomotopyLdaParams(Section):
         return int(min(1000, max(200, round(5e6 / max(n_tokens, 1)))))
 
 
+class TomotopyLdaParams(GibbsParams):
+    """tomotopy ``LDAModel`` trained by collapsed Gibbs sampling."""
+
+    alpha: float = Field(0.1, gt=0)  # document-topic prior per topic at the start (then re-estimated)
+
+
 class TomotopyLdaModelConfig(ModelSection):
     backend: Literal["tomotopy_lda"]
     params: TomotopyLdaParams = TomotopyLdaParams()
 
 
-def _documents(matrices: Matrices) -> list[list[str]]:
+def documents(matrices: Matrices) -> list[list[str]]:
     """Each unit as its tokens, in vocabulary order (tomotopy wants token lists)."""
     vocabulary = matrices.vocabulary
     return [[vocabulary[term] for term, count in unit for _ in range(int(count))] for unit in matrices.bow]
 
 
-def _topic_term(model, vocabulary: list[str], eta: float) -> np.ndarray:
+def topic_term(model, vocabulary: list[str], eta: float) -> np.ndarray:
     """k x V over our vocabulary's order (tomotopy numbers words in order of first sight).
 
     Unnormalised, n_kw + eta; a word of the vocabulary absent from the fitted units (a
@@ -77,49 +82,68 @@ def _topic_term(model, vocabulary: list[str], eta: float) -> np.ndarray:
     return np.column_stack([weights[:, position[w]] if w in position else np.full(model.k, eta) for w in vocabulary])
 
 
+def trained(model, p: GibbsParams, matrices: Matrices) -> tuple[Fit, int]:
+    """Trains a tomotopy model holding the units on one worker (``ParallelScheme.NONE``: with
+    several, the order of updates and so the result depends on thread timing); the fit with
+    each unit's Dirichlet posterior (n_dk + its prior), the model as bytes (tomotopy objects
+    cannot be pickled back from worker processes) and its inference sweeps."""
+    import tomotopy
+
+    iterations = p.resolved_iterations(int(matrices.counts.sum()))
+    model.burn_in = min(p.burn_in, iterations // 2)
+    model.train(iterations, workers=1, parallel=tomotopy.ParallelScheme.NONE, show_progress=False)
+    posterior = np.array([document.get_topic_dist(normalize=False) for document in model.docs], dtype=float)
+    native = {"model": model.saves(full=False), "infer_iterations": p.infer_iterations}
+    return Fit(topic_term(model, matrices.vocabulary, p.eta), posterior, native, iterations,
+               {"log_likelihood_per_word": float(model.ll_per_word)}, doc_topic_posterior=posterior)
+
+
 def fit(cfg: TomotopyLdaModelConfig, seed: int, matrices: Matrices) -> Fit:
     import tomotopy
 
     p = cfg.params
     model = tomotopy.LDAModel(k=cfg.k, alpha=p.alpha, eta=p.eta, seed=seed % 2**31)
-    for tokens in _documents(matrices):
+    for tokens in documents(matrices):
         model.add_doc(tokens)
-    iterations = p.resolved_iterations(int(matrices.counts.sum()))
-    model.burn_in = min(p.burn_in, iterations // 2)
-    model.train(iterations, workers=1, parallel=tomotopy.ParallelScheme.NONE, show_progress=False)
-    # n_dk + alpha_k: the Dirichlet posterior of each unit's mixture given the final sample.
-    posterior = np.array([document.get_topic_dist(normalize=False) for document in model.docs], dtype=float)
-    # The model as bytes: tomotopy objects cannot be pickled back from worker processes.
-    native = {"model": model.saves(full=False), "infer_iterations": p.infer_iterations}
-    return Fit(_topic_term(model, matrices.vocabulary, p.eta), posterior, native, iterations,
-               {"log_likelihood_per_word": float(model.ll_per_word)}, doc_topic_posterior=posterior)
+    return trained(model, p, matrices)
 
 
-def infer(native, matrices: Matrices) -> np.ndarray:
+def inferred(model, units: list[tuple[list[str], dict]], priors: np.ndarray, iterations: int) -> np.ndarray:
     """Mixtures of unseen units with the topics held fixed (tomotopy's ``infer`` on every core:
     each unit is sampled on its own, with its own generator, so the mixtures are those of one
-    worker; tests/test_models.py checks it)."""
+    worker; tests/test_models.py checks it). ``units``: each unit's words and the keywords of
+    its ``make_doc``; ``priors``: each unit's Dirichlet prior, whose mean a unit with no word the
+    model knows is given, as sklearn's and gensim's inference give it (tomotopy's ``make_doc``
+    aborts the process on an empty word list)."""
     import tomotopy
 
-    model = tomotopy.LDAModel.loads(native["model"])
     known = set(model.used_vocabs)
-    words = [[w for w in tokens if w in known] for tokens in _documents(matrices)]
-    # A unit with no word the model knows is given the fitted prior's mean, as sklearn's and
-    # gensim's inference give it; tomotopy's make_doc aborts the process on an empty word list.
-    prior = np.asarray(model.alpha, dtype=float)
-    mixtures = np.tile(prior / prior.sum(), (len(words), 1))
+    words = [[w for w in tokens if w in known] for tokens, _ in units]
+    mixtures = priors / priors.sum(axis=1, keepdims=True)
     seen = [i for i, unit in enumerate(words) if unit]
     if seen:
-        inferred, _ = model.infer([model.make_doc(words[i]) for i in seen], iterations=native["infer_iterations"],
-                                  workers=0, parallel=tomotopy.ParallelScheme.DEFAULT, together=False)
-        mixtures[seen] = [np.asarray(m, dtype=float) for m in inferred]
+        docs = [model.make_doc(words[i], **units[i][1]) for i in seen]
+        mixtures[seen] = [np.asarray(m, dtype=float) for m in model.infer(
+            docs, iterations=iterations, workers=0, parallel=tomotopy.ParallelScheme.DEFAULT, together=False)[0]]
     return mixtures
 
 
-def reinfer(native, matrices: Matrices) -> np.ndarray:
-    """``infer`` with 10 more sweeps: tomotopy's inference has no seed of its own (the same
-    sweeps give the same sample), so another final sample is the chain run a little longer."""
-    return infer({**native, "infer_iterations": native["infer_iterations"] + 10}, matrices)
+def infer(native, matrices: Matrices) -> np.ndarray:
+    import tomotopy
+
+    model = tomotopy.LDAModel.loads(native["model"])
+    units = [(tokens, {}) for tokens in documents(matrices)]
+    prior = np.tile(np.asarray(model.alpha, dtype=float), (len(units), 1))
+    return inferred(model, units, prior, native["infer_iterations"])
+
+
+def reinfer_by(infer_function):
+    """``reinfer`` for a tomotopy model: its inference has no seed of its own (the same sweeps
+    give the same sample), so another final sample is the chain run 10 sweeps longer."""
+    def reinfer(native, matrices: Matrices) -> np.ndarray:
+        return infer_function({**native, "infer_iterations": native["infer_iterations"] + 10}, matrices)
+
+    return reinfer
 
 
 def score(metrics: dict[str, float]) -> float:
@@ -128,18 +152,19 @@ def score(metrics: dict[str, float]) -> float:
 
 
 def save(native, folder: Path) -> None:
-    """The model as tomotopy saves it, and the sweeps its inference runs (``inference.json``)."""
+    """The model as tomotopy saves it, and what its inference needs besides (``inference.json``:
+    its sweeps, and a DMR model's covariates)."""
     (folder / "model.tomotopy").write_bytes(native["model"])
-    (folder / "inference.json").write_text(json.dumps({"infer_iterations": native["infer_iterations"]}) + "\n",
-                                           encoding="utf-8")
+    settings = {key: value for key, value in native.items() if key != "model"}
+    (folder / "inference.json").write_text(json.dumps(settings) + "\n", encoding="utf-8")
 
 
 def load(folder: Path) -> dict:
-    """The native model as ``fit`` gives it: ``{"model": bytes, "infer_iterations": n}``
+    """The native model as ``fit`` gives it: ``{"model": bytes, "infer_iterations": n, ...}``
     (``tomotopy.LDAModel.loads(native["model"])`` is the tomotopy object)."""
-    inference = json.loads((folder / "inference.json").read_text(encoding="utf-8"))
-    return {"model": (folder / "model.tomotopy").read_bytes(), "infer_iterations": inference["infer_iterations"]}
+    return {"model": (folder / "model.tomotopy").read_bytes(),
+            **json.loads((folder / "inference.json").read_text(encoding="utf-8"))}
 
 
 BACKEND = register(Backend(name="tomotopy_lda", family="lda", config=TomotopyLdaModelConfig, fit=fit,
-                           score=score, save=save, load=load, infer=infer, reinfer=reinfer))
+                           score=score, save=save, load=load, infer=infer, reinfer=reinfer_by(infer)))
