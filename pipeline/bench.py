@@ -33,6 +33,12 @@ SIZES = {"1%": 100, "10%": 10, "100%": 1}  # every n-th briefing, in briefing-id
 
 
 NOTEBOOK_SIZES = ("bundled", "10%")
+COVARIATE_SIZE = "10%"  # where the covariate model's fit is timed against the blind LDA's
+COVARIATE_MODELS = [{"name": "lda", "backend": "tomotopy_lda", "k": 8},
+                    {"name": "dmr", "backend": "tomotopy_dmr", "k": 8, "covariates": ["speaker", "year"]}]
+# Only the models' own fits are read from that run: no restarts, resamples, bootstrap or figures.
+COVARIATE_SETTINGS = {"evaluate": {"stability_seeds": 1, "resamples": 0, "coherence_bootstrap": 0},
+                      "figures": {"draw": False}}
 WHOLE_RUN = "whole run"
 SETTINGS_NOTE = "default config; scale slices read as JSONL (their columns mapped, no speaker registry)"
 
@@ -88,6 +94,8 @@ def table(results: list[dict[str, Any]]) -> str:
                      f"{r['tokens_per_s'] or '':>11} {r['peak_mib'] or '':>9}")
         if r.get("seconds_per_million_tokens"):
             lines.append(f"{r['size']:>7}  {r['seconds_per_million_tokens']:.0f} s per million tokens")
+        if "ratio_dmr_to_lda" in r:
+            lines.append(f"{r['size']:>7}  covariate model / blind LDA fit time = {r['ratio_dmr_to_lda']:.2f}")
         if "ratio_pipeline_to_notebook" in r:
             lines.append(f"{r['size']:>7}  pipeline {r['pipeline_seconds']:.1f} s / notebook {r['seconds']:.1f} s "
                          f"= {r['ratio_pipeline_to_notebook']:.2f}")
@@ -133,6 +141,13 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
                 str(sliced), str(work / "outputs"), name, str(root / "configs" / "stopwords" / "domain.txt"))),
                 slice_yaml)
             jobs.append((size, name, [str(slice_yaml)]))
+            if size == COVARIATE_SIZE:
+                covariate_yaml = work / f"{name}-covariates.yaml"
+                config = slice_config(str(sliced), str(work / "outputs"), f"{name}-covariates",
+                                      str(root / "configs" / "stopwords" / "domain.txt"))
+                write_text(yaml.safe_dump({**config, **COVARIATE_SETTINGS, "models": COVARIATE_MODELS}),
+                           covariate_yaml)
+                jobs.append((f"{size} covariates", f"{name}-covariates", [str(covariate_yaml)]))
         for size, name, arguments in jobs:
             log.info("bench: %s ...", size)
             # A fresh process per size, so that peak memory is this size's own.
@@ -141,10 +156,24 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
             if done.returncode != 0:
                 raise InputError(f"bench: the {size} run failed: {done.stderr.strip().splitlines()[-1]}")
             manifest = json.loads((work / "outputs" / name / "manifest.json").read_text(encoding="utf-8"))
+            if size.endswith("covariates"):
+                results.append(covariate_fit_row(size, work / "outputs" / name))
+                continue
             results.extend(rows(size, manifest))
             if size in NOTEBOOK_SIZES:
                 results.append(notebook_row(size, manifest, work / "outputs" / name / "corpus" / "paragraphs.csv"))
     return results
+
+
+def covariate_fit_row(size: str, run: Path) -> dict[str, Any]:
+    """One fit of the covariate model (DMR, speaker and year) against one of the blind tomotopy
+    LDA, same units, k and sweeps: each model's ``fit_seconds`` (its reported fit, in a worker)."""
+    seconds = {model["name"]: json.loads((run / "models" / model["name"] / "metrics.json").read_text(
+        encoding="utf-8"))["fit_seconds"] for model in COVARIATE_MODELS}
+    return {"size": size, "stage": f"one fit, k=8: tomotopy_lda {seconds['lda']:.1f} s, tomotopy_dmr "
+                                   f"{seconds['dmr']:.1f} s", "seconds": seconds["dmr"], "fit_seconds": seconds,
+            "ratio_dmr_to_lda": round(seconds["dmr"] / seconds["lda"], 2), "units_per_s": None,
+            "tokens_per_s": None, "peak_mib": None, "settings": SETTINGS_NOTE}
 
 
 def notebook_seconds(paragraphs_csv: str) -> dict[str, float]:

@@ -348,7 +348,7 @@ class ModelTables:
         ``LdaModel``, tomotopy's saved bytes with its inference sweeps."""
         return BACKENDS[self.metrics["backend"]].load(self.folder)
 
-    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
+    def transform(self, texts: Iterable[str], covariates: pd.DataFrame | None = None) -> pd.DataFrame:
         """Topic mixtures of any texts under this model, its topics held fixed (stm's
         ``fitNewDocuments``, BERTopic's ``transform``).
 
@@ -358,8 +358,17 @@ class ModelTables:
         with H fixed (the run's own mixtures exactly). Columns ``n_tokens`` (the text's tokens
         in the vocabulary) and ``topic_0`` ... ``topic_{k-1}``; a text with no known word has
         the prior's mean under LDA and NaN under NMF.
+
+        ``covariates`` (one row per text: ``speaker``, ``year``, ...) matter only to a model whose
+        prior depends on them (``metrics["prior_covariates"]``): each text is inferred under its
+        levels' prior; without them, under the intercept's, as the run infers questions.
         """
         matrices = self.matrices_of(texts)
+        if covariates is not None:
+            missing = sorted(set(self.metrics.get("prior_covariates", [])) - set(covariates.columns))
+            if missing:
+                raise InputError(f"model {self.name}: covariates lack {', '.join(missing)}, which its prior depends on")
+            matrices = matrices.with_covariates(covariates)
         backend = BACKENDS[self.metrics["backend"]]
         frame = pd.DataFrame(mixtures_under(backend, self.fitted(), matrices, self.metrics["params"]),
                              columns=schemas.topic_columns(self.k))

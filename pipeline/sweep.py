@@ -66,11 +66,11 @@ def data_key(cfg: Config, normalization_key: str) -> str:
 
 
 def model_config(cfg: Config, backend: Backend, k: int) -> ModelSection:
-    """The config's own model of this backend (its params) at k, else the backend's defaults."""
+    """The config's own model of this backend (its params, and a covariate model's covariates)
+    at k, else the backend's defaults."""
     own = next((m for m in cfg.models if m.backend == backend.name), None)
-    params = own.params.model_dump() if own else {}
-    return backend.config.model_validate({"name": f"{backend.name}_k{k}", "backend": backend.name, "k": k,
-                                          "params": params})
+    settings = own.model_dump(exclude={"name", "k", "seed"}) if own else {"backend": backend.name}
+    return backend.config.model_validate({**settings, "name": f"{backend.name}_k{k}", "k": k})
 
 
 def run_job(job: Job, backend: Backend, cfg: Config, matrices: Matrices, texts: list[list[str]],

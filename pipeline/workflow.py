@@ -189,13 +189,19 @@ def prepared(loaded: LoadedConfig, selected: pd.DataFrame, timer: StageTimer, ca
              len(selected), len(selected) - len(units), len(units), normalized.report["vocabulary_size"])
     with timer.stage("vectorize"):
         matrices = vectorize(tokens, within(shown, "vectorize"))
-    prior_covariates = sorted({c for model in loaded.config.models for c in model.prior_covariates})
+    prior_covariates = covariates_needed(loaded.config)
     if prior_covariates:  # a model whose prior depends on who speaks (and when) is given it per unit
         matrices = matrices.with_covariates(units[prior_covariates])
     with timer.stage("normalize questions and reference"):
         questions = _questions(units, cfg, stopwords, lemmatize, matrices)
         reference = _coherence_reference(loaded, stopwords, lemmatize)
     return Prepared(units, tokens, matrices, summary, reference, questions)
+
+
+def covariates_needed(cfg: Config) -> list[str]:
+    """The unit metadata the priors of the config's models, and of its sweep's, depend on."""
+    models = [*cfg.models, *(sweep.model_config(cfg, BACKENDS[b], 2) for b in cfg.sweep.backends)]
+    return sorted({covariate for model in models for covariate in model.prior_covariates})
 
 
 def _questions(units: pd.DataFrame, cfg: Any, stopwords: frozenset[str], lemmatize: Lemmatizer,

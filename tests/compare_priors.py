@@ -55,7 +55,7 @@ def compared_run(design: str, seed: int) -> list[dict]:
             vocabulary, topic_term = model.topic_term()
             cosines, matched = best_match_cosines(planted.topics, planted.vocabulary, topic_term, vocabulary)
             r, mae = speaker_share_errors(planted.speaker_shares, model.emphasis["by_speaker"], matched)
-            rows.append({"design": design, "seed": seed, "model": name, "answers": int(model.metrics["n_units"]),
+            rows.append({"design": design, "seed": seed, "model": name, "units": int(model.metrics["n_units"]),
                          "recovery": cosines.mean(), "speaker_share_r": r, "speaker_share_mae": mae})
         return rows
 
@@ -69,7 +69,7 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean (and range) over seeds, per design and model."""
     grouped = runs.groupby(["design", "model"], sort=False)
     return pd.DataFrame({measure: grouped[measure].agg(
-        lambda v: f"{v.mean():.3f} ({v.min():.2f}-{v.max():.2f})") for measure in
+        lambda v: f"{v.mean():.3f} ({v.min():.3f}-{v.max():.3f})") for measure in
         ("recovery", "speaker_share_r", "speaker_share_mae")})
 
 
