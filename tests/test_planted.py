@@ -150,7 +150,8 @@ def test_a_covariate_model_runs_through_every_stage_and_reruns_byte_for_byte(tmp
         assert main(["run", str(project / "configs" / "default.yaml"), "-q", "--set", f"run.name={name}",
                      *PLANTED_INPUTS, "--set", "compare.contrasts={li_vs_wang: {speaker: [Li Wei, Wang Fang]}}",
                      "--set", f"models={models}", "--set", "figures.draw=false",
-                     "--set", "evaluate.coherence_bootstrap=0"]) == 0
+                     "--set", "evaluate.coherence_bootstrap=0", "--set", "evaluate.stability_seeds=3",
+                     "--set", "evaluate.resamples=2", "--set", "compare.draws=20"]) == 0
     a, b = project / "outputs" / "a", project / "outputs" / "b"
     tables = sorted(p.relative_to(a) for p in a.rglob("*.csv"))
     assert any(p.parts[:2] == ("emphasis", "dmr") for p in tables) and len(tables) > 20

@@ -135,7 +135,7 @@ def test_registered_names_are_what_a_config_may_name(extended_project, capsys):
     config = str(extended_project / "config.yaml")
     assert main(["validate", config]) == 0
     assert main(["validate", config, "--set", "models.0.backend=term_block"]) == 2
-    assert "expected tags: 'gensim_lda', 'sklearn_lda', 'sklearn_nmf', 'tomotopy_lda', 'term_blocks'" in \
+    assert "expected tags: 'gensim_lda', 'sklearn_lda', 'sklearn_nmf', 'tomotopy_lda', 'tomotopy_dmr', 'term_blocks'" in \
         capsys.readouterr().err
     assert main(["validate", config, "--set", "models.0.params.passes=3"]) == 2
     assert capsys.readouterr().err == "error: config error: models.0.params.passes: unknown key\n"

@@ -137,7 +137,7 @@ def test_cache_reuse_is_logged(runs):
         ("models.0.k=500", "error: models.0.k: 500 topics but only 100 units to model (k must be <= 100)\n"),
         ("models.1.backend=bertopic", "error: config error: models.1: Input tag 'bertopic' found using 'backend' "
                                       "does not match any of the expected tags: 'gensim_lda', 'sklearn_lda', "
-                                      "'sklearn_nmf', 'tomotopy_lda'\n"),
+                                      "'sklearn_nmf', 'tomotopy_lda', 'tomotopy_dmr'\n"),
         ("normalize.stopwords.files=[configs/stopwords/missing.txt]",
          "error: normalize.stopwords.files: stopword file not found: configs/stopwords/missing.txt\n"),
     ],
