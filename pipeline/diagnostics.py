@@ -58,6 +58,17 @@ def topic_diversity(top_terms: list[list[str]]) -> float:
     return len(set(every)) / len(every)
 
 
+def _coherence_model(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str,
+                     progress: Progress = silent):
+    from gensim.models.coherencemodel import CoherenceModel
+
+    # gensim reads the texts once, when it counts the windows: the bar follows that pass.
+    read = progress(texts, len(texts), f"coherence {measure}")
+    corpus = [dictionary.doc2bow(t) for t in read] if measure == "u_mass" else None
+    return CoherenceModel(topics=top_terms, texts=None if measure == "u_mass" else read, corpus=corpus,
+                          dictionary=dictionary, coherence=measure, topn=len(top_terms[0]), processes=1)
+
+
 def coherence(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str,
               progress: Progress = silent) -> np.ndarray:
     """Per-topic coherence by gensim's ``CoherenceModel`` (Röder, Both & Hinneburg 2015).
@@ -66,14 +77,67 @@ def coherence(top_terms: list[list[str]], texts: list[list[str]], dictionary, me
     (Mimno et al. 2011) uses document co-occurrence in the bag-of-words corpus, smoothed as
     gensim does (epsilon = 1e-12 where the paper adds 1 to the co-document count).
     """
-    from gensim.models.coherencemodel import CoherenceModel
-
-    # gensim reads the texts once, when it counts the windows: the bar follows that pass.
-    read = progress(texts, len(texts), f"coherence {measure}")
-    corpus = [dictionary.doc2bow(t) for t in read] if measure == "u_mass" else None
-    model = CoherenceModel(topics=top_terms, texts=None if measure == "u_mass" else read, corpus=corpus,
-                           dictionary=dictionary, coherence=measure, topn=len(top_terms[0]), processes=1)
+    model = _coherence_model(top_terms, texts, dictionary, measure, progress)
     return np.asarray(model.get_coherence_per_topic(), dtype=float)
+
+
+@dataclass(frozen=True)
+class _Presence:
+    """Which of the topics' top words each of gensim's counting units holds (a sliding window
+    of a text, or a whole unit for ``u_mass``), and the text each unit comes from. gensim's
+    counts are sums over these units, so a resample of the texts is a reweighting of them."""
+
+    model: Any  # the CoherenceModel whose measure scores the counts
+    relevant_ids: Any
+    presence: sp.csr_matrix  # counting units x relevant words, 0/1
+    text_of_unit: np.ndarray
+
+    def scores(self, text_weights: np.ndarray) -> np.ndarray:
+        """Per-topic coherence of the texts repeated ``text_weights`` times, as gensim would
+        score that corpus: occurrence and co-occurrence counts are weighted sums of the units'."""
+        from gensim.topic_coherence.text_analysis import WordOccurrenceAccumulator
+
+        weights = text_weights[self.text_of_unit]
+        occurrences = np.asarray(self.presence.T @ weights).ravel()
+        co_occurrences = (self.presence.T @ sp.diags(weights) @ self.presence).toarray()
+        if self.model.coherence == "u_mass":
+            # Python ints, as CorpusAccumulator's set sizes are: gensim's u_mass then scores a
+            # pair whose conditioning word is absent 0 (its ZeroDivisionError), not -inf.
+            occurrences, co_occurrences = occurrences.astype(object), co_occurrences.astype(object)
+        counts = WordOccurrenceAccumulator(self.relevant_ids, self.model.dictionary)
+        counts._occurrences, counts._co_occurrences = occurrences, co_occurrences
+        counts._num_docs = int(weights.sum())
+        self.model._accumulator = counts
+        return np.asarray(self.model.get_coherence_per_topic(), dtype=float)
+
+
+def _presence(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str) -> _Presence:
+    """gensim's own counting units for ``measure``, each reduced to the relevant words it holds:
+    bag-of-words units for ``u_mass``; for the windowed measures, the windows of gensim's
+    ``WordOccurrenceAccumulator`` with the words its sliding update marks in each (which is not
+    always every word the window holds: a word leaving one edge is unmarked even when it occurs
+    again inside), and an empty text's one empty window, which gensim counts too."""
+    from gensim.topic_coherence.probability_estimation import unique_ids_from_segments
+    from gensim.topic_coherence.text_analysis import WordOccurrenceAccumulator
+
+    model = _coherence_model(top_terms, texts, dictionary, measure)
+    relevant_ids = unique_ids_from_segments(model.measure.seg(model.topics))
+    if measure == "u_mass":
+        contiguous = {word_id: n for n, word_id in enumerate(relevant_ids)}
+        units = [(i, [contiguous[w] for w, _ in dictionary.doc2bow(t) if w in contiguous]) for i, t in enumerate(texts)]
+    else:
+        units = [(i, []) for i, text in enumerate(texts) if not text]
+
+        class Recorder(WordOccurrenceAccumulator):
+            def analyze_text(self, window, doc_num=None):
+                self._slide_window(window, doc_num)
+                units.append((doc_num, np.flatnonzero(self._uniq_words[:-1])))
+
+        Recorder(relevant_ids, dictionary).partial_accumulate(texts, model.window_size)
+    rows = np.repeat(np.arange(len(units)), [len(held) for _, held in units])
+    columns = np.concatenate([np.asarray(held, dtype=int) for _, held in units]) if units else np.zeros(0, int)
+    presence = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, columns)), shape=(len(units), len(relevant_ids)))
+    return _Presence(model, relevant_ids, presence, np.array([text for text, _ in units], dtype=int))
 
 
 def coherence_bootstrap_sd(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str,
@@ -82,14 +146,16 @@ def coherence_bootstrap_sd(top_terms: list[list[str]], texts: list[list[str]], d
     texts are resampled with replacement (``draws`` resamples; NaN below 2): how much the
     in-sample score depends on which texts happened to be there. A topic whose top word is
     missing from a resample has no score there (gensim gives it inf) and is left out of that
-    resample's mean."""
+    resample's mean. gensim counts once; each resample reweights those counts by how often it
+    drew each text, which is the score gensim gives the resampled texts."""
     if draws < 2:
         return float("nan")
+    counted = _presence(top_terms, texts, dictionary, measure)
     means = []
     for _ in range(draws):
+        drawn = np.bincount(rng.integers(len(texts), size=len(texts)), minlength=len(texts))
         with np.errstate(divide="ignore", invalid="ignore"):  # gensim's log(0) for a word the resample lacks
-            scores = coherence(top_terms, [texts[i] for i in rng.integers(len(texts), size=len(texts))], dictionary,
-                               measure)
+            scores = counted.scores(drawn)
         means.append(scores[np.isfinite(scores)].mean())
     return float(np.std(means, ddof=1))
 

@@ -37,20 +37,40 @@ def test_coherence_is_gensims(measure):
     assert ours == pytest.approx(theirs.get_coherence_per_topic())
 
 
+def _long_texts() -> tuple[list[list[str]], list[list[str]]]:
+    """Texts of 0 to 160 tokens (one empty, several longer than c_v's 110-token window), two
+    topics of five words, one of them rare enough to be missing from some resamples."""
+    rng = np.random.default_rng(11)
+    vocabulary = [f"w{i}" for i in range(30)]
+    texts = [list(rng.choice(vocabulary, size=n, p=np.r_[np.full(29, 0.999 / 29), 0.001]))
+             for n in [0, *rng.integers(1, 160, size=13)]]
+    return texts, [vocabulary[:5], [*vocabulary[25:29], "w29"]]
+
+
 @pytest.mark.parametrize("measure", ["c_v", "c_npmi", "u_mass"])
-def test_coherence_bootstrap_sd_is_the_spread_of_gensims_score_over_resampled_texts(measure):
-    dictionary = Dictionary(TEXTS)
+@pytest.mark.parametrize("corpus", ["short", "long"])
+def test_coherence_bootstrap_sd_is_the_spread_of_gensims_score_over_resampled_texts(measure, corpus):
+    """The bootstrap reweights one count of gensim's windows; by hand, gensim scores each
+    resample afresh: the two agree on short texts and on texts of many windows."""
+    texts, topics = (TEXTS, TOPICS) if corpus == "short" else _long_texts()
+    dictionary = Dictionary(texts)
     draws, seed = 30, 4
-    sd = coherence_bootstrap_sd(TOPICS, TEXTS, dictionary, measure, draws, np.random.default_rng(seed))
+    sd = coherence_bootstrap_sd(topics, texts, dictionary, measure, draws, np.random.default_rng(seed))
     # By hand: the same resamples, each scored by gensim, topics without a score left out.
     rng, means = np.random.default_rng(seed), []
     for _ in range(draws):
-        sample = [TEXTS[i] for i in rng.integers(len(TEXTS), size=len(TEXTS))]
+        sample = [texts[i] for i in rng.integers(len(texts), size=len(texts))]
         kwargs = ({"corpus": [dictionary.doc2bow(t) for t in sample]} if measure == "u_mass" else {"texts": sample})
-        scores = np.array(CoherenceModel(topics=TOPICS, dictionary=dictionary, coherence=measure, topn=3,
-                                         **kwargs).get_coherence_per_topic())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.array(CoherenceModel(topics=topics, dictionary=dictionary, coherence=measure,
+                                             topn=len(topics[0]), **kwargs).get_coherence_per_topic())
         means.append(scores[np.isfinite(scores)].mean())
-    assert sd == pytest.approx(np.std(means, ddof=1)) and sd > 0
+    assert sd == pytest.approx(np.std(means, ddof=1), rel=1e-9) and sd > 0
+
+
+@pytest.mark.parametrize("measure", ["c_v", "c_npmi", "u_mass"])
+def test_coherence_bootstrap_sd_of_alike_texts_is_zero_and_undefined_below_two_draws(measure):
+    dictionary = Dictionary(TEXTS)
     # Texts that are all alike resample to themselves: no spread.
     alike = [TEXTS[0]] * 6
     assert coherence_bootstrap_sd(TOPICS[:1], alike, Dictionary(alike), measure, 5, np.random.default_rng(0)) == 0
