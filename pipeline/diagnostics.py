@@ -89,15 +89,16 @@ class _Presence:
 
     model: Any  # the CoherenceModel whose measure scores the counts
     relevant_ids: Any
-    presence: sp.csr_matrix  # counting units x relevant words, 0/1
+    presence: sp.csr_matrix  # rows of counting units x relevant words, 0/1
     text_of_unit: np.ndarray
+    units_in_row: np.ndarray  # a row stands for this many consecutive windows that mark the same words
 
     def scores(self, text_weights: np.ndarray) -> np.ndarray:
         """Per-topic coherence of the texts repeated ``text_weights`` times, as gensim would
         score that corpus: occurrence and co-occurrence counts are weighted sums of the units'."""
         from gensim.topic_coherence.text_analysis import WordOccurrenceAccumulator
 
-        weights = text_weights[self.text_of_unit]
+        weights = text_weights[self.text_of_unit] * self.units_in_row
         occurrences = np.asarray(self.presence.T @ weights).ravel()
         co_occurrences = (self.presence.T @ sp.diags(weights) @ self.presence).toarray()
         if self.model.coherence == "u_mass":
@@ -116,7 +117,9 @@ def _presence(top_terms: list[list[str]], texts: list[list[str]], dictionary, me
     bag-of-words units for ``u_mass``; for the windowed measures, the windows of gensim's
     ``WordOccurrenceAccumulator`` with the words its sliding update marks in each (which is not
     always every word the window holds: a word leaving one edge is unmarked even when it occurs
-    again inside), and an empty text's one empty window, which gensim counts too."""
+    again inside), and an empty text's one empty window, which gensim counts too. Consecutive
+    windows of a text that mark the same words are one row (about a tenth of the windows when
+    the top words are a few percent of the vocabulary)."""
     from gensim.topic_coherence.probability_estimation import unique_ids_from_segments
     from gensim.topic_coherence.text_analysis import WordOccurrenceAccumulator
 
@@ -125,19 +128,29 @@ def _presence(top_terms: list[list[str]], texts: list[list[str]], dictionary, me
     if measure == "u_mass":
         contiguous = {word_id: n for n, word_id in enumerate(relevant_ids)}
         units = [(i, [contiguous[w] for w, _ in dictionary.doc2bow(t) if w in contiguous]) for i, t in enumerate(texts)]
+        units_in_row = [1] * len(units)
     else:
-        units = [(i, []) for i, text in enumerate(texts) if not text]
+        units, units_in_row = [], []
 
         class Recorder(WordOccurrenceAccumulator):
             def analyze_text(self, window, doc_num=None):
                 self._slide_window(window, doc_num)
-                units.append((doc_num, np.flatnonzero(self._uniq_words[:-1])))
+                marked = np.flatnonzero(self._uniq_words[:-1])
+                if units and units[-1][0] == doc_num and np.array_equal(units[-1][1], marked):
+                    units_in_row[-1] += 1
+                else:
+                    units.append((doc_num, marked))
+                    units_in_row.append(1)
 
         Recorder(relevant_ids, dictionary).partial_accumulate(texts, model.window_size)
+        empty = [i for i, text in enumerate(texts) if not text]
+        units += [(i, []) for i in empty]
+        units_in_row += [1] * len(empty)
     rows = np.repeat(np.arange(len(units)), [len(held) for _, held in units])
     columns = np.concatenate([np.asarray(held, dtype=int) for _, held in units]) if units else np.zeros(0, int)
     presence = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, columns)), shape=(len(units), len(relevant_ids)))
-    return _Presence(model, relevant_ids, presence, np.array([text for text, _ in units], dtype=int))
+    return _Presence(model, relevant_ids, presence, np.array([text for text, _ in units], dtype=int),
+                     np.array(units_in_row, dtype=np.int64))
 
 
 def coherence_bootstrap_sd(top_terms: list[list[str]], texts: list[list[str]], dictionary, measure: str,
