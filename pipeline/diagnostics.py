@@ -100,7 +100,7 @@ class _Presence:
 
         weights = text_weights[self.text_of_unit] * self.units_in_row
         occurrences = np.asarray(self.presence.T @ weights).ravel()
-        co_occurrences = (self.presence.T @ sp.diags(weights) @ self.presence).toarray()
+        co_occurrences = (self.presence.T @ sp.diags(weights, dtype=np.int64) @ self.presence).toarray()
         if self.model.coherence == "u_mass":
             # Python ints, as CorpusAccumulator's set sizes are: gensim's u_mass then scores a
             # pair whose conditioning word is absent 0 (its ZeroDivisionError), not -inf.

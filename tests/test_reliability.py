@@ -492,8 +492,9 @@ def test_sigterm_stops_everything_and_keeps_the_previous_run(with_previous, stag
     wait_for(process, stage)
     time.sleep(0.5)  # inside the stage: workers are running
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 128 + signal.SIGTERM
-    assert "error: interrupted by SIGTERM" in process.stderr.read()
+    code, err = process.wait(timeout=30), process.stderr.read()
+    assert code == 128 + signal.SIGTERM, err[-3000:]  # what the run printed after the stage began
+    assert "error: interrupted by SIGTERM" in err
     time.sleep(2)
     assert not group_alive(process.pid), "a process of the run is still alive 2 s after it ended"
     assert digest(with_previous / "outputs" / "a") == before
