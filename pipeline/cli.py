@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pipeline import bench, cluster, workflow
+from pipeline import bench, cluster, rundir, workflow
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
 
@@ -82,14 +82,6 @@ def _dispatch(args: argparse.Namespace) -> None:
                 workflow.execute(loaded, strict=args.strict)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every cleanup on the way out runs."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def _main_thread() -> bool:
     import threading
 
@@ -120,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     # SIGTERM handling needs the main thread (a notebook or test may call main() from another).
-    previous_handler = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
+    rundir.forget_terminations()
+    previous_handler = signal.signal(signal.SIGTERM, rundir.terminate) if _main_thread() else None
     try:
         _dispatch(args)
     except PipelineError as exc:
@@ -131,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         _stop_workers()
-        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        name = "SIGTERM" if isinstance(exc, rundir.Terminated) else "SIGINT"
         print(f"error: interrupted by {name}; no half-written run is left behind", file=sys.stderr)
         return 128 + (signal.SIGTERM if name == "SIGTERM" else signal.SIGINT)
     finally:

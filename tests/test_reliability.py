@@ -582,3 +582,29 @@ def test_validate_checks_k_against_the_corpus_as_run_does_and_writes_nothing(pro
     assert main(["validate", config]) == 0
     assert "(100 to model, vocabulary" in capsys.readouterr().out
     assert not (project / "outputs").exists()
+
+
+def test_a_sigterm_whose_exception_a_destructor_swallows_still_keeps_the_previous_run(tmp_path):
+    """The handler can run inside a ``__del__``, where Python prints the exception and goes on
+    (seen in the clean-clone suite, in regex's ``Group.__del__``): the run must not be committed."""
+    from pipeline import rundir
+
+    target = tmp_path / "a"
+    target.mkdir()
+    (target / "table.csv").write_text("previous")
+
+    class Collected:
+        def __del__(self):
+            rundir.terminate(signal.SIGTERM, None)
+
+    rundir.forget_terminations()
+    try:
+        with pytest.raises(rundir.Terminated):
+            with rundir.staged_directory(target) as staging:
+                (staging / "table.csv").write_text("new")
+                Collected()  # dropped at once: the handler's exception is ignored in its __del__
+                (staging / "manifest.json").write_text("{}")  # the block goes on to its end
+    finally:
+        rundir.forget_terminations()
+    assert (target / "table.csv").read_text() == "previous" and not (target / "manifest.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]
