@@ -88,7 +88,7 @@ class _Presence:
     counts are sums over these units, so a resample of the texts is a reweighting of them."""
 
     model: Any  # the CoherenceModel whose measure scores the counts
-    relevant_ids: Any
+    counts: Any  # gensim's WordOccurrenceAccumulator over the relevant words, given each resample's counts
     presence: sp.csr_matrix  # rows of counting units x relevant words, 0/1
     text_of_unit: np.ndarray
     units_in_row: np.ndarray  # a row stands for this many consecutive windows that mark the same words
@@ -96,8 +96,6 @@ class _Presence:
     def scores(self, text_weights: np.ndarray) -> np.ndarray:
         """Per-topic coherence of the texts repeated ``text_weights`` times, as gensim would
         score that corpus: occurrence and co-occurrence counts are weighted sums of the units'."""
-        from gensim.topic_coherence.text_analysis import WordOccurrenceAccumulator
-
         weights = text_weights[self.text_of_unit] * self.units_in_row
         occurrences = np.asarray(self.presence.T @ weights).ravel()
         co_occurrences = (self.presence.T @ sp.diags(weights, dtype=np.int64) @ self.presence).toarray()
@@ -105,10 +103,9 @@ class _Presence:
             # Python ints, as CorpusAccumulator's set sizes are: gensim's u_mass then scores a
             # pair whose conditioning word is absent 0 (its ZeroDivisionError), not -inf.
             occurrences, co_occurrences = occurrences.astype(object), co_occurrences.astype(object)
-        counts = WordOccurrenceAccumulator(self.relevant_ids, self.model.dictionary)
-        counts._occurrences, counts._co_occurrences = occurrences, co_occurrences
-        counts._num_docs = int(weights.sum())
-        self.model._accumulator = counts
+        self.counts._occurrences, self.counts._co_occurrences = occurrences, co_occurrences
+        self.counts._num_docs = int(weights.sum())
+        self.model._accumulator = self.counts
         return np.asarray(self.model.get_coherence_per_topic(), dtype=float)
 
 
@@ -125,9 +122,10 @@ def _presence(top_terms: list[list[str]], texts: list[list[str]], dictionary, me
 
     model = _coherence_model(top_terms, texts, dictionary, measure)
     relevant_ids = unique_ids_from_segments(model.measure.seg(model.topics))
+    counts = WordOccurrenceAccumulator(relevant_ids, dictionary)
     if measure == "u_mass":
-        contiguous = {word_id: n for n, word_id in enumerate(relevant_ids)}
-        units = [(i, [contiguous[w] for w, _ in dictionary.doc2bow(t) if w in contiguous]) for i, t in enumerate(texts)]
+        units = [(i, [counts.id2contiguous[w] for w, _ in dictionary.doc2bow(t) if w in counts.id2contiguous])
+                 for i, t in enumerate(texts)]
         units_in_row = [1] * len(units)
     else:
         units, units_in_row = [], []
@@ -149,7 +147,7 @@ def _presence(top_terms: list[list[str]], texts: list[list[str]], dictionary, me
     rows = np.repeat(np.arange(len(units)), [len(held) for _, held in units])
     columns = np.concatenate([np.asarray(held, dtype=int) for _, held in units]) if units else np.zeros(0, int)
     presence = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, columns)), shape=(len(units), len(relevant_ids)))
-    return _Presence(model, relevant_ids, presence, np.array([text for text, _ in units], dtype=int),
+    return _Presence(model, counts, presence, np.array([text for text, _ in units], dtype=int),
                      np.array(units_in_row, dtype=np.int64))
 
 
