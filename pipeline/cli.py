@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pipeline import bench, cluster, rundir, workflow
+from pipeline import bench, cluster, interrupts, workflow
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
 
@@ -111,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     # Our progress at INFO; libraries (gensim logs every pass at INFO) only at WARNING.
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
-    # SIGTERM handling needs the main thread (a notebook or test may call main() from another).
-    rundir.forget_terminations()
-    previous_handler = signal.signal(signal.SIGTERM, rundir.terminate) if _main_thread() else None
+    # Signal handlers need the main thread (a notebook or test may call main() from another);
+    # a signal the shell told us to ignore (a background job's SIGINT) stays ignored.
+    interrupts.forget()
+    previous_handlers = ({s: signal.signal(s, interrupts.interrupt) for s in (signal.SIGINT, signal.SIGTERM)
+                          if signal.getsignal(s) is not signal.SIG_IGN} if _main_thread() else {})
     try:
         _dispatch(args)
     except PipelineError as exc:
@@ -124,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         _stop_workers()
-        name = "SIGTERM" if isinstance(exc, rundir.Terminated) else "SIGINT"
-        print(f"error: interrupted by {name}; no half-written run is left behind", file=sys.stderr)
-        return 128 + (signal.SIGTERM if name == "SIGTERM" else signal.SIGINT)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"error: interrupted by {signal.Signals(signum).name}; no half-written run is left behind", file=sys.stderr)
+        return 128 + signum
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
     return 0

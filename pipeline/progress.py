@@ -1,5 +1,6 @@
 """Progress of long loops. Modules that compute take a ``Progress`` (by default ``silent``);
-the run passes ``shown``, which draws a tqdm bar on stderr."""
+the run passes ``shown``, which draws a tqdm bar on stderr and stops at the next step after
+an interrupt whose exception was swallowed (``interrupts``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from pipeline import interrupts
 
 log = logging.getLogger("pipeline")
 
@@ -24,7 +27,9 @@ def shown(items: Iterable[Any], total: int, description: str) -> Iterator[Any]:
     from tqdm import tqdm
 
     hidden = None if log.isEnabledFor(logging.INFO) else True
-    yield from tqdm(items, total=total, desc=description, unit="step", leave=False, disable=hidden, file=sys.stderr)
+    for item in tqdm(items, total=total, desc=description, unit="step", leave=False, disable=hidden, file=sys.stderr):
+        interrupts.stop_if_interrupted()
+        yield item
 
 
 def within(progress: Progress, stage: str) -> Progress:

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipeline import interrupts
 from pipeline.config import LoadedConfig
 from pipeline.inputs import display_path
 
@@ -43,7 +44,8 @@ def _peak_memory_mib(reset: bool = False) -> float | None:
 @dataclass
 class StageTimer:
     """Wall-clock seconds and peak memory (MiB, where Linux reports it) per named stage, and
-    the seconds since the timer was made (``elapsed``), stages or not."""
+    the seconds since the timer was made (``elapsed``), stages or not. An interrupt whose
+    exception was swallowed stops the run as a stage begins or ends (``interrupts``)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     peak_mib: dict[str, float | None] = field(default_factory=dict)
@@ -51,10 +53,12 @@ class StageTimer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        interrupts.stop_if_interrupted()
         _peak_memory_mib(reset=True)
         start = time.perf_counter()
         log.info("%s ...", name)
         yield
+        interrupts.stop_if_interrupted()
         self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 4)
         self.peak_mib[name] = _peak_memory_mib()
         log.info("%s done in %.2f s", name, self.seconds[name])

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import cluster, schemas
+from pipeline import cluster, interrupts, schemas
 from pipeline.config import LoadedConfig, read_yaml, validate
 from pipeline.errors import InputError
 from pipeline.models import BACKENDS, TopicModelResult, mixtures_under
@@ -130,26 +130,6 @@ def _signals_held() -> Iterator[None]:
             signal.raise_signal(signum)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every cleanup on the way out runs."""
-
-
-_terminations: list[int] = []
-
-
-def terminate(signum: int, frame: object) -> None:
-    """The CLI's SIGTERM handler. It records the signal as well as raising: a handler can run
-    inside a destructor (``__del__``), where Python prints the exception and ignores it (seen
-    in ``regex``'s), so ``staged_directory`` checks the record before it replaces a run."""
-    _terminations.append(signum)
-    raise Terminated()
-
-
-def forget_terminations() -> None:
-    """A new command in this process starts with no SIGTERM recorded."""
-    _terminations.clear()
-
-
 @contextmanager
 def staged_directory(target: Path) -> Iterator[Path]:
     """Yields an empty hidden sibling of ``target``; on success it replaces ``target``.
@@ -166,8 +146,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
     staging.mkdir()
     try:
         yield staging
-        if _terminations:  # its exception was lost in a destructor
-            raise Terminated()
+        interrupts.stop_if_interrupted()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

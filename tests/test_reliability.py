@@ -20,8 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import figures, rundir, schemas
+from pipeline import figures, interrupts, progress, rundir, schemas
 from pipeline.config import FiguresConfig
+from pipeline.provenance import StageTimer
 from pipeline.labels import topic_labels
 from pipeline.topic_tables import latex_table
 from pipeline.cli import main
@@ -442,6 +443,17 @@ def wait_for(process: subprocess.Popen, text: str) -> None:
     raise AssertionError(f"the run ended before printing {text!r}")
 
 
+def ended(process: subprocess.Popen, within: float) -> tuple[int | None, str]:
+    """The exit code and the rest of stderr; None if the run is still going ``within`` seconds
+    later (then its process group is killed, and stderr shows what it was doing)."""
+    try:
+        return process.wait(timeout=within), process.stderr.read()
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return None, process.stderr.read()
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -484,17 +496,18 @@ def test_a_worker_dying_in_native_code_is_one_line_and_keeps_the_previous_run(wi
     assert digest(with_previous / "outputs" / "a") == before and not list((with_previous / "outputs").glob(".a.*"))
 
 
-@pytest.mark.parametrize("stage", ["fit lda", "figures and report ..."])  # while workers fit, and draw
-def test_sigterm_stops_everything_and_keeps_the_previous_run(with_previous, stage):
+@pytest.mark.parametrize(("stage", "signum"), [("fit lda", signal.SIGINT), ("figures and report ...", signal.SIGTERM)])
+def test_an_interrupt_stops_everything_and_keeps_the_previous_run(with_previous, stage, signum):
+    # while workers fit, and while they draw
     outside = {p for p in with_previous.rglob("*") if "outputs" not in p.parts}
     before = digest(with_previous / "outputs" / "a")
     process = start_run(with_previous)
     wait_for(process, stage)
     time.sleep(0.5)  # inside the stage: workers are running
-    process.send_signal(signal.SIGTERM)
-    code, err = process.wait(timeout=30), process.stderr.read()
-    assert code == 128 + signal.SIGTERM, err[-3000:]  # what the run printed after the stage began
-    assert "error: interrupted by SIGTERM" in err
+    process.send_signal(signum)
+    code, err = ended(process, within=60)
+    assert code == 128 + signum, err[-3000:]  # what the run printed after the stage began
+    assert f"error: interrupted by {signal.Signals(signum).name}; no half-written run is left behind" in err
     time.sleep(2)
     assert not group_alive(process.pid), "a process of the run is still alive 2 s after it ended"
     assert digest(with_previous / "outputs" / "a") == before
@@ -584,27 +597,52 @@ def test_validate_checks_k_against_the_corpus_as_run_does_and_writes_nothing(pro
     assert not (project / "outputs").exists()
 
 
-def test_a_sigterm_whose_exception_a_destructor_swallows_still_keeps_the_previous_run(tmp_path):
-    """The handler can run inside a ``__del__``, where Python prints the exception and goes on
-    (seen in the clean-clone suite, in regex's ``Group.__del__``): the run must not be committed."""
-    from pipeline import rundir
+class SwallowedSigterm:
+    """Dropped at once, it runs the CLI's SIGTERM handler in its ``__del__``, where Python
+    prints the handler's exception and goes on (seen in the clean-clone suite, in regex's
+    ``Group.__del__``)."""
 
+    def __del__(self):
+        interrupts.interrupt(signal.SIGTERM, None)
+
+
+@pytest.fixture
+def no_recorded_sigterm():
+    interrupts.forget()
+    yield
+    interrupts.forget()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_sigterm_whose_exception_a_destructor_swallows_still_keeps_the_previous_run(tmp_path, no_recorded_sigterm):
     target = tmp_path / "a"
     target.mkdir()
     (target / "table.csv").write_text("previous")
-
-    class Collected:
-        def __del__(self):
-            rundir.terminate(signal.SIGTERM, None)
-
-    rundir.forget_terminations()
-    try:
-        with pytest.raises(rundir.Terminated):
-            with rundir.staged_directory(target) as staging:
-                (staging / "table.csv").write_text("new")
-                Collected()  # dropped at once: the handler's exception is ignored in its __del__
-                (staging / "manifest.json").write_text("{}")  # the block goes on to its end
-    finally:
-        rundir.forget_terminations()
+    with pytest.raises(interrupts.Interrupted):
+        with rundir.staged_directory(target) as staging:
+            (staging / "table.csv").write_text("new")
+            SwallowedSigterm()
+            (staging / "manifest.json").write_text("{}")  # the block goes on to its end
     assert (target / "table.csv").read_text() == "previous" and not (target / "manifest.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["a"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_swallowed_sigterm_stops_a_long_loop_at_its_next_step_and_the_run_at_its_next_stage(no_recorded_sigterm):
+    # Before, the run went on to its commit: in CI a SIGTERM during the figures had not ended
+    # the run 30 s later.
+    steps = []
+    with pytest.raises(interrupts.Interrupted):
+        for step in progress.shown(range(100), 100, "steps"):
+            steps.append(step)
+            if step == 3:
+                SwallowedSigterm()
+    assert steps == [0, 1, 2, 3]
+    timer = StageTimer()
+    with pytest.raises(interrupts.Interrupted):
+        with timer.stage("first"):
+            SwallowedSigterm()
+    with pytest.raises(interrupts.Interrupted):
+        with timer.stage("second"):
+            pass
+    assert list(timer.seconds) == []
