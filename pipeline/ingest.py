@@ -187,9 +187,10 @@ def share_speaker_lists(groups: list[list[Page]], directory: SpeakerDirectory, r
 # Date sources, most trusted first (``date_source`` in conferences.csv): the config's override;
 # a date the page states as the conference's (a date line, a "Date:" field, a dateline with a
 # time, the title); a front matter's; a "held on <day>" with the year of the publication date or
-# the URL; the publication date; the markup's date (htmldate); a date in the page's URL.
+# the URL; the publication date; the markup's date (htmldate); a date only above the page's
+# title (a scraper's field, or a site that prints its date first); a date in the page's URL.
 DATE_TRUST = ("config_override", "conference_date", "front_matter", "conference_day_with_publication_year",
-              "conference_day_with_url_year", "publication_date", "html_metadata", "url_date")
+              "conference_day_with_url_year", "publication_date", "html_metadata", "above_title", "url_date")
 
 
 def _best_date(pages: list[Page]) -> tuple[dt.date | None, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -294,6 +295,7 @@ JUNK_LINES = [
     "Foreign Ministry Spokesperson's Regular Press Conference", "Home > Press Room > Briefings", "Print", "Share",
     "URL: http://english.scio.gov.cn/pressroom/node_8011005.htm", "https://www.fmprc.gov.cn/eng/xwfw_665399/",
     "Source: SCIO", "Text size: A A A", "",
+    "Date scraped: 2024-05-01", "Retrieved May 1, 2024", "Accessed: 2024-05-01 09:12",  # when a crawler saved it
 ]
 
 
@@ -314,6 +316,56 @@ def test_a_url_line_or_a_menu_above_the_title_keeps_the_header(parse):
         assert {t.speaker: t.role for t in page.turns}["Shou Xiaoli"] == "moderator"
         assert all(page.lines[n] == Dropped("header:before_title") for n in range(1, junk.count("\n") + 1)
                    if n in page.lines)
+
+
+PAGE_WITHOUT_DATE = ("SCIO press conference on the industrial internet\n\nSpeakers:\n\n"
+                     "Wang Zhijun, vice minister of industry and information technology\n\n"
+                     "Xinhua:\nWhat is the plan? Thank you.\n\nWang Zhijun:\nWe will build more networks.\n")
+
+
+def test_a_date_only_above_the_title_dates_the_page_and_says_so(parse):
+    # Before: any date line above the title outranked the page's own, so a crawler's field
+    # redated pages that state a weaker date (001, 004: their publication date) to 2024.
+    assert parse(PAGE_WITHOUT_DATE).date is None
+    page = parse("Date: 2021-03-01\n" + PAGE_WITHOUT_DATE)
+    assert (page.date, page.date_source) == (dt.date(2021, 3, 1), "above_title")
+    page = parse("URL: http://english.scio.gov.cn/pressroom/2021-03/02/content_77262380.htm\n" + PAGE_WITHOUT_DATE)
+    assert (page.date, page.date_source) == (dt.date(2021, 3, 2), "url_date")
+    for when_scraped in ("Date scraped: 2024-05-01", "Accessed May 1, 2024", "Retrieved: 2024-05-01"):
+        assert parse(f"{when_scraped}\n{PAGE_WITHOUT_DATE}").date is None  # undated, not misdated
+
+
+@pytest.mark.parametrize("name", ["000", "001", "002", "003", "004"])
+def test_a_crawlers_own_date_above_the_title_changes_nothing(parse, name):
+    text = real(name)
+    for fields in ("Date: 2024-05-01\n", "URL: http://english.scio.gov.cn/x.htm\nDate: 2024-05-01\n\n",
+                   "2024-05-01 09:12\n", "Updated: May 1, 2024\n"):
+        assert parsed(parse(fields + text)) == parsed(parse(text))
+
+
+def markdown(text: str, title: str) -> str:
+    """A page as a Markdown export writes it: the title a heading, header fields and labels bold."""
+    lines = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped and stripped == title:
+            line = f"# {stripped}"
+        elif re.fullmatch(r"(Speakers|Chairperson|Date|[A-Z][\w.]*(?: [A-Z][\w.]*){0,3}):", stripped):
+            line = f"**{stripped}**"
+        elif re.match(r"Date: \S", stripped):
+            line = "**Date:**" + stripped[len("Date:"):]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", ["000", "001", "002", "003", "004"])
+def test_a_markdown_export_of_a_page_reads_as_the_page(parse, name):
+    # Before: the title kept its "# ", and on 002 a bold "**Date:**" became a speaker's label.
+    text = real(name)
+    plain = parse(text)
+    if "\n" not in plain.title:
+        assert markdown(text, plain.title) != text
+    assert parsed(parse(markdown(text, plain.title))) == parsed(plain)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -163,12 +163,22 @@ _NUMERIC_DATE_LINE = re.compile(
     r"^\s*(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?:\s+\d{1,2}:\d\d(?::\d\d)?)?\s*$")
 _NUMERIC_DATE = re.compile(r"(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})\b")
 _URL_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
+# When a scraper saved the page ("Date scraped: 2024-05-01", "Accessed May 1, 2024"): never its date.
+_RETRIEVAL = re.compile(r"(?i)\b(?:scraped|retrieved|accessed|crawled|downloaded|fetched|captured|archived)\b")
+# Markdown around header lines: a heading's marks and bold words ("# Title", "**Date:** May 6, 2020").
+_MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_MARKDOWN_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _URL_DATE = re.compile(r"/(?P<year>(?:19|20)\d\d)[/-](?P<month>\d\d)[/-](?P<day>\d\d)(?:/|\b)")
 _LABEL_CONNECTORS = {"of", "and", "the", "for", "de", "du", "la", "&", "-"}
 # A topic heading inside a statement ("On Russia: ...", "Finally: ...") is no speaker.
 _NOT_FIRST_IN_LABEL = {"on", "in", "at", "as", "to", "by", "from", "with", "about", "regarding", "re", "note", "update",
                        "first", "second", "third", "finally", "also", "today", "now", "but", "so", "again", "next"}
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
+
+
+def plain_header_line(line: str) -> str:
+    """A header line as read for its title, fields and date, without its Markdown marks."""
+    return _MARKDOWN_BOLD.sub(r"\2", _MARKDOWN_HEADING.sub("", line))
 
 
 def _is_blank(line: str) -> bool:
@@ -253,7 +263,9 @@ class PageDate:
 
 
 def page_date(header_lines: list[str], title: str = "") -> PageDate:
-    """The conference date a page states, else its publication date.
+    """The conference date a page states, else its publication date; where lines state
+    different dates, the first is taken. A line saying when the page was scraped or
+    retrieved is never read.
 
     A standalone date line ("March 1, 2021", "2020-05-06 21:30"), a ``Date:`` field, a
     dateline with a time ("10 a.m. March 1, 2021") and a date in the title state the
@@ -268,6 +280,8 @@ def page_date(header_lines: list[str], title: str = "") -> PageDate:
     in_url: dt.date | None = None
     for line in header_lines:
         text = line.strip()
+        if _RETRIEVAL.search(text):
+            continue
         full = list(_FULL_DATE.finditer(text))
         for match in full:
             date = _date(match)
@@ -305,6 +319,21 @@ def page_date(header_lines: list[str], title: str = "") -> PageDate:
     if in_url:
         return PageDate(in_url, "url_date")
     return PageDate(None, "none")
+
+
+def _date_of_page(own_lines: list[str], above_title: list[str], title: str) -> PageDate:
+    """The date the page states from its title to its body, boilerplate included ("0
+    Comment(s)Print E-mail, February 3, 2023" is the only date some pages give). Only when it
+    states none are the lines above the title read (what a scraper put there: its metadata
+    fields, or a site that prints its date first): a URL there dates as a URL does, any other
+    date is ``above_title``, trusted less than a publication date."""
+    own = page_date(own_lines, title)
+    if own.date is not None:
+        return own
+    found = page_date(own_lines + above_title, title)
+    if found.date is None or found.source in ("url_date", "conference_day_with_url_year"):
+        return found
+    return PageDate(found.date, "above_title")
 
 
 def _numeric_date(match: re.Match[str]) -> dt.date | None:
@@ -428,18 +457,20 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
             content.append((number, line.strip(), number - previous > 1 or not content))
         previous = number
 
+    plain = [(number, plain_header_line(line), blank) for number, line, blank in content]  # header lines as read
     if not front.title:
-        start = _header_start(content, cfg, lines.text)
+        start = _header_start(plain, cfg, lines.text)
         for number, _, _ in content[:start]:
             lines.drop(number, "header:before_title")
-        content = content[start:]
+        content, plain = content[start:], plain[start:]
     taken = _taken_labels(content, cfg.max_label_words, directory)
-    body_start = _body_start(content, cfg, taken, by_structure=bool(front.title))
-    title, people, header_warnings = _parse_header(content[:body_start], cfg, lines, front.title)
+    body_start = _body_start(plain, cfg, taken, by_structure=bool(front.title))
+    title, people, header_warnings = _parse_header(plain[:body_start], cfg, lines, front.title)
     first_body_line = content[body_start][0] if body_start < len(content) else len(lines.text) + 1
-    # Dates are read from every line above the body, boilerplate included
-    # ("0 Comment(s)Print E-mail, February 3, 2023" is the only date some pages give).
-    dated = page_date([line for n, line in lines.numbered() if n < first_body_line], title)
+    title_line = content[0][0] if content and not front.title else 1
+    above_body = [(n, plain_header_line(line)) for n, line in lines.numbered() if n < first_body_line]
+    dated = _date_of_page([line for n, line in above_body if n >= title_line],
+                          [line for n, line in above_body if n < title_line], title)
     if front.date:
         dated = PageDate(front.date, "front_matter")
 
@@ -515,8 +546,8 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
         number = content[index][0]
         following = [line.strip() for line in text_lines[number:] if line.strip()][:_TITLE_DATE_LINES]
         cut = next((i for i, line in enumerate(following) if _is_title(line, title_pattern)), len(following))
-        return any(_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _DATELINE.search(line)
-                   for line in [content[index][1], *following[:cut]])
+        return any((_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _DATELINE.search(line))
+                   and not _RETRIEVAL.search(line) for line in [content[index][1], *following[:cut]])
 
     return next((i for i in candidates if dated(i)), candidates[-1])
 
@@ -700,7 +731,7 @@ def read(source_file: str, data: bytes, context: ReaderContext, html: bool = Fal
         return text
     marked_up = html or source_file.lower().removesuffix(".gz").endswith((".html", ".htm"))
     page = parse_scio_page(html_text(text) if marked_up else text, source_file, context.corpus.scio, context.directory)
-    if marked_up and page.date is None and (dated := html_date(text)):
+    if marked_up and page.date_source in ("none", "above_title") and (dated := html_date(text)):
         page = replace(page, date=dated, date_source="html_metadata")
     if all(turn.role == "unknown" for turn in page.turns):
         if page.unknown_speakers:
