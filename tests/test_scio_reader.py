@@ -368,6 +368,15 @@ def test_a_markdown_export_of_a_page_reads_as_the_page(parse, name):
     assert parsed(parse(markdown(text, plain.title))) == parsed(plain)
 
 
+@pytest.mark.parametrize("name", ["000", "001", "002", "003", "004"])
+def test_a_dump_with_a_blank_line_after_every_line_reads_as_the_page(parse, name):
+    # Before: on 002 the title's second line ("and information technology"), once a blank
+    # line stood above it, ended the header: no title tail, no speaker list, no date.
+    text = real(name)
+    spaced = "\n\n".join(line for line in text.split("\n") if line.strip())
+    assert parsed(parse(spaced)) == parsed(parse(text))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(["000", "001", "002", "003", "004"]),
        junk=st.lists(st.sampled_from(JUNK_LINES), min_size=1, max_size=150))

@@ -576,6 +576,17 @@ def _dated_line_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, tex
     return 0
 
 
+_TITLE_TAIL_WORDS = 12
+
+
+def _title_tail(line: str) -> bool:
+    """The rest of a title that a naive HTML-to-text dump put after a blank line ("SCIO briefing
+    on development of industry", blank, "and information technology"): short, in lower case,
+    no sentence."""
+    return (line[:1].islower() and len(line.split()) <= _TITLE_TAIL_WORDS and not _SENTENCE_END.search(line)
+            and not _FULL_DATE.search(line) and not _URL_LINE.match(line))
+
+
 def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: set[str], by_structure: bool) -> int:
     """Index of the first content line that opens the body.
 
@@ -585,13 +596,17 @@ def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: se
     """
     title_pattern = re.compile(cfg.title_pattern)
     title_seen = False
+    title_end = -2  # index of the title's last line
     for index, (_, line, blank_before) in enumerate(content):
         inline = inline_label(line, cfg.max_label_words)
         if speaker_label(line, cfg.max_label_words) or is_question(line) or (inline and name_key(inline[0]) in taken):
             return index
         if by_structure:
             continue
-        continues_title = title_seen and not blank_before and line[:1].islower() and not _URL_LINE.match(line)
+        continues_title = title_seen and (not blank_before and line[:1].islower() and not _URL_LINE.match(line)
+                                          or index == title_end + 1 and _title_tail(line))
+        if continues_title and index == title_end + 1 or not title_seen and _is_title(line, title_pattern):
+            title_end = index
         header_part = (
             title_pattern.search(line) or _HEADER_LABEL.match(line) or _SPEAKER_ENTRY.match(line)
             or _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _URL_LINE.match(line)
@@ -625,7 +640,7 @@ def _parse_header(
         if title_at is not None and index < title_at:
             lines.drop(number, "header:before_title")
         elif index == title_at or (
-            title_parts and index == title_at + len(title_parts) and not blank_before
+            title_parts and index == title_at + len(title_parts) and (not blank_before or _title_tail(line))
             and line[:1].islower() and not _FULL_DATE.search(line) and not _URL_LINE.match(line)
         ):
             title_parts.append(line)
