@@ -9,11 +9,12 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
 from pipeline.cli import main
 from pipeline.ingest import build_corpus, conference_groups, share_speaker_lists
 from pipeline.readers.scio import read
-from pipeline.records import SkippedFile
+from pipeline.records import Dropped, SkippedFile
 from tests.conftest import ROOT, make_project
 
 
@@ -146,6 +147,24 @@ def test_white_house_briefings_give_briefers_as_officials_and_q_as_questions(con
         "Moderator": ["inferred: label names the chair"], "Aide": ["inferred: gives the floor"]}
     assert set(corpus.turns[corpus.turns.speaker == "Acting Administrator Slavitt"].role_source) == {
         "inferred: label names an office"}
+
+
+@pytest.mark.parametrize("above", ["URL: https://www.whitehouse.gov/briefing-room/press-briefings/\n", "\n",
+                                   "Home\nBriefing Room\nPress Briefings\n\n"])
+def test_a_front_matter_below_a_scrapers_lines_is_still_the_front_matter(context, above):
+    # Before: one line above the "---" lost the front matter: the title became "James S. Brady
+    # Press Briefing Room" (or a line of YAML) and on two pages the turns changed.
+    def read_as(text):
+        page = page_of(context, "page.md", text)
+        return page.title, page.date, page.date_source, [(t.speaker, t.role, t.kind) for t in page.turns]
+
+    for path in WHITE_HOUSE:
+        text = path.read_text(encoding="utf-8")
+        page = page_of(context, "page.md", above + text)
+        accounted(page, above + text)
+        assert read_as(above + text) == read_as(text)
+        assert all(page.lines[n] == Dropped("header:before_title") for n in range(1, above.count("\n") + 1)
+                   if n in page.lines)
 
 
 def test_name_colon_text_page_with_outlets_and_an_unlabelled_opening_announcement(context):

@@ -370,25 +370,32 @@ class FrontMatter:
     date: dt.date | None = None
 
 
+_ABOVE_FRONT_MATTER_WORDS = 8  # a longer line is text: a front matter cannot start below it
+
+
 def _front_matter(lines: _Lines) -> FrontMatter:
-    """A YAML block between ``---`` lines at the top of the file (Markdown exports): its lines
-    are dropped as ``front_matter``, its title and date kept. Anything else is no front matter."""
+    """A YAML block between ``---`` lines (Markdown exports) at the top of the file, or below
+    what a scraper put above it (short lines: a URL, menu items), then naming a ``title`` or
+    ``date``: its lines are dropped as ``front_matter`` and the lines above it as
+    ``header:before_title``, its title and date kept. Anything else is no front matter."""
     import yaml
 
-    if not lines.text or lines.text[0].strip() != "---":
+    start = next((i for i, line in enumerate(lines.text)
+                  if line.strip() == "---" or len(line.split()) > _ABOVE_FRONT_MATTER_WORDS), None)
+    if start is None or lines.text[start].strip() != "---":
         return FrontMatter()
-    end = next((i for i in range(1, len(lines.text)) if lines.text[i].strip() == "---"), None)
+    end = next((i for i in range(start + 1, len(lines.text)) if lines.text[i].strip() == "---"), None)
     if end is None:
         return FrontMatter()
     try:
-        fields = yaml.safe_load("\n".join(lines.text[1:end]))
+        fields = yaml.safe_load("\n".join(lines.text[start + 1:end]))
     except yaml.YAMLError:
         return FrontMatter()
-    if not isinstance(fields, dict):
+    if not isinstance(fields, dict) or start > 0 and not {"title", "date"} & set(fields):
         return FrontMatter()
     for number in range(1, end + 2):
         if not _is_blank(lines.text[number - 1]):
-            lines.drop(number, "front_matter")
+            lines.drop(number, "front_matter" if number > start else "header:before_title")
     date = fields.get("date")
     if isinstance(date, str):
         try:
