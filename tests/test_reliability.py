@@ -289,14 +289,6 @@ def test_report_on_a_damaged_run(with_previous, capsys, damage, says):
     assert digest(run) == before and not list((with_previous / "outputs").glob(".a.*"))
 
 
-def test_re_rendering_never_loads_the_native_model(with_previous, capsys):
-    for model in (with_previous / "outputs" / "a" / "models").iterdir():
-        for native in model.glob("model.*"):
-            native.write_bytes(b"corrupt")
-    code, err = run_cli(capsys, "report", str(with_previous / "outputs" / "a"))
-    assert code == 0, err
-
-
 def test_a_malformed_labels_file_is_one_line(with_previous, capsys):
     labels = with_previous / "labels.yaml"
     labels.write_text("nmf: {0: [unclosed\n")

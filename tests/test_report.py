@@ -20,13 +20,17 @@ from tests.conftest import QUICK_FITS
 
 @pytest.fixture(scope="module")
 def relabelled(default_runs, tmp_path_factory):
-    """A copy of run a, re-rendered with a labels file."""
+    """A copy of run a, re-rendered with a labels file. Its native models are corrupted first:
+    re-rendering reads the saved tables only, and never loads them."""
     outputs = tmp_path_factory.mktemp("relabel")
     shutil.copytree(default_runs.parent, outputs / "project")
     run = outputs / "project" / "outputs" / "a"
+    for native in run.glob("models/*/model.*"):
+        native.write_bytes(b"corrupt")
     labels = outputs / "labels.yaml"
     labels.write_text('nmf: {0: "Supply-chain resilience", 7: "Steel and emissions"}\nlda: {3: "5G rollout"}\n')
     before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert len([path for path in before if path.name.startswith("model.")]) == 2
     assert main(["report", str(run), "--labels", str(labels), "-q"]) == 0
     return run, before, labels
 
