@@ -339,8 +339,21 @@ def test_a_date_only_above_the_title_dates_the_page_and_says_so(parse):
 def test_a_crawlers_own_date_above_the_title_changes_nothing(parse, name):
     text = real(name)
     for fields in ("Date: 2024-05-01\n", "URL: http://english.scio.gov.cn/x.htm\nDate: 2024-05-01\n\n",
-                   "2024-05-01 09:12\n", "Updated: May 1, 2024\n"):
+                   "2024-05-01 09:12\n", "May 1, 2024\n", "Updated: May 1, 2024\n"):
         assert parsed(parse(fields + text)) == parsed(parse(text))
+
+
+@pytest.mark.parametrize("date_line", ["June 16, 2023", "**Date:** June 16, 2023"])
+def test_a_title_without_a_titles_words_above_a_venue_line_that_has_them(parse, date_line):
+    # Before: "The James S. Brady Press Briefing Room" (it has "Briefing") was the title, so
+    # the page's own date stood above its title, and two briefings of one day became one.
+    page = parse(f"Date scraped: 2025-11-02\nHome\nBriefing Room\n\nPress Gaggle by Principal Deputy Press "
+                 f"Secretary Olivia Dalton En Route West\n{date_line}\n\nThe James S. Brady Press Briefing Room\n\n"
+                 "MS. DALTON:  Hey, everybody. A few things at the top.\n\nQ    What is the plan for today?\n\n"
+                 "MS. DALTON:  The President will speak at noon.\n")
+    assert page.title == "Press Gaggle by Principal Deputy Press Secretary Olivia Dalton En Route West"
+    assert (page.date, page.date_source) == (dt.date(2023, 6, 16), "conference_date")
+    assert [t.role for t in page.turns] == ["official", "journalist", "official"]
 
 
 def markdown(text: str, title: str) -> str:

@@ -465,14 +465,15 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
         previous = number
 
     plain = [(number, plain_header_line(line), blank) for number, line, blank in content]  # header lines as read
+    dated_title = False
     if not front.title:
-        start = _header_start(plain, cfg, lines.text)
+        start, dated_title = _header_start(plain, cfg, lines.text)
         for number, _, _ in content[:start]:
             lines.drop(number, "header:before_title")
         content, plain = content[start:], plain[start:]
     taken = _taken_labels(content, cfg.max_label_words, directory)
     body_start = _body_start(plain, cfg, taken, by_structure=bool(front.title))
-    title, people, header_warnings = _parse_header(plain[:body_start], cfg, lines, front.title)
+    title, people, header_warnings = _parse_header(plain[:body_start], cfg, lines, front.title, dated_title)
     first_body_line = content[body_start][0] if body_start < len(content) else len(lines.text) + 1
     title_line = content[0][0] if content and not front.title else 1
     above_body = [(n, plain_header_line(line)) for n, line in lines.numbered() if n < first_body_line]
@@ -532,21 +533,23 @@ _PREAMBLE_WORDS = 30  # a line of more words is prose: the header cannot be belo
 _TITLE_DATE_LINES = 3  # a title's date is on its line or one of the next few
 
 
-def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int:
+def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> tuple[int, bool]:
     """Index of the line the header starts with: the title, after whatever a scraper put above
     it (a URL line, source and metadata fields, a breadcrumb, a site's navigation menu, a
     language switcher). Only lines above the first line of the body (a speaker label, a
     question, a line of prose) are looked at, so a page that starts with its title, or with
     text, reads as before. The title is the first title-like line that is dated (a date on it
     or on one of the next lines of the page, boilerplate included), else the last title-like
-    line: a menu's items ("Regular Press Conference") come before the page's own title."""
+    line: a menu's items ("Regular Press Conference") come before the page's own title. When no
+    title-like line is dated, a dated line above them is the title (True: the title is that
+    line, though later lines have a title's words)."""
     title_pattern = re.compile(cfg.title_pattern)
     candidates = []
     for index, _, line in _above_body(content, cfg):
         if _is_title(line, title_pattern) and not _HELD.search(line):  # "SCIO held a press conference ..." is the intro
             candidates.append(index)
     if not candidates:
-        return _dated_line_start(content, cfg, text_lines)
+        return _dated_line_start(content, cfg, text_lines), False
 
     def dated(index: int) -> bool:
         """A date on the title line, or on the next lines before another title-like line."""
@@ -556,7 +559,13 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
         return any((_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _DATELINE.search(line))
                    and not _RETRIEVAL.search(line) for line in [content[index][1], *following[:cut]])
 
-    return next((i for i in candidates if dated(i)), candidates[-1])
+    first_dated = next((i for i in candidates if dated(i)), None)
+    if first_dated is not None:
+        return first_dated, False
+    # A title without a title's words above them ("Press Gaggle by ...", June 16, 2023; then
+    # "The James S. Brady Press Briefing Room"): the dated line is the title.
+    above = _dated_line(content[:candidates[0]], cfg, text_lines)
+    return (candidates[-1], False) if above is None else (above, True)
 
 
 def _above_body(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> Iterator[tuple[int, int, str]]:
@@ -570,17 +579,27 @@ def _above_body(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> Iterat
 
 def _dated_line_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int:
     """Where the header starts when no line above the body looks like a title by its words
-    ("Press Gaggle by ...", "Background Press Call ..."): the first line of at least three
-    words, not a URL, a field or a breadcrumb, that carries a full date or whose next line of
-    the page is a date line. None of these: the first line, as before."""
+    ("Press Gaggle by ...", "Background Press Call ..."): ``_dated_line``, else the first
+    line, as before."""
+    found = _dated_line(content, cfg, text_lines)
+    return 0 if found is None else found
+
+
+def _dated_line(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int | None:
+    """The first line above the body of at least three words, not a URL, a field or a
+    breadcrumb, that carries a full date or whose next line of the page is a date line."""
     for index, number, line in _above_body(content, cfg):
-        if len(line.split()) < 3 or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line):
-            continue
-        following = next((other.strip() for other in text_lines[number:] if other.strip()), "")
+        if (len(line.split()) < 3 or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)
+                or _RETRIEVAL.search(line) or _NUMERIC_DATE_LINE.match(line)
+                or (whole := _FULL_DATE.match(line)) and whole.end() >= len(line.rstrip(". "))):
+            continue  # a date line is not a title
+        following = plain_header_line(next((other.strip() for other in text_lines[number:] if other.strip()), ""))
+        date_field = following.lower().startswith("date") and _FIELD_LINE.match(following)
         if _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(following) or (
-                (match := _FULL_DATE.match(following)) and match.end() >= len(following.rstrip(". "))):
+                (match := _FULL_DATE.match(following)) and match.end() >= len(following.rstrip(". "))) or (
+                date_field and (_FULL_DATE.search(following) or _NUMERIC_DATE.search(following))):
             return index
-    return 0
+    return None
 
 
 _TITLE_TAIL_WORDS = 12
@@ -626,13 +645,14 @@ def _body_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, taken: se
 
 
 def _parse_header(
-    header: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines, given_title: str = ""
+    header: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines, given_title: str = "",
+    title_first: bool = False,
 ) -> tuple[str, list[Person], list[str]]:
-    """Title (``given_title`` when the front matter gives one), the people on the podium, and
-    warnings; marks each header line's disposition."""
+    """Title (``given_title`` when the front matter gives one; the first line when
+    ``title_first``), the people on the podium, and warnings; marks each header line's disposition."""
     title_pattern = re.compile(cfg.title_pattern)
     moderator_pattern = re.compile(cfg.moderator_title_pattern)
-    title_at = None if given_title else next(
+    title_at = None if given_title else 0 if title_first else next(
         (i for i, (_, line, _) in enumerate(header) if _is_title(line, title_pattern)), None)
     warnings: list[str] = []
     if title_at is None and not given_title:
