@@ -590,16 +590,20 @@ def _dated_line(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_line
     breadcrumb, that carries a full date or whose next line of the page is a date line."""
     for index, number, line in _above_body(content, cfg):
         if (len(line.split()) < 3 or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)
-                or _RETRIEVAL.search(line) or _NUMERIC_DATE_LINE.match(line)
-                or (whole := _FULL_DATE.match(line)) and whole.end() >= len(line.rstrip(". "))):
-            continue  # a date line is not a title
+                or _RETRIEVAL.search(line) or _is_date_line(line)):
+            continue
         following = plain_header_line(next((other.strip() for other in text_lines[number:] if other.strip()), ""))
-        date_field = following.lower().startswith("date") and _FIELD_LINE.match(following)
-        if _FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(following) or (
-                (match := _FULL_DATE.match(following)) and match.end() >= len(following.rstrip(". "))) or (
-                date_field and (_FULL_DATE.search(following) or _NUMERIC_DATE.search(following))):
+        if _FULL_DATE.search(line) or _is_date_line(following):
             return index
     return None
+
+
+def _is_date_line(text: str) -> bool:
+    """A date and nothing else ("June 16, 2023", "2021-03-01 10:00"), or a ``Date:`` field holding one."""
+    whole = _FULL_DATE.match(text)
+    return bool(_NUMERIC_DATE_LINE.match(text) or whole and whole.end() >= len(text.rstrip(". "))
+                or text.lower().startswith("date") and _FIELD_LINE.match(text)
+                and (_FULL_DATE.search(text) or _NUMERIC_DATE.search(text)))
 
 
 _TITLE_TAIL_WORDS = 12
