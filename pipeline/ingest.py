@@ -28,7 +28,7 @@ from pipeline.progress import Progress, silent
 from pipeline.readers import READERS, ReaderContext
 from pipeline.records import Kept, Page, SkippedFile, Turn
 from pipeline.speakers import (CURATED_SOURCES, UNANSWERED, Person, ProceduralRules, SpeakerDirectory, assign_kinds,
-                               unified_names)
+                               name_key, unified_names)
 
 CONFERENCE_COLUMNS = list(schemas.CONFERENCES.columns)
 TURN_COLUMNS = list(schemas.TURNS.columns)
@@ -126,8 +126,11 @@ def conference_groups(pages: list[Page], merge: str = "auto") -> list[list[Page]
     """Pages of one conference, in id order (``merge``: ``corpus.merge``). A conference is a
     title (or a tabular input's conference key) and a held date; with "auto", a page with the
     title and only a publication date (a sub-page published later) joins the latest conference
-    of that title held up to 14 days before, and pages of other titles merge when held the same
-    day with the same speaker list; "same_day" merges only a title and a date; "never" keeps
+    of that title held up to 14 days before whose pages it quotes (a paragraph of 12 words or
+    more), whose speaker list names a speaker of a page that has none of its own, or when its
+    title is numbered ("(2)"): a recurring title ("Press Briefing by Press Secretary ...", the
+    same spokesperson every week) is no evidence of one event. Pages of other titles merge when
+    held the same day with the same speaker list; "same_day" merges only a title and a date; "never" keeps
     each file apart. A page with no date at all is a conference of its own: a title alone is no
     evidence that two pages are one event (500 undated pages of one site's "Regular Press
     Conference" would otherwise be one conference)."""
@@ -137,15 +140,23 @@ def conference_groups(pages: list[Page], merge: str = "auto") -> list[list[Page]
         by_title.setdefault(page.source_file if merge == "never" else title_key, []).append(page)
     groups: dict[tuple[str, str, str], list[Page]] = {}  # (held date, title key, file of an undated page)
     for key, members in by_title.items():
-        held = sorted({p.date for p in members if p.date is not None and p.date_source in _STATED})
+        passages: dict[dt.date, set[str]] = {}  # held date -> the long paragraphs of that day's pages
+        listed: dict[dt.date, set[str]] = {}  # held date -> the people of their speaker lists
+        for page in members:
+            if page.date is not None and page.date_source in _STATED:
+                passages.setdefault(page.date, set()).update(_passages(page))
+                listed.setdefault(page.date, set()).update(name_key(person.name) for person in page.people)
         for page in members:
             date = page.date
             if date is None:
                 groups.setdefault(("", key, page.source_file), []).append(page)
                 continue
             if page.date_source not in _STATED and merge == "auto":
-                earlier = [d for d in held if dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG]
-                date = earlier[-1] if earlier else date
+                quoted, speaking = _passages(page), {name_key(t.speaker) for t in page.turns if t.label is not None}
+                parts_of = [d for d in sorted(passages) if dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG
+                            and (passages[d] & quoted or not page.people and listed[d] & speaking
+                                 or _SUB_PAGE_NUMBER.search(page.title))]
+                date = parts_of[-1] if parts_of else date
             groups.setdefault((date.isoformat(), key, ""), []).append(page)
     # Pages whose titles differ (one cut short) but that were held the same day with the same
     # speaker list are one conference.
@@ -163,6 +174,13 @@ def conference_groups(pages: list[Page], merge: str = "auto") -> list[list[Page]
         members.sort(key=lambda p: (-sum(len(t.paragraphs) for t in p.turns), p.source_file))
         ordered.append(members)
     return ordered
+
+
+_PASSAGE_WORDS = 12  # a paragraph this long is not repeated by chance on another conference's page
+
+
+def _passages(page: Page) -> set[str]:
+    return {paragraph_key(p.text) for turn in page.turns for p in turn.paragraphs if len(p.text.split()) >= _PASSAGE_WORDS}
 
 
 def share_speaker_lists(groups: list[list[Page]], directory: SpeakerDirectory, rules: ProceduralRules) -> None:

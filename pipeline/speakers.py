@@ -18,6 +18,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.records import Turn
 
@@ -28,6 +29,7 @@ _COURTESY_ONLY = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)  # a page asks of each label many times
 def clean_name(name: str) -> str:
     """A speaker name as written, without honorifics and with single plain spaces."""
     name = " ".join(unicodedata.normalize("NFKC", name).split())

@@ -213,9 +213,10 @@ def test_corpus_merge_chooses_which_pages_are_one_conference(directory):
         text = (f"{title}\n{dateline}\n\nGao Feng, spokesperson of the Ministry of Commerce\n\n"
                 f"Gao Feng:\nGood afternoon. Exports rose again in the last quarter, item {n}.\n\n"
                 "Xinhua:\nWhat is the outlook for the coming months?\n\n"
-                "Gao Feng:\nWe expect trade to stay stable, supported by new policies.\n")
+                f"Gao Feng:\n{answer}\n")
         return parse_scio_page(text, name, ScioConfig(), directory)
 
+    answer = "We expect trade to stay stable in the coming months, supported by the new policies announced in April."
     pages = [page("a.txt", "Press conference on foreign trade", "May 11, 2018", 1),
              page("b.txt", "Press conference on foreign trade", "May 11, 2018", 2),
              page("c.txt", "Press conference on foreign trade", "Updated: May 13, 2018", 3),
@@ -225,6 +226,13 @@ def test_corpus_merge_chooses_which_pages_are_one_conference(directory):
              for merge in ("auto", "same_day", "never")}
     assert files == {"auto": ["a.txt;b.txt;c.txt;d.txt"], "same_day": ["a.txt;b.txt", "c.txt", "d.txt"],
                      "never": ["a.txt", "b.txt", "c.txt", "d.txt"]}
+    # A page of a recurring title published two days later that quotes none of them is another
+    # conference (before, it joined May 11's: every "Regular Press Conference" of a fortnight was one).
+    answer = "Exports of machinery grew by a tenth, and we will publish the full figures at the end of the month."
+    later = page("e.txt", "Press conference on foreign trade", "Updated: May 13, 2018", 5)
+    assert sorted(build_corpus([*pages, later]).conferences.source_files) == ["a.txt;b.txt;c.txt;d.txt", "e.txt"]
+    numbered = page("f.txt", "Press conference on foreign trade (2)", "Updated: May 13, 2018", 6)
+    assert sorted(build_corpus([*pages, numbered]).conferences.source_files) == ["a.txt;b.txt;c.txt;d.txt;f.txt"]
 
 
 def test_warning_summary_shortens_an_example_at_a_word_boundary():

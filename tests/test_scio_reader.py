@@ -356,6 +356,24 @@ def test_a_title_without_a_titles_words_above_a_venue_line_that_has_them(parse, 
     assert [t.role for t in page.turns] == ["official", "journalist", "official"]
 
 
+BACKGROUND_CALL = ("MODERATOR:  Good afternoon, everyone. This call is on background and embargoed until 5:00 p.m.\n\n"
+                   "SENIOR ADMINISTRATION OFFICIAL:  Thanks. The summit opens tomorrow.\n\n"
+                   "Q    What will the leaders sign?\n\nSENIOR ADMINISTRATION OFFICIAL:  A joint statement.\n")
+
+
+@pytest.mark.parametrize("title", ["Background Press Call by a Senior Administration Official on the ASEAN",
+                                   "Press Briefing by Press Secretary Jen Psaki"])
+def test_the_line_a_pages_url_names_is_its_title_not_the_venue_line_below_it(parse, title):
+    # Before: "The James S. Brady Press Briefing Room" (it has "Briefing") was the title, dated
+    # by the hour in the moderator's first answer; two briefings of one day became one.
+    slug = "-".join(re.findall(r"[a-z]+", title.lower()))
+    page = parse(f"https://www.whitehouse.gov/briefing-room/press-briefings/2022/05/11/{slug}-special-summit/\n"
+                 f"Accessed November 2, 2025\n\n{title}\n\nThe James S. Brady Press Briefing Room\n\n" + BACKGROUND_CALL)
+    assert page.title == title
+    assert (page.date, page.date_source) == (dt.date(2022, 5, 11), "url_date")
+    assert [t.role for t in page.turns] == ["moderator", "official", "journalist", "official"]
+
+
 def markdown(text: str, title: str) -> str:
     """A page as a Markdown export writes it: the title a heading, header fields and labels bold."""
     lines = []

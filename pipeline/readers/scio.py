@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
@@ -531,6 +532,7 @@ def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
 
 _PREAMBLE_WORDS = 30  # a line of more words is prose: the header cannot be below it
 _TITLE_DATE_LINES = 3  # a title's date is on its line or one of the next few
+_DATELINE_WORDS = 8
 
 
 def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> tuple[int, bool]:
@@ -542,21 +544,25 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     or on one of the next lines of the page, boilerplate included), else the last title-like
     line: a menu's items ("Regular Press Conference") come before the page's own title. When no
     title-like line is dated, a dated line above them is the title (True: the title is that
-    line, though later lines have a title's words)."""
+    line, though later lines have a title's words); else the line the page's URL names (True
+    when it has no title's words), else the last."""
     title_pattern = re.compile(cfg.title_pattern)
     candidates = []
-    for index, _, line in _above_body(content, cfg):
+    above_body = list(_above_body(content, cfg))
+    for index, _, line in above_body:
         if _is_title(line, title_pattern) and not _HELD.search(line):  # "SCIO held a press conference ..." is the intro
             candidates.append(index)
     if not candidates:
         return _dated_line_start(content, cfg, text_lines), False
+    body_number = content[len(above_body)][0] if len(above_body) < len(content) else len(text_lines) + 1
 
     def dated(index: int) -> bool:
-        """A date on the title line, or on the next lines before another title-like line."""
+        """A date on the title line, or on the next lines above the body before another
+        title-like line (an answer's "until 9:00 p.m." does not date the line above it)."""
         number = content[index][0]
-        following = [line.strip() for line in text_lines[number:] if line.strip()][:_TITLE_DATE_LINES]
+        following = [line.strip() for line in text_lines[number:body_number - 1] if line.strip()][:_TITLE_DATE_LINES]
         cut = next((i for i, line in enumerate(following) if _is_title(line, title_pattern)), len(following))
-        return any((_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _DATELINE.search(line))
+        return any((_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _is_time_line(line))
                    and not _RETRIEVAL.search(line) for line in [content[index][1], *following[:cut]])
 
     first_dated = next((i for i in candidates if dated(i)), None)
@@ -565,7 +571,44 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     # A title without a title's words above them ("Press Gaggle by ...", June 16, 2023; then
     # "The James S. Brady Press Briefing Room"): the dated line is the title.
     above = _dated_line(content[:candidates[0]], cfg, text_lines)
-    return (candidates[-1], False) if above is None else (above, True)
+    if above is not None:
+        return above, True
+    named = _named_by_url(candidates, content, cfg)
+    return named, named not in candidates
+
+
+_URL = re.compile(r"https?://\S+")
+_URL_NAMES = 0.5  # the least share of a line's words that the URL's slug must hold to name it
+
+
+def _named_by_url(candidates: list[int], content: list[tuple[int, str, bool]], cfg: ScioConfig) -> int:
+    """The line above the body that a URL there names by its slug (".../on-the-record-press-
+    gaggle-by-apnsa-jake-sullivan-on-.../" names "On-the-Record Press Gaggle by APNSA Jake
+    Sullivan on ...", not the venue line "The James S. Brady Press Briefing Room" below it, which
+    has a title's words), else the last title-like line."""
+    slug: set[str] = set()
+    lines = []
+    for index, _, line in _above_body(content, cfg):
+        for url in _URL.findall(line):
+            segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+            words = re.findall(r"[a-z]+", segments[-1].rsplit(".", 1)[0].lower()) if segments else []
+            slug |= set(words) if len(words) >= 3 else set()
+        if len(line.split()) >= 3 and not (_URL.search(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)):
+            lines.append(index)
+    if not slug:
+        return candidates[-1]
+
+    def named(index: int) -> float:
+        words = re.findall(r"[a-z]+", _FULL_DATE.sub("", content[index][1]).lower())
+        return sum(word in slug for word in words) / len(words) if words else 0.0
+
+    best = max(reversed(lines), key=named, default=candidates[-1])  # reversed: of equal shares, the last
+    return best if named(best) >= _URL_NAMES else candidates[-1]
+
+
+def _is_time_line(line: str) -> bool:
+    """A dateline's time ("Beijing, 10 a.m."), not a sentence that names an hour ("embargoed until 12:00 p.m.")."""
+    return bool(_DATELINE.search(line)) and len(line.split()) <= _DATELINE_WORDS
 
 
 def _above_body(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> Iterator[tuple[int, int, str]]:
