@@ -374,6 +374,13 @@ def test_paragraph_languages_come_from_a_model_not_the_alphabet():
     assert paragraph_language("Nous adopterons le budget avant les vacances, comme l'année dernière.") == "fr"
     assert paragraph_language("我们将支持芯片产业和供应链。") == "zh"
     assert paragraph_language("OK.") == "und" and paragraph_language("2021") == "und"  # too short, no letters
+    # Four words: the model is 87% sure this is French.
+    assert paragraph_language("Wait, wait, wait, wait.") == "und"
+    # The model is 39% sure of Tagalog (its neighbours share the rest): a long paragraph takes
+    # the first guess, where a floor would call it und and model it with the English.
+    assert paragraph_language("Wala pa po kaming natatanggap na opisyal na abiso mula sa embahada, pero "
+                              "makikipag-ugnayan po kami agad. Maraming salamat po, Secretary Roque. Magandang "
+                              "tanghali po sa ating mga kasama sa Malacañang Press Corps.") == "tl"
 
 
 MENU_ITEMS = "".join(f'<li><a href="/m{i}">{name}</a></li>' for i, name in enumerate(
