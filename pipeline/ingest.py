@@ -142,7 +142,8 @@ def conference_groups(pages: list[Page], merge: str = "auto") -> list[list[Page]
     for key, members in by_title.items():
         passages: dict[dt.date, set[str]] = {}  # held date -> the long paragraphs of that day's pages
         listed: dict[dt.date, set[str]] = {}  # held date -> the people of their speaker lists
-        for page in members:
+        sub_pages = merge == "auto" and any(p.date is not None and p.date_source not in _STATED for p in members)
+        for page in members if sub_pages else ():
             if page.date is not None and page.date_source in _STATED:
                 passages.setdefault(page.date, set()).update(_passages(page))
                 listed.setdefault(page.date, set()).update(name_key(person.name) for person in page.people)
@@ -151,7 +152,7 @@ def conference_groups(pages: list[Page], merge: str = "auto") -> list[list[Page]
             if date is None:
                 groups.setdefault(("", key, page.source_file), []).append(page)
                 continue
-            if page.date_source not in _STATED and merge == "auto":
+            if page.date_source not in _STATED and sub_pages:
                 quoted, speaking = _passages(page), {name_key(t.speaker) for t in page.turns if t.label is not None}
                 parts_of = [d for d in sorted(passages) if dt.timedelta(0) <= date - d <= _SUB_PAGE_LAG
                             and (passages[d] & quoted or not page.people and listed[d] & speaking
