@@ -418,3 +418,36 @@ def test_junk_above_any_bundled_page_changes_nothing(parse, name, junk):
     page = parse("\n".join(junk) + "\n" + text)
     assert parsed(page) == parsed(parse(text))
     assert {n for n, line in enumerate(junk, 1) if line.strip()} <= set(page.lines)
+
+
+# --- whatever a naive HTML-to-text dump keeps below the transcript --------------------------
+
+FOOTER_LINES = [
+    "Related News", "Xi Jinping meets Tanzanian President", "Li Qiang attends the summit in Kazan",
+    "Home | About Us | Contact Us | Sitemap", "Copyright © China Internet Information Center. All Rights Reserved.",
+    "E-mail: webmaster@china.org.cn Tel: 86-10-88828000", "京ICP证 040089号", "Share:", "Facebook", "Twitter",
+    "Print", "Back to top", "Address: No. 2, Chaoyangmen Nandajie, Chaoyang District, Beijing", "Follow us on WeChat",
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["000", "001", "002", "003", "004"]),
+       footer=st.lists(st.sampled_from(FOOTER_LINES), min_size=3, max_size=len(FOOTER_LINES), unique=True),
+       spaced=st.booleans())
+def test_a_sites_footer_below_any_bundled_page_changes_nothing(parse, name, footer, spaced):
+    # Before: the footer was the last answer's text, and "Share:" a speaker with the turn "Facebook Twitter".
+    text = real(name).rstrip("\n") + "\n\n"
+    page = parse(text + ("\n\n" if spaced else "\n").join(footer) + "\n")
+    assert parsed(page) == parsed(parse(text))
+    below = text.count("\n")
+    assert {d.rule for n, d in page.lines.items() if n > below} == {"footer:after_body"}
+    assert max(page.lines) == below + len(footer) * (2 if spaced else 1) - (1 if spaced else 0)
+
+
+def test_a_transcripts_own_short_last_lines_are_not_a_footer(parse):
+    # Short lines without a full stop that a page takes as turns, or fewer than three, stay.
+    page = parse("Press Briefing by Press Secretary Jen Psaki, May 5, 2021\n\nMS. PSAKI:  Good afternoon. We have news.\n\n"
+                 "Q    Thanks, Jen\n\nMS. PSAKI:  Thank you\n\nQ    Thanks\n\nMS. PSAKI:  See you tomorrow\n\n"
+                 "To view the slides, visit\n<https://www.whitehouse.gov/slides.pdf>\n")
+    assert [t.speaker for t in page.turns][-4:] == ["Q", "Psaki", "Q", "Psaki"]
+    assert page.turns[-1].paragraphs[-1].text.endswith("<https://www.whitehouse.gov/slides.pdf>")

@@ -483,7 +483,10 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     if front.date:
         dated = PageDate(front.date, "front_matter")
 
-    turns = _segment(content[body_start:], cfg, lines, taken)
+    footer = _footer_start(content, body_start, taken, cfg.max_label_words)
+    for number, _, _ in content[footer:]:
+        lines.drop(number, "footer:after_body")
+    turns = _segment(content[body_start:footer], cfg, lines, taken)
     page_directory = directory.with_header(people)
     answerer = _title_official(title, people, page_directory)
     _attribute_to(answerer, turns)
@@ -502,6 +505,31 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
                     lines.dispositions[number] = Kept(turn_index, paragraph_index)
     return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown,
                 people=people)
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")
+_COPYRIGHT = re.compile(r"(?i)©|\bcopyright\b|\ball rights reserved\b")
+_FOOTER_LINES = 3  # fewer short lines at the end are the transcript's ("Thank you", "END")
+_FOOTER_WORDS = 12
+
+
+def _footer_start(content: list[tuple[int, str, bool]], body_start: int, taken: set[str], max_words: int) -> int:
+    """Where a site's footer starts in ``content`` (its length when there is none): the
+    trailing run, below the body's start, of at least three lines that are each short (at most
+    12 words), end no sentence and start with no label the page takes ("Related News",
+    headlines, "Home | About Us | Sitemap", "Share:", "Facebook"), or that state a copyright,
+    as a naive HTML-to-text dump keeps them below the transcript."""
+    start = len(content)
+    while start > body_start:
+        line = content[start - 1][1]
+        found = inline_label(line, max_words)
+        label = found[0] if found else speaker_label(line, max_words)
+        chrome = (len(line.split()) <= _FOOTER_WORDS and not _SENTENCE_END.search(line)
+                  and not (label and name_key(label) in taken))
+        if not (chrome or _COPYRIGHT.search(line)):
+            break
+        start -= 1
+    return start if len(content) - start >= _FOOTER_LINES else len(content)
 
 
 def _attribute_to(answerer: Person | None, turns: list[Turn]) -> None:
