@@ -192,6 +192,17 @@ def test_day_first_dates_in_the_title_and_the_held_line(parse):
     assert len(page.turns) == 4
 
 
+def test_a_hard_wrapped_line_that_ends_a_sentence_or_a_clause_ends_its_paragraph(parse):
+    # A page with no blank lines (the White House's Markdown exports): a paragraph ends where a
+    # line ends with a full stop, a colon, a semicolon or a closing quote; other lines join.
+    page = parse("Press Briefing by Press Secretary Jen Psaki, May 5, 2021\nMS. PSAKI:  We will do three things:\n"
+                 "first, rejoin the agreement;\nsecond, convene the leaders\nof the largest economies;\n"
+                 "third, report back to you.\nQ    Thank you.\n")
+    assert [p.text for p in page.turns[0].paragraphs] == [
+        "We will do three things:", "first, rejoin the agreement;",
+        "second, convene the leaders of the largest economies;", "third, report back to you."]
+
+
 def test_unlabelled_header_puts_the_chairperson_last(parse):
     text = UNLABELLED_HEADER.replace(
         "deputy director general of the Press Bureau of the State Council Information Office (SCIO) and SCIO spokesperson",
@@ -354,6 +365,20 @@ def test_a_title_without_a_titles_words_above_a_venue_line_that_has_them(parse, 
     assert page.title == "Press Gaggle by Principal Deputy Press Secretary Olivia Dalton En Route West"
     assert (page.date, page.date_source) == (dt.date(2023, 6, 16), "conference_date")
     assert [t.role for t in page.turns] == ["official", "journalist", "official"]
+
+
+def test_a_dated_title_without_a_titles_words_below_a_menu_item_that_has_them(parse):
+    # Before: the menu's "Regular Press Conference" was the title and the page was undated
+    # (139 of 300 bench briefings rendered as naive dumps with a menu above them).
+    menu = "Home\nThe Ministry\nRegular Press Conference\nSpeeches\nEnglish | 中文 | Français\n\n"
+    page = parse(menu + "Background Press Call on the Upcoming Summit, June 14, 2022\n\n" + BACKGROUND_CALL)
+    assert page.title == "Background Press Call on the Upcoming Summit, June 14, 2022"
+    assert (page.date, page.date_source) == (dt.date(2022, 6, 14), "conference_date")
+    assert {page.lines[n].rule for n in range(1, 6)} == {"header:before_title"}
+    # A source's dateline is no title: the page's own undated title line still is.
+    page = parse(menu + "SCIO press conference on the digital economy\n\n\n\n\nChina.org.cn | March 21, 2023\n\n"
+                 + BACKGROUND_CALL)
+    assert page.title == "SCIO press conference on the digital economy"
 
 
 BACKGROUND_CALL = ("MODERATOR:  Good afternoon, everyone. This call is on background and embargoed until 5:00 p.m.\n\n"

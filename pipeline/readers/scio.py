@@ -507,7 +507,7 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
                 people=people)
 
 
-_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")
+_FULL_STOP = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")  # a sentence's end ("Share:" ends none)
 _COPYRIGHT = re.compile(r"(?i)©|\bcopyright\b|\ball rights reserved\b")
 _FOOTER_LINES = 3  # fewer short lines at the end are the transcript's ("Thank you", "END")
 _FOOTER_WORDS = 12
@@ -524,7 +524,7 @@ def _footer_start(content: list[tuple[int, str, bool]], body_start: int, taken: 
         line = content[start - 1][1]
         found = inline_label(line, max_words)
         label = found[0] if found else speaker_label(line, max_words)
-        chrome = (len(line.split()) <= _FOOTER_WORDS and not _SENTENCE_END.search(line)
+        chrome = (len(line.split()) <= _FOOTER_WORDS and not _FULL_STOP.search(line)
                   and not (label and name_key(label) in taken))
         if not (chrome or _COPYRIGHT.search(line)):
             break
@@ -561,6 +561,7 @@ def _is_title(line: str, title_pattern: re.Pattern[str]) -> bool:
 _PREAMBLE_WORDS = 30  # a line of more words is prose: the header cannot be below it
 _TITLE_DATE_LINES = 3  # a title's date is on its line or one of the next few
 _DATELINE_WORDS = 8
+_TITLE_WORDS = 3  # a title has at least this many words besides its date
 
 
 def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> tuple[int, bool]:
@@ -571,8 +572,8 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     text, reads as before. The title is the first title-like line that is dated (a date on it
     or on one of the next lines of the page, boilerplate included), else the last title-like
     line: a menu's items ("Regular Press Conference") come before the page's own title. When no
-    title-like line is dated, a dated line above them is the title (True: the title is that
-    line, though later lines have a title's words); else the line the page's URL names (True
+    title-like line is dated, a dated line above the body is the title (True: the title is
+    that line, though other lines have a title's words); else the line the page's URL names (True
     when it has no title's words), else the last."""
     title_pattern = re.compile(cfg.title_pattern)
     candidates = []
@@ -591,16 +592,18 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
         following = [line.strip() for line in text_lines[number:body_number - 1] if line.strip()][:_TITLE_DATE_LINES]
         cut = next((i for i, line in enumerate(following) if _is_title(line, title_pattern)), len(following))
         return any((_FULL_DATE.search(line) or _NUMERIC_DATE_LINE.match(line) or _is_time_line(line))
-                   and not _RETRIEVAL.search(line) for line in [content[index][1], *following[:cut]])
+                   and not _RETRIEVAL.search(line) and (position == 0 or _dates_the_title_above(line))
+                   for position, line in enumerate([content[index][1], *following[:cut]]))
 
     first_dated = next((i for i in candidates if dated(i)), None)
     if first_dated is not None:
         return first_dated, False
-    # A title without a title's words above them ("Press Gaggle by ...", June 16, 2023; then
-    # "The James S. Brady Press Briefing Room"): the dated line is the title.
-    above = _dated_line(content[:candidates[0]], cfg, text_lines)
-    if above is not None:
-        return above, True
+    # A title without a title's words among them, above or below ("Press Gaggle by ...", June
+    # 16, 2023; then "The James S. Brady Press Briefing Room"; or a menu's "Regular Press
+    # Conference" above "Background Press Call on ..., June 14, 2022"): the dated line is the title.
+    dated_line = _dated_line(content, cfg, text_lines)
+    if dated_line is not None:
+        return dated_line, True
     named = _named_by_url(candidates, content, cfg)
     return named, named not in candidates
 
@@ -634,6 +637,16 @@ def _named_by_url(candidates: list[int], content: list[tuple[int, str, bool]], c
     return best if named(best) >= _URL_NAMES else candidates[-1]
 
 
+def _dates_the_title_above(line: str) -> bool:
+    """A line below a title that dates it: a date line, a dateline, a field, the intro ("...
+    held a press conference on March 1, 2021"), not a line with a title of its own."""
+    return len(_words_besides_date(line)) < _TITLE_WORDS or bool(_HELD.search(line))
+
+
+def _words_besides_date(line: str) -> list[str]:
+    return [word for word in _FULL_DATE.sub("", line).split() if any(char.isalpha() for char in word)]
+
+
 def _is_time_line(line: str) -> bool:
     """A dateline's time ("Beijing, 10 a.m."), not a sentence that names an hour ("embargoed until 12:00 p.m.")."""
     return bool(_DATELINE.search(line)) and len(line.split()) <= _DATELINE_WORDS
@@ -657,11 +670,12 @@ def _dated_line_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, tex
 
 
 def _dated_line(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int | None:
-    """The first line above the body of at least three words, not a URL, a field or a
-    breadcrumb, that carries a full date or whose next line of the page is a date line."""
+    """The first line above the body of at least three words besides its date (so not a
+    source's "China.org.cn | March 21, 2023"), not a URL, a field, a breadcrumb or the intro,
+    that carries a full date or whose next line of the page is a date line."""
     for index, number, line in _above_body(content, cfg):
-        if (len(line.split()) < 3 or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)
-                or _RETRIEVAL.search(line) or _is_date_line(line)):
+        if (len(_words_besides_date(line)) < _TITLE_WORDS or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)
+                or _RETRIEVAL.search(line) or _HELD.search(line) or _is_date_line(line)):
             continue
         following = plain_header_line(next((other.strip() for other in text_lines[number:] if other.strip()), ""))
         if _FULL_DATE.search(line) or _is_date_line(following):
