@@ -31,7 +31,7 @@ MIN_WORDS = 5
 LONG_WORDS = 20
 EVERY_LANGUAGE = "*"
 # On 40,000 White House paragraphs the first 200 characters give the language the first 400 give.
-SAMPLE_CHARACTERS = 300
+SAMPLE_CHARACTERS = 200
 # A run of letters is a word; so is each ideograph or kana, as CJK text has no spaces.
 _IDEOGRAPH = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_IDEOGRAPH}]|[^\W\d_{_IDEOGRAPH}]+")
