@@ -66,8 +66,8 @@ def split_affiliation(label: str) -> tuple[str, str]:
 # and generational suffixes after it: neither tells two people apart on a page.
 _TITLE_WORDS = frozenset(
     "mr mrs ms miss madam sir dr prof hon honorable the president pres vice senate senator sen sp speaker "
-    "secretary sec undersecretary usec assistant asec minister deputy spokesperson spokesman spokeswoman governor "
-    "gov mayor rep representative congressman congresswoman chairman chairwoman chairperson chair director "
+    "secretary sec cabsec undersecretary usec assistant asec minister deputy spokesperson spokesman spokeswoman spox "
+    "governor gov mayor rep representative congressman congresswoman chairman chairwoman chairperson chair director "
     "general gen acting administrator ambassador amb commissioner attorney atty executive press".split())
 _GENERATIONAL = frozenset({"jr", "sr", "ii", "iii", "iv"})
 

@@ -100,6 +100,10 @@ def test_one_persons_variants_are_one_name_and_different_people_stay_apart():
     assert unified["Smith"] == "Smith" and unified["John Smith"] == "John Smith"  # two Smiths: which one?
     assert unified["Wang"] == "Wang"  # a Chinese surname comes first: "Wang" is not the end of "Wang Yi"
     assert unified["SP Pimentel"] == "Aquilino Pimentel III"
+    # Philippine briefings' short titles: "Spox Roque" beside "Sec. Roque" left Roque three people.
+    roque = unified_names(["Sec. Roque", "Spox Roque", "Harry Roque", "CabSec Nograles", "Karlo Nograles"])
+    assert roque == {"Sec. Roque": "Harry Roque", "Spox Roque": "Harry Roque", "Harry Roque": "Harry Roque",
+                     "CabSec Nograles": "Karlo Nograles", "Karlo Nograles": "Karlo Nograles"}
     assert variant_key("PRES. DUTERTE") == ("duterte",) and variant_key("Sen. Leila de Lima") == ("leila", "de", "lima")
 
 
