@@ -46,8 +46,10 @@ def in_capitals(label: str) -> bool:
     return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
-# "Pia Ranada (Rappler)": a person and their outlet or office; "(through interpreter)" is a note.
-AFFILIATED_LABEL = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$")
+# "Pia Ranada (Rappler)", "JOSEPH MORONG/GMA7": a person and their outlet or office (the person
+# of at least two words after a slash, so "Q/A" stays one label); "(through interpreter)" is a note.
+AFFILIATED_LABEL = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$"
+                              r"|^(?P<slashed>[^/()\s][^/()]*?\s[^/()]*?[^/()\s])\s*/\s*(?P<outlet>[^/()\s][^/()]{0,59})$")
 _NOT_AN_AFFILIATION = re.compile(r"(?i)interpret|translat|inaudible|unintelligible|crosstalk|off[- ]mic|via\b|video|"
                                  r"phone|audio|remote|continu|in (english|chinese|mandarin|filipino|tagalog)")
 
@@ -58,8 +60,8 @@ def split_affiliation(label: str) -> tuple[str, str]:
     match = AFFILIATED_LABEL.match(clean_name(label))
     if not match:
         return label, ""
-    affiliation = match.group("affiliation").strip()
-    return match.group("person"), "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
+    affiliation = (match.group("affiliation") or match.group("outlet")).strip()
+    return match.group("person") or match.group("slashed"), "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
 
 
 # Titles and honorifics before a name ("President", "Pres.", "SP", "Sen.", "Acting Administrator"),

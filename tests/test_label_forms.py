@@ -73,6 +73,11 @@ def test_an_affiliation_is_an_outlet_unless_it_is_a_note():
     assert split_affiliation("Pia Ranada (Rappler)") == ("Pia Ranada", "Rappler")
     assert split_affiliation("Wang (through interpreter)") == ("Wang", "")
     assert split_affiliation("Xiao Yaqing") == ("Xiao Yaqing", "")
+    # The slash form of Philippine briefings: before, "Joseph Morong/Gma7" was the speaker.
+    assert split_affiliation("JOSEPH MORONG/GMA7") == ("JOSEPH MORONG", "GMA7")
+    assert split_affiliation("Rose Novenario / Hataw") == ("Rose Novenario", "Hataw")
+    assert split_affiliation("Q/A") == ("Q/A", "")  # one word before the slash: no person to split off
+    assert inline_label("JOSEPH MORONG/GMA7: Sir, when?", 6) == ("JOSEPH MORONG/GMA7", "Sir, when?")
 
 
 def test_a_senate_briefing_of_these_labels_gives_each_question_its_asker(context):

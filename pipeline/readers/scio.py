@@ -200,9 +200,11 @@ def _label_name(name: str, max_words: int) -> str | None:
     """The speaker a label's name part names, or None when it reads as text: every word is
     capitalised (or a connector such as "of", or in a script without case), and there are
     at most ``max_words``. "The Paper" and "THE PRESIDENT" are labels; "the figures" is not.
-    A name may carry its affiliation in brackets ("Pia Ranada (Rappler)"), kept in the label."""
+    A name may carry its affiliation in brackets ("Pia Ranada (Rappler)") or after a slash
+    ("JOSEPH MORONG/GMA7"), kept in the label."""
     if affiliated := AFFILIATED_LABEL.match(name.strip()):
-        return clean_name(name) if _label_name(affiliated.group("person"), max_words) else None
+        person = affiliated.group("person") or affiliated.group("slashed")
+        return clean_name(name) if _label_name(person, max_words) else None
     words = name.split()
     if not words or len(words) > max_words:
         return None
