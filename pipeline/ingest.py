@@ -181,7 +181,8 @@ _PASSAGE_WORDS = 12  # a paragraph this long is not repeated by chance on anothe
 
 
 def _passages(page: Page) -> set[str]:
-    return {paragraph_key(p.text) for turn in page.turns for p in turn.paragraphs if len(p.text.split()) >= _PASSAGE_WORDS}
+    return {paragraph_key(p.text) for turn in page.turns for p in turn.paragraphs
+            if len(p.text.split()) >= _PASSAGE_WORDS}
 
 
 def share_speaker_lists(groups: list[list[Page]], directory: SpeakerDirectory, rules: ProceduralRules) -> None:

@@ -49,7 +49,8 @@ def in_capitals(label: str) -> bool:
 # "Pia Ranada (Rappler)", "JOSEPH MORONG/GMA7": a person and their outlet or office (the person
 # of at least two words after a slash, so "Q/A" stays one label); "(through interpreter)" is a note.
 AFFILIATED_LABEL = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$"
-                              r"|^(?P<slashed>[^/()\s][^/()]*?\s[^/()]*?[^/()\s])\s*/\s*(?P<outlet>[^/()\s][^/()]{0,59})$")
+                              r"|^(?P<slashed>[^/()\s][^/()]*?\s[^/()]*?[^/()\s])"
+                              r"\s*/\s*(?P<outlet>[^/()\s][^/()]{0,59})$")
 _NOT_AN_AFFILIATION = re.compile(r"(?i)interpret|translat|inaudible|unintelligible|crosstalk|off[- ]mic|via\b|video|"
                                  r"phone|audio|remote|continu|in (english|chinese|mandarin|filipino|tagalog)")
 
@@ -61,7 +62,8 @@ def split_affiliation(label: str) -> tuple[str, str]:
     if not match:
         return label, ""
     affiliation = (match.group("affiliation") or match.group("outlet")).strip()
-    return match.group("person") or match.group("slashed"), "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
+    person = match.group("person") or match.group("slashed")
+    return person, "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
 
 
 # Titles and honorifics before a name ("President", "Pres.", "SP", "Sen.", "Acting Administrator"),

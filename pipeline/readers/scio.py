@@ -625,8 +625,9 @@ def _named_by_url(candidates: list[int], content: list[tuple[int, str, bool]], c
         for url in _URL.findall(line):
             segments = [segment for segment in urlsplit(url).path.split("/") if segment]
             words = re.findall(r"[a-z]+", segments[-1].rsplit(".", 1)[0].lower()) if segments else []
-            slug |= set(words) if len(words) >= 3 else set()
-        if len(line.split()) >= 3 and not (_URL.search(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)):
+            slug |= set(words) if len(words) >= _TITLE_WORDS else set()
+        if (len(_words_besides_date(line)) >= _TITLE_WORDS
+                and not (_URL.search(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line))):
             lines.append(index)
     if not slug:
         return candidates[-1]
@@ -676,8 +677,8 @@ def _dated_line(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_line
     source's "China.org.cn | March 21, 2023"), not a URL, a field, a breadcrumb or the intro,
     that carries a full date or whose next line of the page is a date line."""
     for index, number, line in _above_body(content, cfg):
-        if (len(_words_besides_date(line)) < _TITLE_WORDS or _URL_LINE.match(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line)
-                or _RETRIEVAL.search(line) or _HELD.search(line) or _is_date_line(line)):
+        if (len(_words_besides_date(line)) < _TITLE_WORDS or _URL_LINE.match(line) or _FIELD_LINE.match(line)
+                or _BREADCRUMB.search(line) or _RETRIEVAL.search(line) or _HELD.search(line) or _is_date_line(line)):
             continue
         following = plain_header_line(next((other.strip() for other in text_lines[number:] if other.strip()), ""))
         if _FULL_DATE.search(line) or _is_date_line(following):
