@@ -583,8 +583,8 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     for index, _, line in above_body:
         if _is_title(line, title_pattern) and not _HELD.search(line):  # "SCIO held a press conference ..." is the intro
             candidates.append(index)
-    if not candidates:
-        return _dated_line_start(content, cfg, text_lines), False
+    if not candidates:  # no line has a title's words ("Press Gaggle by ...", "Background Press Call ...")
+        return _dated_line(above_body, text_lines) or 0, False
     body_number = content[len(above_body)][0] if len(above_body) < len(content) else len(text_lines) + 1
 
     def dated(index: int) -> bool:
@@ -603,10 +603,10 @@ def _header_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_li
     # A title without a title's words among them, above or below ("Press Gaggle by ...", June
     # 16, 2023; then "The James S. Brady Press Briefing Room"; or a menu's "Regular Press
     # Conference" above "Background Press Call on ..., June 14, 2022"): the dated line is the title.
-    dated_line = _dated_line(content, cfg, text_lines)
+    dated_line = _dated_line(above_body, text_lines)
     if dated_line is not None:
         return dated_line, True
-    named = _named_by_url(candidates, content, cfg)
+    named = _named_by_url(candidates, above_body)
     return named, named not in candidates
 
 
@@ -614,30 +614,28 @@ _URL = re.compile(r"https?://\S+")
 _URL_NAMES = 0.5  # the least share of a line's words that the URL's slug must hold to name it
 
 
-def _named_by_url(candidates: list[int], content: list[tuple[int, str, bool]], cfg: ScioConfig) -> int:
+def _named_by_url(candidates: list[int], above_body: list[tuple[int, int, str]]) -> int:
     """The line above the body that a URL there names by its slug (".../on-the-record-press-
     gaggle-by-apnsa-jake-sullivan-on-.../" names "On-the-Record Press Gaggle by APNSA Jake
     Sullivan on ...", not the venue line "The James S. Brady Press Briefing Room" below it, which
     has a title's words), else the last title-like line."""
     slug: set[str] = set()
-    lines = []
-    for index, _, line in _above_body(content, cfg):
+    for _, _, line in above_body:
         for url in _URL.findall(line):
             segments = [segment for segment in urlsplit(url).path.split("/") if segment]
             words = re.findall(r"[a-z]+", segments[-1].rsplit(".", 1)[0].lower()) if segments else []
             slug |= set(words) if len(words) >= _TITLE_WORDS else set()
-        if (len(_words_besides_date(line)) >= _TITLE_WORDS
-                and not (_URL.search(line) or _FIELD_LINE.match(line) or _BREADCRUMB.search(line))):
-            lines.append(index)
     if not slug:
         return candidates[-1]
 
-    def named(index: int) -> float:
-        words = re.findall(r"[a-z]+", _FULL_DATE.sub("", content[index][1]).lower())
+    def named(line: str) -> float:
+        words = re.findall(r"[a-z]+", _FULL_DATE.sub("", line).lower())
         return sum(word in slug for word in words) / len(words) if words else 0.0
 
-    best = max(reversed(lines), key=named, default=candidates[-1])  # reversed: of equal shares, the last
-    return best if named(best) >= _URL_NAMES else candidates[-1]
+    shaped = [(index, line) for index, _, line in above_body if _shaped_like_a_title(line) and not _URL.search(line)]
+    # reversed: of equal shares, the last
+    best = max(reversed(shaped), key=lambda item: named(item[1]), default=(candidates[-1], ""))
+    return best[0] if named(best[1]) >= _URL_NAMES else candidates[-1]
 
 
 def _dates_the_title_above(line: str) -> bool:
@@ -664,21 +662,18 @@ def _above_body(content: list[tuple[int, str, bool]], cfg: ScioConfig) -> Iterat
         yield index, number, line
 
 
-def _dated_line_start(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int:
-    """Where the header starts when no line above the body looks like a title by its words
-    ("Press Gaggle by ...", "Background Press Call ..."): ``_dated_line``, else the first
-    line, as before."""
-    found = _dated_line(content, cfg, text_lines)
-    return 0 if found is None else found
+def _shaped_like_a_title(line: str) -> bool:
+    """At least three words besides its date (so not a source's "China.org.cn | March 21,
+    2023"), and not a URL, a field, a breadcrumb, a scrape date, the intro or a date line."""
+    return not (len(_words_besides_date(line)) < _TITLE_WORDS or _URL_LINE.match(line) or _FIELD_LINE.match(line)
+                or _BREADCRUMB.search(line) or _RETRIEVAL.search(line) or _HELD.search(line) or _is_date_line(line))
 
 
-def _dated_line(content: list[tuple[int, str, bool]], cfg: ScioConfig, text_lines: list[str]) -> int | None:
-    """The first line above the body of at least three words besides its date (so not a
-    source's "China.org.cn | March 21, 2023"), not a URL, a field, a breadcrumb or the intro,
-    that carries a full date or whose next line of the page is a date line."""
-    for index, number, line in _above_body(content, cfg):
-        if (len(_words_besides_date(line)) < _TITLE_WORDS or _URL_LINE.match(line) or _FIELD_LINE.match(line)
-                or _BREADCRUMB.search(line) or _RETRIEVAL.search(line) or _HELD.search(line) or _is_date_line(line)):
+def _dated_line(above_body: list[tuple[int, int, str]], text_lines: list[str]) -> int | None:
+    """The first line above the body shaped like a title that carries a full date or whose
+    next line of the page is a date line."""
+    for index, number, line in above_body:
+        if not _shaped_like_a_title(line):
             continue
         following = plain_header_line(next((other.strip() for other in text_lines[number:] if other.strip()), ""))
         if _FULL_DATE.search(line) or _is_date_line(following):
