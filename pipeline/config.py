@@ -60,8 +60,9 @@ class CorpusConfig(Section):
     speakers: str | None = "configs/speakers.yaml"
     date_overrides: dict[str, dt.date] = Field(default_factory=dict)
     # Which pages are one conference: "auto" (a title and a held date, a sub-page published up to
-    # 14 days later that quotes it or is numbered, pages of one day and one speaker list), "same_day" (a title and a date,
-    # nothing else), "never" (each file its own conference). Undated pages never merge.
+    # 14 days later that quotes it or is numbered, pages of one day and one speaker list),
+    # "same_day" (a title and a date, nothing else), "never" (each file its own conference).
+    # Undated pages never merge.
     merge: Literal["auto", "same_day", "never"] = "auto"
     units: UnitsConfig = UnitsConfig()
     scio: ScioConfig = ScioConfig()

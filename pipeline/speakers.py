@@ -48,21 +48,30 @@ def in_capitals(label: str) -> bool:
 
 # "Pia Ranada (Rappler)", "JOSEPH MORONG/GMA7": a person and their outlet or office (the person
 # of at least two words after a slash, so "Q/A" stays one label); "(through interpreter)" is a note.
-AFFILIATED_LABEL = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$"
-                              r"|^(?P<slashed>[^/()\s][^/()]*?\s[^/()]*?[^/()\s])"
-                              r"\s*/\s*(?P<outlet>[^/()\s][^/()]{0,59})$")
+_AFFILIATED_LABEL = re.compile(r"^(?P<person>[^()]*?\S)\s*\((?P<affiliation>[^()]{1,60})\)$"
+                               r"|^(?P<slashed>[^/()\s][^/()]*?\s[^/()]*?[^/()\s])"
+                               r"\s*/\s*(?P<outlet>[^/()\s][^/()]{0,59})$")
 _NOT_AN_AFFILIATION = re.compile(r"(?i)interpret|translat|inaudible|unintelligible|crosstalk|off[- ]mic|via\b|video|"
                                  r"phone|audio|remote|continu|in (english|chinese|mandarin|filipino|tagalog)")
 
 
-def split_affiliation(label: str) -> tuple[str, str]:
-    """A label's person and the affiliation in brackets after it ("" when there is none, or
-    the brackets hold a note such as "through interpreter")."""
-    match = AFFILIATED_LABEL.match(clean_name(label))
+def affiliated(label: str) -> tuple[str, str] | None:
+    """The person and the bracketed or slashed part of an affiliated label, as written; None
+    for any other label."""
+    match = _AFFILIATED_LABEL.match(label)
     if not match:
-        return label, ""
-    affiliation = (match.group("affiliation") or match.group("outlet")).strip()
+        return None
     person = match.group("person") or match.group("slashed")
+    return person, (match.group("affiliation") or match.group("outlet")).strip()
+
+
+def split_affiliation(label: str) -> tuple[str, str]:
+    """A label's person and the affiliation in brackets or after a slash ("" when there is
+    none, or the brackets hold a note such as "through interpreter")."""
+    parts = affiliated(clean_name(label))
+    if parts is None:
+        return label, ""
+    person, affiliation = parts
     return person, "" if _NOT_AN_AFFILIATION.search(affiliation) else affiliation
 
 

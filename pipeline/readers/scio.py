@@ -28,10 +28,10 @@ from pipeline.readers.html_text import html_date, html_text
 from pipeline.records import Disposition, Dropped, Kept, Page, Paragraph, SkippedFile, Turn
 from pipeline.sections import Regex, Section, check_regex
 from pipeline.speakers import (
-    AFFILIATED_LABEL,
     Person,
     ProceduralRules,
     SpeakerDirectory,
+    affiliated,
     assign_kinds,
     assign_roles,
     clean_name,
@@ -202,9 +202,8 @@ def _label_name(name: str, max_words: int) -> str | None:
     at most ``max_words``. "The Paper" and "THE PRESIDENT" are labels; "the figures" is not.
     A name may carry its affiliation in brackets ("Pia Ranada (Rappler)") or after a slash
     ("JOSEPH MORONG/GMA7"), kept in the label."""
-    if affiliated := AFFILIATED_LABEL.match(name.strip()):
-        person = affiliated.group("person") or affiliated.group("slashed")
-        return clean_name(name) if _label_name(person, max_words) else None
+    if parts := affiliated(name.strip()):
+        return clean_name(name) if _label_name(parts[0], max_words) else None
     words = name.split()
     if not words or len(words) > max_words:
         return None
