@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -370,6 +371,7 @@ def _boilerplate_rule(line: str, rules: dict[str, re.Pattern[str]]) -> str | Non
 class FrontMatter:
     title: str = ""
     date: dt.date | None = None
+    warning: str = ""
 
 
 _ABOVE_FRONT_MATTER_WORDS = 8  # a longer line is text: a front matter cannot start below it
@@ -389,10 +391,14 @@ def _front_matter(lines: _Lines) -> FrontMatter:
     end = next((i for i in range(start + 1, len(lines.text)) if lines.text[i].strip() == "---"), None)
     if end is None:
         return FrontMatter()
+    block = lines.text[start + 1:end]
+    warning = ""
     try:
-        fields = yaml.safe_load("\n".join(lines.text[start + 1:end]))
-    except yaml.YAMLError:
-        return FrontMatter()
+        fields = yaml.safe_load("\n".join(block))
+    except yaml.YAMLError as exc:
+        fields = _fields_line_by_line(block)
+        problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else type(exc).__name__
+        warning = f"front matter (lines {start + 1}-{end + 1}) is not valid YAML ({problem}): its fields read line by line"
     if not isinstance(fields, dict) or start > 0 and not {"title", "date"} & set(fields):
         return FrontMatter()
     for number in range(1, end + 2):
@@ -406,7 +412,40 @@ def _front_matter(lines: _Lines) -> FrontMatter:
             date = None
     date = date.date() if isinstance(date, dt.datetime) else date
     title = " ".join(str(fields.get("title") or "").split())
-    return FrontMatter(title, date if isinstance(date, dt.date) else None)
+    return FrontMatter(title, date if isinstance(date, dt.date) else None, warning)
+
+
+_FRONT_MATTER_FIELD = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):(?:\s+(?P<value>.*?))?\s*$")
+
+
+def _fields_line_by_line(block: list[str]) -> dict[str, Any]:
+    """The ``key: value`` lines of a front matter that is not valid YAML as a whole, as a
+    scraper writes it when a title has an unescaped quote or ends in a backslash ("...
+    Director\\"): each value read as YAML alone, else as written without its quotes."""
+    import yaml
+
+    joined: list[str] = []  # an indented line continues the value above it
+    for line in block:
+        if line[:1].isspace() and joined:
+            joined[-1] = f"{joined[-1].rstrip()} {line.strip()}"
+        else:
+            joined.append(line)
+    fields: dict[str, Any] = {}
+    for line in joined:
+        if not (match := _FRONT_MATTER_FIELD.match(line)) or match.group("key") in fields:
+            continue
+        value = match.group("value") or ""
+        try:
+            read = yaml.safe_load(value)
+        except yaml.YAMLError:
+            read = None
+        if isinstance(read, (str, int, float, dt.date)) or not value:
+            fields[match.group("key")] = read
+        else:
+            quote = value[0] if value[0] in "\"'" else ""
+            inner = value[len(quote):].removesuffix(quote) if quote else value
+            fields[match.group("key")] = inner.rstrip("\\").replace('\\"', '"').replace("\\_", " ")
+    return fields
 
 
 def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, directory: SpeakerDirectory) -> set[str]:
@@ -494,7 +533,7 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     turns = _split_unlabelled_questions(turns, page_directory)
     rules = ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
     unknown = assign_roles(turns, page_directory, rules)
-    warnings = header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer),
+    warnings = [front.warning] * bool(front.warning) + header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer),
                                               rules=rules)
     if turns and turns[0].label is None and turns[0].role == "unknown":
         warnings.append(f"text before the first speaker label (lines {turns[0].paragraphs[0].line_start}"
