@@ -448,7 +448,21 @@ def _fields_line_by_line(block: list[str]) -> dict[str, Any]:
     return fields
 
 
-def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, directory: SpeakerDirectory) -> set[str]:
+@dataclass(frozen=True)
+class _LabelReading:
+    """How one line reads as a label: alone on its line ("Xiao Yaqing:") and before its text
+    ("Q    What next?"); found once per line, as three steps of the page ask."""
+    alone: str | None
+    inline: tuple[str, str] | None
+
+
+def _label_readings(content: list[tuple[int, str, bool]], max_words: int) -> dict[int, _LabelReading]:
+    return {number: _LabelReading(speaker_label(line, max_words), inline_label(line, max_words))
+            for number, line, _ in content}
+
+
+def _taken_labels(content: list[tuple[int, str, bool]], readings: dict[int, _LabelReading],
+                  directory: SpeakerDirectory) -> set[str]:
     """The inline labels this page takes as labels (by ``name_key``): Q and A, a speaker or
     outlet the directory knows or the speaker list names, an outlet-like name, a name of the
     chair or of an office ("Moderator", "Secretary Kerry"), a label in capitals, a label of at most four words before a question, and any label the page uses
@@ -456,9 +470,9 @@ def _taken_labels(content: list[tuple[int, str, bool]], max_words: int, director
     listed = {name_key(m.group("name")) for _, line, _ in content if (m := _SPEAKER_ENTRY.match(line))}
     seen: dict[str, list[str]] = {}
     asking = set()
-    for _, line, _ in content:
-        found = inline_label(line, max_words)
-        name = found[0] if found else speaker_label(line, max_words)
+    for number, line, _ in content:
+        found = readings[number].inline
+        name = found[0] if found else readings[number].alone
         if name:
             seen.setdefault(name_key(name), []).append(name)
         if found and (len(found[0].split()) <= 4 and is_question(found[1]) or _EMPHASISED_LABEL.match(line)):
@@ -512,7 +526,8 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
         for number, _, _ in content[:start]:
             lines.drop(number, "header:before_title")
         content, plain = content[start:], plain[start:]
-    taken = _taken_labels(content, cfg.max_label_words, directory)
+    readings = _label_readings(content, cfg.max_label_words)
+    taken = _taken_labels(content, readings, directory)
     body_start = _body_start(plain, cfg, taken, by_structure=bool(front.title))
     title, people, header_warnings = _parse_header(plain[:body_start], cfg, lines, front.title, dated_title)
     first_body_line = content[body_start][0] if body_start < len(content) else len(lines.text) + 1
@@ -523,10 +538,10 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     if front.date:
         dated = PageDate(front.date, "front_matter")
 
-    footer = _footer_start(content, body_start, taken, cfg.max_label_words)
+    footer = _footer_start(content, body_start, taken, readings)
     for number, _, _ in content[footer:]:
         lines.drop(number, "footer:after_body")
-    turns = _segment(content[body_start:footer], cfg, lines, taken)
+    turns = _segment(content[body_start:footer], readings, lines, taken)
     page_directory = directory.with_header(people)
     answerer = _title_official(title, people, page_directory)
     _attribute_to(answerer, turns)
@@ -553,7 +568,8 @@ _FOOTER_LINES = 3  # fewer short lines at the end are the transcript's ("Thank y
 _FOOTER_WORDS = 12
 
 
-def _footer_start(content: list[tuple[int, str, bool]], body_start: int, taken: set[str], max_words: int) -> int:
+def _footer_start(content: list[tuple[int, str, bool]], body_start: int, taken: set[str],
+                  readings: dict[int, _LabelReading]) -> int:
     """Where a site's footer starts in ``content`` (its length when there is none): the
     trailing run, below the body's start, of at least three lines that are each short (at most
     12 words), end no sentence and start with no label the page takes ("Related News",
@@ -561,9 +577,9 @@ def _footer_start(content: list[tuple[int, str, bool]], body_start: int, taken: 
     as a naive HTML-to-text dump keeps them below the transcript."""
     start = len(content)
     while start > body_start:
-        line = content[start - 1][1]
-        found = inline_label(line, max_words)
-        label = found[0] if found else speaker_label(line, max_words)
+        number, line, _ = content[start - 1]
+        found = readings[number].inline
+        label = found[0] if found else readings[number].alone
         chrome = (len(line.split()) <= _FOOTER_WORDS and not _FULL_STOP.search(line)
                   and not (label and name_key(label) in taken))
         if not (chrome or _COPYRIGHT.search(line)):
@@ -829,7 +845,8 @@ def _parse_header(
     return given_title or " ".join(title_parts), list(people.values()), warnings
 
 
-def _segment(body: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines, taken: set[str]) -> list[Turn]:
+def _segment(body: list[tuple[int, str, bool]], readings: dict[int, _LabelReading], lines: _Lines,
+             taken: set[str]) -> list[Turn]:
     """Splits body lines into labelled turns of paragraphs (an unlabelled opening becomes a
     turn); an inline label's line is kept, its text opening the turn's first paragraph."""
     turns: list[Turn] = []
@@ -845,13 +862,13 @@ def _segment(body: list[tuple[int, str, bool]], cfg: ScioConfig, lines: _Lines, 
             paragraph_lines.clear()
 
     for number, line, blank_before in body:
-        label = speaker_label(line, cfg.max_label_words)
+        label = readings[number].alone
         if label:
             close_paragraph()
             turns.append(Turn(label, []))
             lines.drop(number, "speaker_label")
             continue
-        inline = inline_label(line, cfg.max_label_words)
+        inline = readings[number].inline
         if inline and name_key(inline[0]) in taken:
             close_paragraph()
             turns.append(Turn(inline[0], []))
