@@ -15,7 +15,7 @@ from pipeline.cli import main
 from pipeline.ingest import build_corpus, conference_groups, share_speaker_lists
 from pipeline.readers.scio import read
 from pipeline.records import Dropped, SkippedFile
-from tests.conftest import ROOT, make_project
+from tests.conftest import ROOT, TRANSCRIPTS, make_project
 
 
 def run_cli(capsys, *args: str) -> SimpleNamespace:
@@ -194,6 +194,27 @@ def test_a_front_matter_that_is_not_valid_yaml_still_gives_its_title_and_date(co
         assert page.warnings[0].startswith(f"front matter (lines 1-{lines[1:].index('---') + 2}) is not valid YAML")
         assert {page.lines[n] for n in range(1, lines[1:].index("---") + 3) if n in page.lines} == {
             Dropped("front_matter")}
+
+
+@pytest.mark.parametrize("saved_as", [
+    lambda text: text.replace("\n", "\r\n"),  # Windows
+    lambda text: text.replace("\n", "\r"),  # classic Mac, as some HTML-to-text tools still write
+    lambda text: "\ufeff" + text,
+    lambda text: "\n".join(f"{line}  " for line in text.split("\n")),
+    lambda text: "\n".join(f"\t{line}" if line.strip() else line for line in text.split("\n")),  # indented as a whole
+    lambda text: text.replace("\n\n", "\n\n\n"),
+], ids=["crlf", "cr", "bom", "trailing-spaces", "tab-indented", "extra-blank-lines"])
+def test_how_a_page_was_saved_does_not_change_its_reading(context, saved_as):
+    # Before: a page with classic Mac line ends was skipped as having no turns, and a White
+    # House page indented as a whole lost its front matter (title "James S. Brady Press Briefing Room").
+    def read_as(text):
+        page = page_of(context, "page.md", text)
+        return page.title, page.date, page.date_source, [(t.speaker, t.role, t.kind, [p.text for p in t.paragraphs])
+                                                         for t in page.turns]
+
+    for path in sorted(TRANSCRIPTS.glob("*.txt")) + WHITE_HOUSE:
+        text = path.read_text(encoding="utf-8")
+        assert read_as(saved_as(text)) == read_as(text), path.name
 
 
 def test_name_colon_text_page_with_outlets_and_an_unlabelled_opening_announcement(context):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -346,11 +347,14 @@ def _numeric_date(match: re.Match[str]) -> dt.date | None:
         return None
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # Unix, Windows and classic Mac line ends, as Python's universal newlines
+
+
 class _Lines:
     """The page's lines, 1-based, with their dispositions as they are decided."""
 
     def __init__(self, text: str) -> None:
-        self.text = [line.rstrip("\r") for line in text.split("\n")]
+        self.text = _LINE_BREAK.split(text)
         self.dispositions: dict[int, Disposition] = {}
 
     def numbered(self) -> list[tuple[int, str]]:
@@ -391,7 +395,7 @@ def _front_matter(lines: _Lines) -> FrontMatter:
     end = next((i for i in range(start + 1, len(lines.text)) if lines.text[i].strip() == "---"), None)
     if end is None:
         return FrontMatter()
-    block = lines.text[start + 1:end]
+    block = textwrap.dedent("\n".join(lines.text[start + 1:end])).split("\n")  # a page indented as a whole
     warning = ""
     try:
         fields = yaml.safe_load("\n".join(block))
