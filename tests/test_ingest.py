@@ -13,7 +13,7 @@ from pipeline.config import ColumnsConfig, CorpusConfig, ScioConfig
 from pipeline.ingest import build_corpus, ingest
 from pipeline.readers import decode_source
 from pipeline.records import SkippedFile
-from pipeline.readers.scio import parse_scio_page
+from pipeline.readers.scio import parse_scio_page, source_lines
 
 
 def substantive(corpus):
@@ -172,7 +172,7 @@ def transcripts(draw):
 @given(text=transcripts())
 def test_parser_accounts_for_every_line_exactly_once(text, directory):
     page = parse_scio_page(text, "generated.txt", ScioConfig(), directory)
-    nonblank = {n for n, line in enumerate(text.split("\n"), 1) if line.strip()}
+    nonblank = {n for n, line in enumerate(source_lines(text), 1) if line.strip()}
     assert set(page.lines) == nonblank
     corpus = build_corpus([page]) if page.turns else None
     if corpus is not None:

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.ingest import build_corpus, conference_groups, share_speaker_lists
-from pipeline.readers.scio import read
+from pipeline.readers.scio import read, source_lines
 from pipeline.records import Dropped, SkippedFile
 from tests.conftest import ROOT, TRANSCRIPTS, make_project
 
@@ -112,7 +112,7 @@ def page_of(context, name: str, text: str):
 
 
 def accounted(page, text: str) -> None:
-    assert set(page.lines) == {n for n, line in enumerate(text.split("\n"), 1) if line.strip()}
+    assert set(page.lines) == {n for n, line in enumerate(source_lines(text), 1) if line.strip()}
 
 
 def test_white_house_briefings_give_briefers_as_officials_and_q_as_questions(context):

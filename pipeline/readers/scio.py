@@ -347,14 +347,20 @@ def _numeric_date(match: re.Match[str]) -> dt.date | None:
         return None
 
 
-_LINE_BREAK = re.compile(r"\r\n?|\n")  # Unix, Windows and classic Mac line ends, as Python's universal newlines
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The page's lines as the report numbers them: Unix, Windows and classic Mac line ends
+    each end one, as Python's universal newlines (and an editor) read them."""
+    return _LINE_BREAK.split(text)
 
 
 class _Lines:
     """The page's lines, 1-based, with their dispositions as they are decided."""
 
     def __init__(self, text: str) -> None:
-        self.text = _LINE_BREAK.split(text)
+        self.text = source_lines(text)
         self.dispositions: dict[int, Disposition] = {}
 
     def numbered(self) -> list[tuple[int, str]]:
