@@ -298,9 +298,15 @@ _GIVES_FLOOR = re.compile(r"(?i)\b(the floor is (now )?open|the floor is yours|g
                           r"question)\b")
 
 
+# A spokesperson who opens the conference also answers, often briefly ("We have stated our
+# position many times."): two such replies to a journalist, or one long one, are answers.
+_SHORT_ANSWER_WORDS = 8
+
+
 def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> None:
     """A speaker whose turns open the conference and give the floor, and who answers no
-    question, chairs it: moderator, whatever the page's speaker list or a rule guessed. Only
+    question (a long reply to a journalist, or two short ones that neither ask, hand over nor
+    follow a procedural rule), chairs it: moderator, whatever the page's speaker list or a rule guessed. Only
     the registry, the user's own word, stands against it."""
     by_speaker: dict[str, list[int]] = {}
     for index, turn in enumerate(turns):
@@ -308,8 +314,11 @@ def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rul
             by_speaker.setdefault(turn.speaker, []).append(index)
     for indices in by_speaker.values():
         said = [turns[i].text for i in indices]
-        answers = any(i and turns[i - 1].role == "journalist" and turns[i].n_words > rules.max_words
-                      for i in indices)
+        replies = [turns[i] for i in indices if i and turns[i - 1].role == "journalist"]
+        short_answers = sum(_SHORT_ANSWER_WORDS <= reply.n_words and not rules.matches(reply)
+                            and not _GIVES_FLOOR.search(reply.text) and not is_question(reply.paragraphs[-1].text)
+                            for reply in replies)
+        answers = short_answers >= 2 or any(reply.n_words > rules.max_words for reply in replies)
         if turns[indices[0]].role != "moderator" and not answers and any(_OPENS.search(t) for t in said) and any(
                 _GIVES_FLOOR.search(t) for t in said):
             for i in indices:

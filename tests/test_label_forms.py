@@ -199,6 +199,44 @@ def test_the_host_who_opens_and_gives_the_floor_is_the_moderator_whatever_the_li
     assert [t.kind for t in page.turns if t.speaker == "Xiao Yaqing"] == ["statement", "answer", "answer"]
 
 
+SPOKESPERSON_WHO_OPENS = """\
+Foreign Ministry Spokesperson Mao Ning's Regular Press Conference on March 3, 2023
+
+Mao Ning: Good afternoon. Welcome to the press conference. The floor is now open.
+
+Reuters: Will China send envoys to Ukraine next month?
+
+Mao Ning: We have stated our position on the Ukraine crisis many times.
+
+Bloomberg: Can you confirm the minister's travel plans for next week?
+
+Mao Ning: We will release information in due course.
+
+AFP: How do you respond to the report about the balloon?
+
+Mao Ning: Please, the gentleman from AFP in the second row.
+
+AFP: Sorry. How do you respond to the report about the balloon?
+
+Mao Ning: The balloon was a civilian airship that strayed into the airspace by accident.
+"""
+
+
+def test_a_spokesperson_who_opens_the_conference_and_answers_briefly_is_an_official(context):
+    # Before: three answers of 8 to 13 words did not count against "opens the conference and
+    # gives the floor", so Mao Ning was the moderator and each answer procedural.
+    page = page_of(context, "mfa.txt", SPOKESPERSON_WHO_OPENS)
+    assert {(t.speaker, t.role) for t in page.turns if t.role != "journalist"} == {("Mao Ning", "official")}
+    assert [t.kind for t in page.turns if t.speaker == "Mao Ning"][1:] == ["answer"] * 4
+    # One short reply to a journalist that names who speaks next is no answer: the host stays the chair.
+    hosted = HOST_LISTED_AS_SPEAKER.replace(
+        "Xiao Yaqing:\nThe chip shortage", "Chen Wenjun:\nPlease, the lady from Bloomberg in the second row.\n\n"
+        "Bloomberg:\nHow short of chips are carmakers now?\n\nXiao Yaqing:\nThe chip shortage")
+    assert hosted != HOST_LISTED_AS_SPEAKER
+    assert {(t.speaker, t.role) for t in page_of(context, "host.txt", hosted).turns if t.speaker == "Chen Wenjun"} == {
+        ("Chen Wenjun", "moderator")}
+
+
 def _long_press_conference() -> str:
     """A president's press conference of 12 exchanges: reporters named only by their names
     ask, the president answers at length and often closes with a question of his own ("Is
