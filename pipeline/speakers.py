@@ -242,8 +242,10 @@ def outlet_like(label: str) -> bool:
 
 
 def names_a_role(label: str) -> bool:
-    """A label that names the chair ("Moderator") or an office ("Secretary Kerry")."""
-    return bool(_CHAIR_LIKE.match(label) or _OFFICE_LIKE.search(label))
+    """A label that names the chair ("Moderator", "Shou Xiaoli (moderator)") or an office
+    ("Secretary Kerry")."""
+    return bool(_CHAIR_LIKE.match(label) or _CHAIR_LIKE.match(split_affiliation(label)[1])
+                or _OFFICE_LIKE.search(label))
 
 
 def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> list[str]:
@@ -266,7 +268,7 @@ def assign_roles(turns: list[Turn], directory: SpeakerDirectory, rules: Procedur
             continue  # placed by the reader before (the official a page's title names)
         elif outlet_like(turn.label):
             turn.role, turn.role_source = "journalist", "inferred: outlet-like label"
-        elif _CHAIR_LIKE.match(person_label):
+        elif _CHAIR_LIKE.match(person_label) or _CHAIR_LIKE.match(affiliations[index]):
             turn.role, turn.role_source = "moderator", "inferred: label names the chair"
         elif _OFFICE_LIKE.search(turn.label):
             turn.role, turn.role_source = "official", "inferred: label names an office"

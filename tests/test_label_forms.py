@@ -54,6 +54,11 @@ Pia Ranada (Rappler): And the vote on the tax bill?
     ("Q. What next?", ("Q", "What next?")),
     ("A. We will see.", ("A", "We will see.")),
     ("A. Smith: Yes.", ("A. Smith", "Yes.")),  # an initial, not an answer
+    ("Question: What next?", ("Q", "What next?")),  # Q and A in other words
+    ("Answer: We will see.", ("A", "We will see.")),
+    ("Q1: What next?", ("Q", "What next?")),
+    ("Question 2: What next?", ("Q", "What next?")),
+    ("Question (Reuters): What next?", ("Question (Reuters)", "What next?")),
     ("of the people: no", None),
     ("de facto: no", None),
     ("The figures (2020): rose", None),
@@ -220,6 +225,19 @@ AFP: Sorry. How do you respond to the report about the balloon?
 
 Mao Ning: The balloon was a civilian airship that strayed into the airspace by accident.
 """
+
+
+def test_question_answer_and_a_chair_in_brackets_are_labels_of_their_roles(context):
+    # Before: "Answer: ..." (used once) was text of the question above it, "Q1" an outlet of
+    # its own, and "Shou Xiaoli (moderator): ..." the last answer's text.
+    page = page_of(context, "mfa.txt", SPOKESPERSON_WHO_OPENS.replace(
+        "Mao Ning: We have stated", "Answer: We have stated").replace("Bloomberg: Can", "Q1: Can")
+        + "\nShou Xiaoli (moderator): That concludes today's press conference. Thank you.\n")
+    assert [(t.speaker, t.role, t.outlet) for t in page.turns][1:5] == [
+        ("Reuters", "journalist", "Reuters"), ("Mao Ning", "official", ""), ("Q", "journalist", "Q"),
+        ("Mao Ning", "official", "")]
+    assert (page.turns[-1].speaker, page.turns[-1].role) == ("Shou Xiaoli", "moderator")
+    assert page.turns[-2].paragraphs[-1].text.startswith("The balloon")
 
 
 def test_a_spokesperson_who_opens_the_conference_and_answers_briefly_is_an_official(context):

@@ -222,6 +222,15 @@ def _label_name(name: str, max_words: int) -> str | None:
     return clean_name(name)
 
 
+# "Question:", "Answer:", "Q1:", "Question 2:" are Q and A labels in other words.
+_QA_WORDS = re.compile(r"(?i)^(?:(?P<q>q|question)|a|answer)\s*\d{0,2}$")
+
+
+def _as_qa(name: str) -> str:
+    match = _QA_WORDS.match(name)
+    return name if not match else "Q" if match.group("q") else "A"
+
+
 def speaker_label(line: str, max_words: int) -> str | None:
     """The speaker named by a label line such as ``"Xiao Yaqing:\\u00a0"``, else None.
 
@@ -232,7 +241,8 @@ def speaker_label(line: str, max_words: int) -> str | None:
     match = _LABEL.match(line)
     if not match or _HEADER_LABEL.match(line):
         return None
-    return _label_name(match.group("name"), max_words)
+    name = _label_name(match.group("name"), max_words)
+    return name and _as_qa(name)
 
 
 def inline_label(line: str, max_words: int) -> tuple[str, str] | None:
@@ -247,7 +257,7 @@ def inline_label(line: str, max_words: int) -> tuple[str, str] | None:
     if match.group("name")[-1:].isdigit() and match.group("text")[:1].isdigit():
         return None  # a time of day ("END 2:01 P.M."), a ratio, a verse number
     name = _label_name(match.group("name"), max_words)
-    return (name, match.group("text").strip()) if name else None
+    return (_as_qa(name), match.group("text").strip()) if name else None
 
 
 def _date(match: re.Match[str]) -> dt.date | None:
