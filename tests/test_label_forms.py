@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.readers.scio import inline_label, unwrap_label
+from pipeline.records import Dropped
 from pipeline.speakers import split_affiliation, unified_names, variant_key
 from tests.test_layouts import accounted, page_of
 
@@ -225,6 +226,18 @@ AFP: Sorry. How do you respond to the report about the balloon?
 
 Mao Ning: The balloon was a civilian airship that strayed into the airspace by accident.
 """
+
+
+def test_a_markdown_list_bullet_before_a_label_and_a_venue_field(context):
+    # Before: "- **USEC. IGNACIO:** ..." was the last answer's text and "**Venue:** ..." an
+    # opening statement by the official the title names.
+    page = page_of(context, "ph.md", SENATE_BRIEFING.replace(
+        "**SP Pimentel**: Next week", "- **SP Pimentel**: Next week").replace(
+        "\n\n", "\n**Venue:** Senate Session Hall, Pasay City\n\n", 1))
+    plain = page_of(context, "ph.md", SENATE_BRIEFING)
+    assert [(t.speaker, t.role, [p.text for p in t.paragraphs]) for t in page.turns] == [
+        (t.speaker, t.role, [p.text for p in t.paragraphs]) for t in plain.turns]
+    assert Dropped("header:field") in page.lines.values()
 
 
 def test_question_answer_and_a_chair_in_brackets_are_labels_of_their_roles(context):

@@ -196,6 +196,13 @@ def test_a_front_matter_that_is_not_valid_yaml_still_gives_its_title_and_date(co
             Dropped("front_matter")}
 
 
+def _block_quoted(text: str) -> str:
+    """The page below its front matter as a Markdown block quote, blank lines as ">"."""
+    lines = text.split("\n")
+    start = lines[1:].index("---") + 2 if lines[0] == "---" else 0
+    return "\n".join(lines[:start] + [f"> {line}" if line.strip() else ">" for line in lines[start:]])
+
+
 @pytest.mark.parametrize("saved_as", [
     lambda text: text.replace("\n", "\r\n"),  # Windows
     lambda text: text.replace("\n", "\r"),  # classic Mac, as some HTML-to-text tools still write
@@ -203,10 +210,12 @@ def test_a_front_matter_that_is_not_valid_yaml_still_gives_its_title_and_date(co
     lambda text: "\n".join(f"{line}  " for line in text.split("\n")),
     lambda text: "\n".join(f"\t{line}" if line.strip() else line for line in text.split("\n")),  # indented as a whole
     lambda text: text.replace("\n\n", "\n\n\n"),
-], ids=["crlf", "cr", "bom", "trailing-spaces", "tab-indented", "extra-blank-lines"])
+    _block_quoted,
+], ids=["crlf", "cr", "bom", "trailing-spaces", "tab-indented", "extra-blank-lines", "block-quoted"])
 def test_how_a_page_was_saved_does_not_change_its_reading(context, saved_as):
     # Before: a page with classic Mac line ends was skipped as having no turns, and a White
-    # House page indented as a whole lost its front matter (title "James S. Brady Press Briefing Room").
+    # House page indented as a whole lost its front matter (title "James S. Brady Press Briefing Room"),
+    # and a page in a Markdown block quote was one turn.
     def read_as(text):
         page = page_of(context, "page.md", text)
         return page.title, page.date, page.date_source, [(t.speaker, t.role, t.kind, [p.text for p in t.paragraphs])

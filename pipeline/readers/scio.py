@@ -132,7 +132,8 @@ _DATELINE = re.compile(r"(?i)\d{1,2}(?::\d\d)?\s*[ap]\.m\.")
 _HEADER_LABEL = re.compile(
     r"(?i)^\s*(?P<label>speakers?|chairperson|chair|moderator|date|guests?|attendees|participants)\s*:?\s*$")
 # "Date: 2020-05-06", "Source: MFA": a header field with its value on the same line.
-_FIELD_LINE = re.compile(r"(?i)^\s*(date|time|source|editor|author|updated|published|released|url|link)\s*[:：]\s*\S")
+_FIELD_LINE = re.compile(
+    r"(?i)^\s*(date|time|venue|location|place|source|editor|author|updated|published|released|url|link)\s*[:：]\s*\S")
 # Site navigation ("Home > Press Room > Briefings"): never a title, never a conference's name.
 _BREADCRUMB = re.compile(r"\S\s+[>»›]\s+\S|^\s*Home\s*[>»›|/]")
 _NAME_WORD = r"[A-Z][A-Za-z'’-]+"
@@ -145,7 +146,10 @@ _INLINE_LABEL = re.compile(r"^\s*(?P<name>[^\s:：][^:：]{0,79}?)\s*[:：]\s*(?
 # "Q: ...", "Q    ...", "Q. ..." (not "A. Smith: ...", an initial before a label).
 _QA_LABEL = re.compile(r"^\s*(?P<name>Q|A)(?:\s*[:：]\s*|\.\s+(?!\S+\s*[:：])|\s{2,}|\t\s*)(?P<text>\S.*)$")
 # Page artifacts a scrape glues to the front of a label ("_ueditor_page_break_tag_Xiao Yaqing:").
-_ARTIFACT_PREFIX = re.compile(r"^\s*(?:_ueditor_page_break_tag_\s*)+")
+# A Markdown list bullet before a label ("- **USEC. IGNACIO:** Thank you") is one too.
+_ARTIFACT_PREFIX = re.compile(r"^\s*(?:_ueditor_page_break_tag_\s*|[-*+]\s+)+")
+# A Markdown block quote: its markers are not text, and a line of markers alone separates paragraphs.
+_QUOTE_MARKERS = re.compile(r"^\s*>(?:\s*>)*\s?")
 # Markdown or HTML emphasis around a label: "**SP Pimentel**: ...", "__Q__: ...", "**Q:** ...",
 # "<b>Wang Wentao:</b> ...".
 _EMPHASISED_LABEL = re.compile(
@@ -181,7 +185,7 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
 
 def plain_header_line(line: str) -> str:
     """A header line as read for its title, fields and date, without its Markdown marks."""
-    return _MARKDOWN_BOLD.sub(r"\2", _MARKDOWN_HEADING.sub("", line))
+    return _MARKDOWN_BOLD.sub(r"\2", _MARKDOWN_HEADING.sub("", _QUOTE_MARKERS.sub("", line, count=1)))
 
 
 def _is_blank(line: str) -> bool:
@@ -532,11 +536,16 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
         if number in lines.dispositions:
             previous = number
             continue
-        rule = _boilerplate_rule(line, boilerplate)
+        unquoted = _QUOTE_MARKERS.sub("", line, count=1).strip()
+        rule = _boilerplate_rule(line, boilerplate) or (unquoted != line.strip() and _boilerplate_rule(unquoted,
+                                                                                                        boilerplate))
         if rule:
             lines.drop(number, f"boilerplate:{rule}")
+        elif not unquoted:
+            lines.drop(number, "markdown_quote_marker")
+            continue  # a blank line of the quote
         else:
-            content.append((number, line.strip(), number - previous > 1 or not content))
+            content.append((number, unquoted, number - previous > 1 or not content))
         previous = number
 
     plain = [(number, plain_header_line(line), blank) for number, line, blank in content]  # header lines as read
