@@ -305,6 +305,13 @@ _GIVES_FLOOR = re.compile(r"(?i)\b(the floor is (now )?open|the floor is yours|g
 _SHORT_ANSWER_WORDS = 8
 
 
+def opens_a_conference(turns: list[Turn]) -> bool:
+    """The page's first turn opens the conference ("Ladies and gentlemen, ...", "Welcome to
+    the regular press conference"), so what it says is a statement, not an answer to a question
+    on an earlier page."""
+    return bool(turns) and bool(_OPENS.search(turns[0].text))
+
+
 def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> None:
     """A speaker whose turns open the conference and give the floor, and who answers no
     question (a long reply to a journalist, or two short ones that neither ask, hand over nor

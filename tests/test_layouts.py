@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.ingest import build_corpus, conference_groups, share_speaker_lists
+from pipeline.readers.html_text import html_text
 from pipeline.readers.scio import read, source_lines
 from pipeline.records import Dropped, SkippedFile
 from tests.conftest import ROOT, TRANSCRIPTS, make_project
@@ -274,8 +275,6 @@ def test_labels_glued_to_page_artifacts_and_chinese_script_labels(context):
 
 
 def test_a_saved_web_page_is_read_as_its_text_with_every_line_accounted_for(context):
-    from pipeline.readers.html_text import html_text
-
     page = page_of(context, "briefing.html", SAVED_PAGE)
     text = html_text(SAVED_PAGE)
     accounted(page, text)
@@ -464,9 +463,42 @@ MINISTRY_2023 = f"""<!DOCTYPE html><html><head>
 </body></html>"""
 
 
-def test_a_saved_ministry_page_loses_its_chrome_by_structure_and_takes_its_date_from_its_markup(context):
-    from pipeline.readers.html_text import html_text
+COMMERCE_2023 = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Transcript of MOFCOM regular press conference on June 8, 2023 - Ministry of Commerce</title>
+<meta name="publishdate" content="2023-06-09">
+</head><body>
+<div class="header"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/press">Press Conferences</a></li><li><a href="/policies">Policies</a></li><li><a href="/about">About MOFCOM</a></li></ul></div>
+<div class="breadcrumb">Home &gt; News &gt; Press Conferences</div>
+<div class="article">
+<h2>Transcript of MOFCOM regular press conference on June 8, 2023</h2>
+<div class="info">Source: MOFCOM | Updated: 2023-06-09 10:15</div>
+<p><strong>Shu Jueting:</strong> Good afternoon, friends from the media. Welcome to the regular press conference of the Ministry of Commerce. Today I have no announcement to make, and I am ready to take your questions.</p>
+<p><strong>Reuters:</strong> What is the ministry's view of the new export controls announced by the Netherlands last week?</p>
+<p><strong>Shu Jueting:</strong> We have noted the announcement. China firmly opposes the abuse of export control measures, which seriously undermine the stability of global industrial and supply chains.</p>
+<p><strong>Xinhua News Agency:</strong> How did foreign trade perform in May?</p>
+<p><strong>Shu Jueting:</strong> In May, China's imports and exports grew by 0.5 percent year on year, and exports to ASEAN countries rose faster than the total, supported by regional trade agreements.</p>
+</div>
+<div class="related"><h3>Related</h3><ul><li><a href="/a">MOFCOM regular press conference on June 1, 2023</a></li><li><a href="/b">MOFCOM regular press conference on May 25, 2023</a></li></ul></div>
+<div class="footer">Copyright © Ministry of Commerce of the People's Republic of China. All rights reserved.</div>
+</body></html>"""
 
+
+def test_another_ministrys_page_its_title_without_the_site_name_and_an_opening_that_welcomes(context):
+    # Before: the title kept " - Ministry of Commerce", and the spokesperson's "Welcome to the
+    # regular press conference" was an answer whose question is not on this page.
+    page = page_of(context, "mofcom.html", COMMERCE_2023)
+    accounted(page, html_text(COMMERCE_2023))
+    assert page.title == "Transcript of MOFCOM regular press conference on June 8, 2023"
+    assert (page.date, page.date_source) == (dt.date(2023, 6, 8), "conference_date")
+    assert [(t.speaker, t.role, t.kind) for t in page.turns] == [
+        ("Shu Jueting", "official", "statement"), ("Reuters", "journalist", "question"),
+        ("Shu Jueting", "official", "answer"), ("Xinhua News Agency", "journalist", "question"),
+        ("Shu Jueting", "official", "answer")]
+    assert not page.warnings and "Related" not in page.turns[-1].text and "Copyright" not in page.turns[-1].text
+
+
+def test_a_saved_ministry_page_loses_its_chrome_by_structure_and_takes_its_date_from_its_markup(context):
     text = html_text(MINISTRY_2023)
     assert "The Ministry" not in text and "Sitemap" not in text and "Français" not in text  # menus, footer, switcher
     assert "Press conference of May 5" not in text  # a list of links inside the content

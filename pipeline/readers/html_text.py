@@ -4,7 +4,7 @@ selectolax (the lexbor HTML5 parser) builds the tree; scripts, styles, forms and
 navigation, header and footer elements go; every block element (paragraph, heading, list
 item, table row, division) becomes a paragraph of its own, separated by a blank line, and a
 ``<br>`` a line break. The page's ``<title>`` is the first line, as a scrape's title line
-would be. Line numbers of an HTML input in the ingest report count lines of this text.
+would be, without the site's name when a heading is the part before it. Line numbers of an HTML input in the ingest report count lines of this text.
 
 The site's chrome goes by structure, not by a list of menu words: elements whose ARIA role or
 class or id names navigation (``nav``, ``menu``, ``breadcrumb``, ``footer``, ``sidebar``,
@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser
 
 _REMOVED = ["script", "style", "noscript", "template", "svg", "form", "nav", "header", "footer", "iframe", "head"]
 _CHROME_ROLES = ("navigation", "banner", "contentinfo", "search", "menu", "menubar", "complementary")
@@ -30,13 +34,27 @@ _BLOCKS = ("p, div, h1, h2, h3, h4, h5, h6, li, tr, blockquote, section, article
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+_TITLE_SEPARATORS = "-|_–—:·"
+
+
+def _without_site_name(title: str, tree: LexborHTMLParser) -> str:
+    """The ``<title>`` without the site's name after it ("Transcript of ... - Ministry of
+    Commerce"), when a heading on the page is the part before the separator."""
+    for node in tree.css("h1, h2, h3"):
+        heading = " ".join(node.text().split())
+        rest = title[len(heading):].lstrip() if heading and title.startswith(heading) else ""
+        if rest and rest[0] in _TITLE_SEPARATORS:
+            return heading
+    return title
+
+
 def html_text(html: str) -> str:
     """Paragraphs of the page's visible text, one blank line between blocks."""
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
-    title = " ".join(title_node.text().split()) if title_node else ""
+    title = _without_site_name(" ".join(title_node.text().split()) if title_node else "", tree)
     tree.strip_tags(_REMOVED)
     _strip_chrome(tree)
     for node in tree.css("br"):

@@ -41,6 +41,7 @@ from pipeline.speakers import (
     is_question,
     name_key,
     names_a_role,
+    opens_a_conference,
     outlet_like,
 )
 
@@ -577,7 +578,8 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     turns = _split_unlabelled_questions(turns, page_directory)
     rules = ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
     unknown = assign_roles(turns, page_directory, rules)
-    warnings = [front.warning] * bool(front.warning) + header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer),
+    warnings = [front.warning] * bool(front.warning) + header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer)
+                                                               or opens_a_conference(turns),
                                               rules=rules)
     if turns and turns[0].label is None and turns[0].role == "unknown":
         warnings.append(f"text before the first speaker label (lines {turns[0].paragraphs[0].line_start}"
