@@ -238,6 +238,10 @@ def test_a_markdown_list_bullet_before_a_label_and_a_venue_field(context):
     assert [(t.speaker, t.role, [p.text for p in t.paragraphs]) for t in page.turns] == [
         (t.speaker, t.role, [p.text for p in t.paragraphs]) for t in plain.turns]
     assert Dropped("header:field") in page.lines.values()
+    # A bullet before plain text is a list item of the answer, label-like or not.
+    listed = page_of(context, "ph.md", SENATE_BRIEFING.replace(
+        "Forty-two, all on the health budget.", "Forty-two:\n- HEALTH: thirty\n- EDUCATION: twelve"))
+    assert [t.speaker for t in listed.turns] == [t.speaker for t in plain.turns]
 
 
 def test_question_answer_and_a_chair_in_brackets_are_labels_of_their_roles(context):

@@ -147,8 +147,9 @@ _INLINE_LABEL = re.compile(r"^\s*(?P<name>[^\s:：][^:：]{0,79}?)\s*[:：]\s*(?
 # "Q: ...", "Q    ...", "Q. ..." (not "A. Smith: ...", an initial before a label).
 _QA_LABEL = re.compile(r"^\s*(?P<name>Q|A)(?:\s*[:：]\s*|\.\s+(?!\S+\s*[:：])|\s{2,}|\t\s*)(?P<text>\S.*)$")
 # Page artifacts a scrape glues to the front of a label ("_ueditor_page_break_tag_Xiao Yaqing:").
-# A Markdown list bullet before a label ("- **USEC. IGNACIO:** Thank you") is one too.
-_ARTIFACT_PREFIX = re.compile(r"^\s*(?:_ueditor_page_break_tag_\s*|[-*+]\s+)+")
+# A Markdown list bullet before a bold label ("- **USEC. IGNACIO:** Thank you") is one too; before
+# plain text ("- GDP: up 5%") it starts a list item of an answer.
+_ARTIFACT_PREFIX = re.compile(r"^\s*(?:_ueditor_page_break_tag_\s*|[-*+]\s+(?=\*\*|__|<b>|<strong>))+")
 # A Markdown block quote: its markers are not text, and a line of markers alone separates paragraphs.
 _QUOTE_MARKERS = re.compile(r"^\s*>(?:\s*>)*\s?")
 # Markdown or HTML emphasis around a label: "**SP Pimentel**: ...", "__Q__: ...", "**Q:** ...",
