@@ -227,6 +227,32 @@ def test_how_a_page_was_saved_does_not_change_its_reading(context, saved_as):
         assert read_as(saved_as(text)) == read_as(text), path.name
 
 
+GAGGLE_POST = """\
+# Press Gaggle by Press Secretary Jen Psaki, April 19, 2022
+
+**Date:** April 19, 2022
+
+> **MS. PSAKI:** Welcome to our trip to New Hampshire. I will keep this brief today.
+>
+> **Q:** Will the President speak about gas prices in Portsmouth this afternoon?
+>
+> **MS. PSAKI:** He will talk about the infrastructure law and what it means for bridges and roads.
+"""
+
+
+def test_a_markdown_heading_is_the_title_even_without_a_titles_words_and_with_a_date(context):
+    # Before: "Press Gaggle" is none of the title pattern's words and every header line is dated,
+    # so the page had no title (conference "2022-04-19-untitled").
+    page = page_of(context, "gaggle.md", GAGGLE_POST)
+    accounted(page, GAGGLE_POST)
+    assert page.title == "Press Gaggle by Press Secretary Jen Psaki, April 19, 2022"
+    assert (page.date, not page.warnings) == (dt.date(2022, 4, 19), True)
+    assert [(t.speaker, t.role) for t in page.turns] == [("Psaki", "official"), ("Q", "journalist"),
+                                                         ("Psaki", "official")]
+    untitled = GAGGLE_POST.replace("# Press", "Press")  # no heading: the dated line with a title's words
+    assert page_of(context, "gaggle.txt", untitled).title == page.title
+
+
 def test_name_colon_text_page_with_outlets_and_an_unlabelled_opening_announcement(context):
     page = page_of(context, "mfa.txt", FOREIGN_MINISTRY)
     accounted(page, FOREIGN_MINISTRY)

@@ -828,8 +828,14 @@ def _parse_header(
     title_at = None if given_title else 0 if title_first else next(
         (i for i, (_, line, _) in enumerate(header) if _is_title(line, title_pattern)), None)
     warnings: list[str] = []
+    if title_at is None and not given_title:  # a Markdown heading is the title by structure
+        title_at = next((i for i, (number, _, _) in enumerate(header)
+                         if _MARKDOWN_HEADING.match(_QUOTE_MARKERS.sub("", lines.text[number - 1], count=1))), None)
     if title_at is None and not given_title:
         title_at = next((i for i, (_, line, _) in enumerate(header) if not _FULL_DATE.search(line)), None)
+        if title_at is None:  # every header line is dated: the first with a title's words besides its date
+            title_at = next((i for i, (_, line, _) in enumerate(header)
+                             if len(_words_besides_date(line)) >= _TITLE_WORDS and not _FIELD_LINE.match(line)), None)
         if header:
             warnings.append("no title line found; conference identity falls back on the first header line")
     title_parts: list[str] = []
