@@ -305,11 +305,20 @@ _GIVES_FLOOR = re.compile(r"(?i)\b(the floor is (now )?open|the floor is yours|g
 _SHORT_ANSWER_WORDS = 8
 
 
+# A greeting to the room as a turn's first words ("Good afternoon, everyone."; "Good afternoon."
+# alone may open an inner page's answer), or thanks for coming in its first sentences.
+_GREETS_THE_ROOM = re.compile(r"(?i)^\W*(good (morning|afternoon|evening)|hello|hi)\W+(everyone|everybody|all|ladies|"
+                              r"friends|folks|guys)\b")
+_THANKS_FOR_COMING = re.compile(r"(?i)\b(thank you (all )?for (joining|coming)|welcome to our)\b")
+_OPENING_CHARACTERS = 200
+
+
 def opens_a_conference(turns: list[Turn]) -> bool:
     """The page's first turn opens the conference ("Ladies and gentlemen, ...", "Welcome to
-    the regular press conference"), so what it says is a statement, not an answer to a question
-    on an earlier page."""
-    return bool(turns) and bool(_OPENS.search(turns[0].text))
+    the regular press conference", "Good afternoon, everyone.", "Thank you for joining us"), so what it says is a
+    statement, not an answer to a question on an earlier page."""
+    return bool(turns) and bool(_OPENS.search(turns[0].text) or _GREETS_THE_ROOM.match(turns[0].text)
+                                or _THANKS_FOR_COMING.search(turns[0].text[:_OPENING_CHARACTERS]))
 
 
 def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> None:

@@ -524,6 +524,21 @@ def test_another_ministrys_page_its_title_without_the_site_name_and_an_opening_t
     assert not page.warnings and "Related" not in page.turns[-1].text and "Copyright" not in page.turns[-1].text
 
 
+@pytest.mark.parametrize(("opening", "kind"), [
+    ("Good afternoon, everyone. Two announcements before your questions today.", "statement"),
+    ("Good morning, and thank you for joining us. Dr. Walensky will start with the data.", "statement"),
+    ("Good afternoon. I have no announcement to make today.", "answer"),  # may open an inner page's answer
+])
+def test_a_first_turn_that_greets_the_room_is_a_statement(context, opening, kind):
+    # Before: with no speaker list or front matter, every official turn before the first
+    # question was an "answer whose question is not on this page".
+    text = (f"Transcript of the regular press conference, June 8, 2023\n\nMS. SHU: {opening}\n\n"
+            "Q: How did foreign trade perform in May?\n\nMS. SHU: Imports and exports grew by half a percent.\n")
+    page = page_of(context, "briefing.txt", text)
+    assert [(t.speaker, t.kind) for t in page.turns] == [("Shu", kind), ("Q", "question"), ("Shu", "answer")]
+    assert bool(page.warnings) == (kind == "answer")
+
+
 def test_a_saved_ministry_page_loses_its_chrome_by_structure_and_takes_its_date_from_its_markup(context):
     text = html_text(MINISTRY_2023)
     assert "The Ministry" not in text and "Sitemap" not in text and "Français" not in text  # menus, footer, switcher
