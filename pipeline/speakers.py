@@ -300,11 +300,6 @@ _GIVES_FLOOR = re.compile(r"(?i)\b(the floor is (now )?open|the floor is yours|g
                           r"question)\b")
 
 
-# A spokesperson who opens the conference also answers, often briefly ("We have stated our
-# position many times."): two such replies to a journalist, or one long one, are answers.
-_SHORT_ANSWER_WORDS = 8
-
-
 # A greeting to the room as a turn's first words ("Good afternoon, everyone."; "Good afternoon."
 # alone may open an inner page's answer), or thanks for coming in its first sentences.
 _GREETS_THE_ROOM = re.compile(r"(?i)^\W*(good (morning|afternoon|evening)|hello|hi)\W+(everyone|everybody|all|ladies|"
@@ -315,17 +310,22 @@ _OPENING_CHARACTERS = 200
 
 def opens_a_conference(turns: list[Turn]) -> bool:
     """The page's first turn opens the conference ("Ladies and gentlemen, ...", "Welcome to
-    the regular press conference", "Good afternoon, everyone.", "Thank you for joining us"), so what it says is a
-    statement, not an answer to a question on an earlier page."""
+    the regular press conference", "Good afternoon, everyone.", "Thank you for joining us"), so
+    what it says is a statement, not an answer to a question on an earlier page."""
     return bool(turns) and bool(_OPENS.search(turns[0].text) or _GREETS_THE_ROOM.match(turns[0].text)
                                 or _THANKS_FOR_COMING.search(turns[0].text[:_OPENING_CHARACTERS]))
+
+
+# A spokesperson who opens the conference also answers, often briefly ("We have stated our
+# position many times."): two such replies to a journalist, or one long one, are answers.
+_SHORT_ANSWER_WORDS = 8
 
 
 def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rules: ProceduralRules) -> None:
     """A speaker whose turns open the conference and give the floor, and who answers no
     question (a long reply to a journalist, or two short ones that neither ask, hand over nor
-    follow a procedural rule), chairs it: moderator, whatever the page's speaker list or a rule guessed. Only
-    the registry, the user's own word, stands against it."""
+    follow a procedural rule), chairs it: moderator, whatever the page's speaker list or a rule
+    guessed. Only the registry, the user's own word, stands against it."""
     by_speaker: dict[str, list[int]] = {}
     for index, turn in enumerate(turns):
         if turn.label is not None and turn.role != "journalist" and directory.source(turn.label) != "registry":

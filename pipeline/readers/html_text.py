@@ -4,7 +4,8 @@ selectolax (the lexbor HTML5 parser) builds the tree; scripts, styles, forms and
 navigation, header and footer elements go; every block element (paragraph, heading, list
 item, table row, division) becomes a paragraph of its own, separated by a blank line, and a
 ``<br>`` a line break. The page's ``<title>`` is the first line, as a scrape's title line
-would be, without the site's name when a heading is the part before it. Line numbers of an HTML input in the ingest report count lines of this text.
+would be, without the site's name when a heading is the part before it. Line numbers of an
+HTML input in the ingest report count lines of this text.
 
 The site's chrome goes by structure, not by a list of menu words: elements whose ARIA role or
 class or id names navigation (``nav``, ``menu``, ``breadcrumb``, ``footer``, ``sidebar``,
@@ -32,8 +33,6 @@ _MIN_LINKS, _LINK_DENSITY = 3, 0.8
 _BLOCKS = ("p, div, h1, h2, h3, h4, h5, h6, li, tr, blockquote, section, article, pre, dd, dt, table, ul, ol, "
            "figcaption")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-
-
 _TITLE_SEPARATORS = "-|_–—:·"
 
 

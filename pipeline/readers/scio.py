@@ -185,9 +185,13 @@ _NOT_FIRST_IN_LABEL = {"on", "in", "at", "as", "to", "by", "from", "with", "abou
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
 
 
+def _unquoted(line: str) -> str:
+    return _QUOTE_MARKERS.sub("", line, count=1)
+
+
 def plain_header_line(line: str) -> str:
     """A header line as read for its title, fields and date, without its Markdown marks."""
-    return _MARKDOWN_BOLD.sub(r"\2", _MARKDOWN_HEADING.sub("", _QUOTE_MARKERS.sub("", line, count=1)))
+    return _MARKDOWN_BOLD.sub(r"\2", _MARKDOWN_HEADING.sub("", _unquoted(line)))
 
 
 def _is_blank(line: str) -> bool:
@@ -424,7 +428,8 @@ def _front_matter(lines: _Lines) -> FrontMatter:
     except yaml.YAMLError as exc:
         fields = _fields_line_by_line(block)
         problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else type(exc).__name__
-        warning = f"front matter (lines {start + 1}-{end + 1}) is not valid YAML ({problem}): its fields read line by line"
+        warning = (f"front matter (lines {start + 1}-{end + 1}) is not valid YAML ({problem}): "
+                   "its fields read line by line")
     if not isinstance(fields, dict) or start > 0 and not {"title", "date"} & set(fields):
         return FrontMatter()
     for number in range(1, end + 2):
@@ -538,9 +543,10 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
         if number in lines.dispositions:
             previous = number
             continue
-        unquoted = _QUOTE_MARKERS.sub("", line, count=1).strip()
-        rule = _boilerplate_rule(line, boilerplate) or (unquoted != line.strip() and _boilerplate_rule(unquoted,
-                                                                                                        boilerplate))
+        unquoted = _unquoted(line).strip()
+        rule = _boilerplate_rule(line, boilerplate)
+        if not rule and unquoted != line.strip():
+            rule = _boilerplate_rule(unquoted, boilerplate)
         if rule:
             lines.drop(number, f"boilerplate:{rule}")
         elif not unquoted:
@@ -579,9 +585,9 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
     turns = _split_unlabelled_questions(turns, page_directory)
     rules = ProceduralRules.compile(cfg.procedural_patterns, cfg.procedural_max_words)
     unknown = assign_roles(turns, page_directory, rules)
-    warnings = [front.warning] * bool(front.warning) + header_warnings + assign_kinds(turns, opens_conference=bool(people or front.title or answerer)
-                                                               or opens_a_conference(turns),
-                                              rules=rules)
+    opens = bool(people or front.title or answerer) or opens_a_conference(turns)
+    warnings = ([front.warning] if front.warning else []) + header_warnings + assign_kinds(
+        turns, opens_conference=opens, rules=rules)
     if turns and turns[0].label is None and turns[0].role == "unknown":
         warnings.append(f"text before the first speaker label (lines {turns[0].paragraphs[0].line_start}"
                         f"-{turns[0].paragraphs[-1].line_end}) is attributed to no one")
@@ -830,12 +836,11 @@ def _parse_header(
     warnings: list[str] = []
     if title_at is None and not given_title:  # a Markdown heading is the title by structure
         title_at = next((i for i, (number, _, _) in enumerate(header)
-                         if _MARKDOWN_HEADING.match(_QUOTE_MARKERS.sub("", lines.text[number - 1], count=1))), None)
+                         if _MARKDOWN_HEADING.match(_unquoted(lines.text[number - 1]))), None)
     if title_at is None and not given_title:
         title_at = next((i for i, (_, line, _) in enumerate(header) if not _FULL_DATE.search(line)), None)
         if title_at is None:  # every header line is dated: the first with a title's words besides its date
-            title_at = next((i for i, (_, line, _) in enumerate(header)
-                             if len(_words_besides_date(line)) >= _TITLE_WORDS and not _FIELD_LINE.match(line)), None)
+            title_at = next((i for i, (_, line, _) in enumerate(header) if _shaped_like_a_title(line)), None)
         if header:
             warnings.append("no title line found; conference identity falls back on the first header line")
     title_parts: list[str] = []
