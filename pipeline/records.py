@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,10 @@ class Paragraph:
     text: str
     line_start: int
     line_end: int
+
+    @cached_property
+    def n_words(self) -> int:
+        return len(self.text.split())
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ class Turn:
 
     @property
     def n_words(self) -> int:
-        return sum(len(p.text.split()) for p in self.paragraphs)
+        return sum(p.n_words for p in self.paragraphs)
 
     @property
     def text(self) -> str:

@@ -54,9 +54,9 @@ def write_table(frame: pd.DataFrame, schema: Schema, path: Path, *, copies: bool
         path.with_suffix(".md").write_text(markdown_table(rounded(frame)), encoding="utf-8")
 
 
-def write_json(data: Any, path: Path) -> None:
+def write_json(data: Any, path: Path, *, indent: int | None = 2) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=indent, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def write_text(text: str, path: Path) -> None:
@@ -212,7 +212,9 @@ def write_corpus(conferences: pd.DataFrame, turns: pd.DataFrame, paragraphs: pd.
     write_table(conferences, schemas.CONFERENCES, into / "corpus" / "conferences.csv")
     write_table(turns, schemas.TURNS, into / "corpus" / "turns.csv")
     write_table(paragraphs, schemas.PARAGRAPHS, into / "corpus" / "paragraphs.csv")
-    write_json(report, into / "corpus" / "ingest_report.json")
+    # Not indented: it lists every input line, and json indents only in Python (1.4 s for the
+    # 327,000 lines of 500 White House briefings, against 0.4 s).
+    write_json(report, into / "corpus" / "ingest_report.json", indent=None)
 
 
 def write_design(cells: pd.DataFrame, contrasts: pd.DataFrame, summary: dict[str, Any], into: Path) -> None:

@@ -345,8 +345,14 @@ def _moderators_by_structure(turns: list[Turn], directory: SpeakerDirectory, rul
 
 def _names(text: str, label: str | None) -> bool:
     """The text names the label's speaker by surname ("... over to you, Dr. Fauci.")."""
-    surname = name_key(split_affiliation(label or "")[0]).split()[-1:]
-    return bool(surname) and len(surname[0]) > 2 and re.search(rf"(?i)\b{re.escape(surname[0])}\b", text) is not None
+    surname = _surname(label or "")
+    return surname is not None and surname.search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _surname(label: str) -> re.Pattern[str] | None:
+    surname = name_key(split_affiliation(label)[0]).split()[-1:]
+    return re.compile(rf"(?i)\b{re.escape(surname[0])}\b") if surname and len(surname[0]) > 2 else None
 
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")

@@ -10,15 +10,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import ColumnsConfig, CorpusConfig, ScioConfig
-from pipeline.ingest import build_corpus, ingest
-from pipeline.readers import decode_source
+from pipeline.ingest import build_corpus, ingest, read_files
+from pipeline.readers import READERS, decode_source
 from pipeline.records import SkippedFile
 from pipeline.readers.scio import parse_scio_page, source_lines
+from tests.conftest import ROOT, TRANSCRIPTS
 
 
 def substantive(corpus):
     turns = corpus.turns
     return turns[turns.kind.isin(["statement", "answer"]) & (turns.duplicate_of == "")]
+
+
+def test_files_read_in_worker_processes_are_read_as_here(context):
+    pages = [*sorted(TRANSCRIPTS.glob("*.txt")), *sorted((ROOT / "data" / "other_layouts" / "whitehouse").glob("*.md"))]
+    sources = [(path.relative_to(ROOT).as_posix(), path.read_bytes()) for path in pages]
+    here = list(read_files(sources, READERS["scio"], context))
+    in_workers = list(read_files(sources, READERS["scio"], context, parallel_lines=0))
+    assert in_workers == here
+    assert [page.source_file for parsed, _ in here for page in parsed] == [name for name, _ in sources]
+    languages = {language for _, of_page in here for language in of_page.values()}
+    assert {"en", "und"} <= languages
 
 
 def test_four_conferences_with_their_years(bundled_corpus):
@@ -67,8 +79,6 @@ def test_duplicate_page_yields_each_paragraph_once(bundled_corpus):
 
 
 def test_every_nonblank_line_is_accounted_for_once(bundled_corpus):
-    from tests.conftest import ROOT
-
     for entry in bundled_corpus.report["files"]:
         text = (ROOT / entry["source_file"]).read_text(encoding="utf-8")
         nonblank = [n for n, line in enumerate(text.split("\n"), 1) if line.strip()]

@@ -20,6 +20,7 @@ import re
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -376,6 +377,12 @@ def source_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
+# One Dropped per rule (and one Kept per paragraph): a page read in a worker process is pickled
+# to this one, and pickle sends a shared instance once (unpickling the 327,000 line dispositions
+# of 500 White House briefings: 0.85 -> 0.36 s).
+_dropped = lru_cache(maxsize=None)(Dropped)
+
+
 class _Lines:
     """The page's lines, 1-based, with their dispositions as they are decided."""
 
@@ -387,7 +394,7 @@ class _Lines:
         return [(n, line) for n, line in enumerate(self.text, 1) if not _is_blank(line)]
 
     def drop(self, number: int, rule: str) -> None:
-        self.dispositions[number] = Dropped(rule)
+        self.dispositions[number] = _dropped(rule)
 
 
 def _boilerplate_rule(line: str, rules: dict[str, re.Pattern[str]]) -> str | None:
@@ -593,9 +600,10 @@ def parse_scio_page(text: str, source_file: str, cfg: ScioConfig, directory: Spe
                         f"-{turns[0].paragraphs[-1].line_end}) is attributed to no one")
     for turn_index, turn in enumerate(turns):
         for paragraph_index, paragraph in enumerate(turn.paragraphs):
+            kept = Kept(turn_index, paragraph_index)
             for number in range(paragraph.line_start, paragraph.line_end + 1):
                 if number not in lines.dispositions and not _is_blank(lines.text[number - 1]):
-                    lines.dispositions[number] = Kept(turn_index, paragraph_index)
+                    lines.dispositions[number] = kept
     return Page(source_file, title, dated.date, dated.source, turns, lines.dispositions, warnings, unknown,
                 people=people)
 
