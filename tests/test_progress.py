@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import logging
 
-import pandas as pd
-
 from pipeline import inputs
 from pipeline.config import CompareConfig
 from pipeline.design import design_report
