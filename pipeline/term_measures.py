@@ -8,7 +8,6 @@ All functions take plain arrays: ``topic_term`` is k x V with rows summing to 1 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def top_terms(topic_term: np.ndarray, vocabulary: list[str], n: int, *, by: str = "weight",
@@ -60,6 +59,8 @@ def frex(topic_term: np.ndarray, weight: float = 0.5, term_counts: np.ndarray | 
     / E) with ``weight`` w on frequency F (stm's ``frexweight``, default 0.5) and 1 - w on
     exclusivity E. Values lie in (0, 1].
     """
+    from scipy.stats import rankdata  # scipy.stats takes 0.5 s to import, which `ingest` does without
+
     n_terms = topic_term.shape[1]
     freq_score = rankdata(topic_term, method="average", axis=1) / n_terms
     excl_score = rankdata(exclusivity(topic_term, term_counts), method="average", axis=1) / n_terms
