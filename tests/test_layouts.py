@@ -240,6 +240,26 @@ GAGGLE_POST = """\
 """
 
 
+@pytest.mark.parametrize("mark", ["END", "\\###", "###", "-30-", "- END -", "(END)"])
+def test_a_transcripts_end_mark_is_no_part_of_the_last_turn(context, mark):
+    # Before: "END" below a White House transcript, and "###" below a press release, were the
+    # last paragraph of the last answer.
+    def read_as(text):
+        page = page_of(context, "page.md", text)
+        return [(t.speaker, [p.text for p in t.paragraphs]) for t in page.turns], page
+
+    for path in [*sorted(TRANSCRIPTS.glob("*.txt"))[1:2], *WHITE_HOUSE]:
+        text = path.read_text(encoding="utf-8").rstrip("\n")
+        marked = f"{text}\n\n{mark}\n"
+        (turns, _), (marked_turns, page) = read_as(text), read_as(marked)
+        assert marked_turns == turns, path.name
+        assert page.lines[max(page.lines)] == Dropped("boilerplate:end_mark")
+    said = "The plan has no END date yet, and it will not END before the talks do."
+    turns, _ = read_as(f"MS. PSAKI:  Good afternoon.\n\nQ:  When?\n\nMS. PSAKI:  {said}\n")
+    assert turns[-1][1] == [said]
+
+
+
 def test_a_markdown_heading_is_the_title_even_without_a_titles_words_and_with_a_date(context):
     # Before: "Press Gaggle" is none of the title pattern's words and every header line is dated,
     # so the page had no title (conference "2022-04-19-untitled").

@@ -53,6 +53,7 @@ DEFAULT_BOILERPLATE: dict[str, str] = {
     "page_break_tag": r"^\s*_ueditor_page_break_tag_\s*$",
     "headline_list": r"^\s*[·▪►◆■▶●]\s*\S",
     "time_stamp": r"^\s*(END\s+)?\d{1,2}:\d\d\s*[AaPp]\.?\s*[Mm]\.?(\s+[A-Z]{2,4})?\s*$",
+    "end_mark": r"^\s*(\\?#{3}|-\s*30\s*-|[-–—(]?\s*END\s*[-–—)]?)\s*$",
     "photo_caption": r"^\s*/\d+\s",
     "translation_credit": r"^\s*(Translated|Edited|Translated and edited) by\b",
     "comment_form": (
