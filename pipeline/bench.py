@@ -6,7 +6,9 @@ seconds and peak memory from the run's manifest. On the bundled corpus and the 1
 also times the notebook a researcher would write by hand (``notebook_seconds``) on the same
 official paragraphs, and reports pipeline / notebook time: the notebook's compute after its
 imports, against the pipeline's whole run (start-up imports left out, the imports a stage
-makes when it first needs a library counted).
+makes when it first needs a library counted). Last, it times ``ingest`` of 500 pages as files,
+start-up included (``page_ingest_rows``): SCIO-sized pages, and the scale corpus's briefings
+written as White House posts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import logging
 import subprocess
 import sys
 import tempfile
+import textwrap
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -131,7 +135,8 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
         work = Path(tmp)
         jobs = [("bundled", "bundled", [str(config), "--set", f"run.output_dir={work / 'outputs'}",
                                         "--set", "run.name=bundled"])]
-        sliced_lines = scale_slices(scale, sizes) if sizes else {}
+        # The whole corpus too, whose briefings the page-ingest benchmark writes as pages.
+        sliced_lines = scale_slices(scale, [*sizes, "100%"]) if sizes else {}
         for size in sizes:
             name = "scale-" + size.rstrip("%")
             sliced = work / f"{name}.jsonl"
@@ -162,7 +167,69 @@ def run_bench(config: Path, *, full: bool, scale_file: Path | None) -> list[dict
             results.extend(rows(size, manifest))
             if size in NOTEBOOK_SIZES:
                 results.append(notebook_row(size, manifest, work / "outputs" / name / "corpus" / "paragraphs.csv"))
+        results.extend(page_ingest_rows(root, sliced_lines.get("100%", []), work))
     return results
+
+
+PAGES = 500
+
+
+def page_ingest_rows(root: Path, scale_lines: list[str], work: Path) -> list[dict[str, Any]]:
+    """``ingest`` (start-up included) of 500 pages as files: the bundled transcripts, each with a
+    URL line above it, 100 times over (SCIO-sized pages); and, given the scale corpus, 500 of its
+    briefings written as White House Markdown posts (front matter, ``MS. PSAKI:`` labels,
+    wrapped lines), seven times the text."""
+    bundled = sorted((root / "data" / "transcripts").glob("*.txt"))
+    scio = {f"{copy:03d}_{path.name}": f"URL: http://english.scio.gov.cn/pressroom/{copy:03d}/{path.name}\n"
+            + path.read_text(encoding="utf-8") for copy in range(PAGES // len(bundled)) for path in bundled}
+    sets = {"SCIO pages": scio}
+    if scale_lines:
+        sets["White House pages"] = white_house_pages(scale_lines, PAGES)
+    result = []
+    for name, pages in sets.items():
+        folder = work / name.replace(" ", "-")
+        for file_name, text in pages.items():
+            write_text(text, folder / file_name)
+        settings = work / f"{folder.name}.yaml"
+        write_text(yaml.safe_dump({
+            "run": {"name": folder.name, "output_dir": str(work / "outputs")},
+            "corpus": {"inputs": [str(folder / "*")], "speakers": None}, "compare": {"contrasts": {}}}), settings)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(settings), "-q"], capture_output=True,
+                              text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise InputError(f"bench: ingest of the {name} failed: {done.stderr.strip().splitlines()[-1]}")
+        manifest = json.loads((work / "outputs" / folder.name / "manifest.json").read_text(encoding="utf-8"))
+        result.append({"size": f"{len(pages)} pages", "stage": f"ingest of {len(pages)} {name} (wall)",
+                       "seconds": round(seconds, 3), "stage_seconds": manifest["stage_seconds"],
+                       "bytes": sum(len(text.encode("utf-8")) for text in pages.values()),
+                       "units_per_s": None, "tokens_per_s": None, "peak_mib": None, "settings": "ingest, no registry"})
+    return result
+
+
+def white_house_pages(scale_lines: list[str], n: int) -> dict[str, str]:
+    """``n`` briefings of the scale corpus (every k-th by id) as the White House posts of
+    ``data/other_layouts/whitehouse`` are written: YAML front matter, the venue line, each
+    turn's label in capitals before its first paragraph, lines wrapped at 72 characters."""
+    by_briefing: dict[str, list[dict[str, Any]]] = {}
+    for line in scale_lines:
+        row = json.loads(line)
+        by_briefing.setdefault(row["briefing_id"], []).append(row)
+    ids = sorted(by_briefing)
+    pages = {}
+    for briefing in ids[:: max(1, len(ids) // n)][:n]:
+        turns = sorted(by_briefing[briefing], key=lambda row: row["turn_index"])
+        front = yaml.safe_dump({"date": turns[0]["date"], "source_url": turns[0]["source_url"],
+                                "title": turns[0]["title"].replace("\\_", " ")}, allow_unicode=True, width=10**6)
+        lines = ["---", front.strip(), "---", "", "James S. Brady Press Briefing Room", ""]
+        for turn in turns:
+            paragraphs = [p for p in turn["text"].split("\n\n") if p.strip()]
+            if paragraphs:
+                paragraphs[0] = f"{turn['speaker'].upper()}:  {paragraphs[0]}"
+                lines += [line for p in paragraphs for line in (textwrap.fill(p, 72), "")]
+        pages[f"{briefing[:100]}.md"] = "\n".join(lines + ["END", ""])
+    return pages
 
 
 def covariate_fit_row(size: str, run: Path) -> dict[str, Any]:

@@ -52,5 +52,36 @@ def test_a_clone_without_the_scale_corpus_benches_the_bundled_corpus_and_says_so
     config.write_text(yaml.safe_dump(quick))
     with caplog.at_level("WARNING", logger="pipeline"):
         results = run_bench(config, full=False, scale_file=None)
-    assert {row["size"] for row in results} == {"bundled"}
+    assert {row["size"] for row in results} == {"bundled", "500 pages"}
+    [pages] = [row for row in results if row["size"] == "500 pages"]  # no White House pages without the corpus
+    assert pages["stage"] == "ingest of 500 SCIO pages (wall)" and pages["seconds"] > pages["stage_seconds"]["ingest"]
     assert "no scale corpus at" in caplog.text and "timing the bundled corpus only" in caplog.text
+
+
+def test_briefings_written_as_white_house_posts_read_back_as_they_were_said(context):
+    """The page-ingest benchmark's White House posts are the scale corpus's briefings: read
+    back, each has its title, date, turns and paragraphs (lines wrapped at 72, joined again)."""
+    from pipeline.bench import white_house_pages
+    from pipeline.readers import READERS
+
+    said = {"2022-03-01-press-briefing": [
+        ("Ms. Psaki", "Hi, everyone. " + " ".join(["The President will travel to Duluth on Friday to talk about bridges."] * 3)
+         + "\n\nSecond, a note on the schedule for next week."),
+        ("Q", "Thanks, Jen. On Ukraine: will the President speak with President Zelenskyy today?"),
+        ("Ms. Psaki", "He spoke with him this morning, and they agreed to speak again later this week.")],
+        "2022-03-02-press-briefing": [("Mr. Kirby", "Good afternoon. Let me start with an update on the region."),
+                                      ("Q", "Can you say how many troops are going?")]}
+    lines = [json.dumps({"briefing_id": briefing, "date": briefing[:10], "title": f"Press Briefing by Press\\_Secretary, "
+                         f"{briefing[:10]}", "source_url": f"https://www.whitehouse.gov/{briefing}/", "turn_index": i,
+                         "speaker": speaker, "role": "", "text": text})
+             for briefing, turns in said.items() for i, (speaker, text) in enumerate(turns)]
+    pages = white_house_pages(lines, 500)
+    assert sorted(pages) == ["2022-03-01-press-briefing.md", "2022-03-02-press-briefing.md"]
+    assert max(len(line) for text in pages.values() for line in text.splitlines()) <= 72
+    for name, text in pages.items():
+        [page] = READERS["scio"].read(name, text.encode("utf-8"), context)
+        briefing = name.removesuffix(".md")
+        assert (page.title, str(page.date)) == (f"Press Briefing by Press Secretary, {briefing[:10]}", briefing[:10])
+        assert [[p.text for p in turn.paragraphs] for turn in page.turns] == [
+            text.split("\n\n") for _, text in said[briefing]]
+        assert [turn.label == "Q" for turn in page.turns] == [speaker == "Q" for speaker, _ in said[briefing]]
