@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import CorpusConfig
-from pipeline import cluster, schemas
+from pipeline import schemas
 from pipeline.errors import InputError
 from pipeline.language import paragraph_language
 from pipeline.progress import Progress, silent
@@ -54,11 +54,13 @@ def ingest(
     *,
     unmatched_inputs: Iterable[str] = (),
     progress: Progress = silent,
+    workers: Mapping[str, Any] | None = None,
 ) -> Corpus:
     """Reads every source (name, bytes) with the configured format's reader and builds the corpus.
 
     Unusable files are skipped with their reason in the report; raises ``InputError`` only
-    when nothing usable is left.
+    when nothing usable is left. ``workers``: the arguments of a joblib ``Parallel`` in which
+    a large corpus's files are read (``read_files``); None reads them all here.
     """
     context = ReaderContext(
         cfg, SpeakerDirectory(registry, cfg.scio.outlets),
@@ -68,7 +70,7 @@ def ingest(
     pages: list[Page] = []
     skipped: list[SkippedFile] = []
     languages: dict[str, str] = {}
-    for parsed, page_languages in progress(read_files(sources, reader, context), len(sources), "files"):
+    for parsed, page_languages in progress(read_files(sources, reader, context, workers), len(sources), "files"):
         if isinstance(parsed, SkippedFile):
             skipped.append(parsed)
         else:
@@ -95,18 +97,20 @@ PARALLEL_LINES = 100_000
 
 
 def read_files(sources: Sequence[tuple[str, bytes]], reader: Reader, context: ReaderContext,
-               parallel_lines: int = PARALLEL_LINES) -> Iterator[tuple[list[Page] | SkippedFile, dict[str, str]]]:
+               workers: Mapping[str, Any] | None = None, parallel_lines: int = PARALLEL_LINES,
+               ) -> Iterator[tuple[list[Page] | SkippedFile, dict[str, str]]]:
     """Each source's pages (or why it is skipped) and the language of each of their paragraphs,
     in the sources' order. Files are read independently of one another, so past
-    ``parallel_lines`` lines of input they are read in this machine's worker processes
-    (joblib's, which a run has started already for its fits); the result is the same either way."""
+    ``parallel_lines`` lines of input they are read in the worker processes of a joblib
+    ``Parallel`` with the arguments ``workers`` (a run's own, started already for its fits);
+    the result is the same either way."""
     lines = sum(max(data.count(b"\n"), data.count(b"\r")) for _, data in sources)
-    if len(sources) < 2 or lines < parallel_lines:
+    if workers is None or len(sources) < 2 or lines < parallel_lines:
         return (_read_file(reader, source_file, data, context) for source_file, data in sources)
     from joblib import Parallel, delayed
 
     context = replace(context, progress=silent)  # the progress bar is this process's
-    return Parallel(n_jobs=-1, return_as="generator", **cluster.local_workers())(
+    return Parallel(n_jobs=-1, return_as="generator", **workers)(
         delayed(_read_file)(reader, source_file, data, context) for source_file, data in sources)
 
 

@@ -108,7 +108,7 @@ def ingested(loaded: LoadedConfig, timer: StageTimer) -> tuple[list[tuple[str, b
         registry = inputs.read_registry(loaded)
         sources = inputs.read_sources(files, loaded.root)
         corpus = ingest(sources, loaded.config.corpus, registry, unmatched_inputs=unmatched,
-                        progress=within(shown, "ingest"))
+                        progress=within(shown, "ingest"), workers=cluster.local_workers())
     log_corpus_summary(corpus, loaded.config.corpus.units.languages)
     return sources, corpus
 

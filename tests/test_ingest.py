@@ -9,6 +9,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline import cluster
 from pipeline.config import ColumnsConfig, CorpusConfig, ScioConfig
 from pipeline.ingest import build_corpus, ingest, read_files
 from pipeline.readers import READERS, decode_source
@@ -26,7 +27,7 @@ def test_files_read_in_worker_processes_are_read_as_here(context):
     pages = [*sorted(TRANSCRIPTS.glob("*.txt")), *sorted((ROOT / "data" / "other_layouts" / "whitehouse").glob("*.md"))]
     sources = [(path.relative_to(ROOT).as_posix(), path.read_bytes()) for path in pages]
     here = list(read_files(sources, READERS["scio"], context))
-    in_workers = list(read_files(sources, READERS["scio"], context, parallel_lines=0))
+    in_workers = list(read_files(sources, READERS["scio"], context, cluster.local_workers(), parallel_lines=0))
     assert in_workers == here
     assert [page.source_file for parsed, _ in here for page in parsed] == [name for name, _ in sources]
     languages = {language for _, of_page in here for language in of_page.values()}
